@@ -1,0 +1,1 @@
+"""File formats of the pipeline, each defined once with its reader beside its writer."""

@@ -1,0 +1,85 @@
+"""The split manifest and its event table: the clip ids every later stage uses.
+
+manifest.tsv: clip_id, split, audio_path, jams_path, n_events, polyphony
+events.tsv:   clip_id, onset, offset, event_label, source_file
+Paths are stored as written by the split stage (relative to the working directory
+when the pipeline made them relative).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+
+import pandas as pd
+
+from igsed.annotations import Event
+from igsed.formats.atomic import atomic_path
+
+MANIFEST_COLUMNS: tuple[str, ...] = (
+    "clip_id",
+    "split",
+    "audio_path",
+    "jams_path",
+    "n_events",
+    "polyphony",
+)
+EVENT_COLUMNS: tuple[str, ...] = ("clip_id", "onset", "offset", "event_label", "source_file")
+
+
+def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], path: object) -> None:
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(expected)}")
+
+
+def write_table_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, sep="\t", index=False)
+
+
+def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    _check_columns(frame, MANIFEST_COLUMNS, path)
+    write_table_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
+
+
+def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.DataFrame:
+    """The manifest, optionally only the rows of one split, in manifest order."""
+    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "split": str})
+    _check_columns(frame, MANIFEST_COLUMNS, path)
+    if split is not None:
+        frame = frame[frame["split"] == split].reset_index(drop=True)
+    return frame
+
+
+def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    _check_columns(frame, EVENT_COLUMNS, path)
+    write_table_tsv(frame.loc[:, list(EVENT_COLUMNS)], path)
+
+
+def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
+    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "event_label": str})
+    _check_columns(frame, EVENT_COLUMNS, path)
+    return frame
+
+
+def events_by_clip(events: pd.DataFrame) -> dict[str, list[Event]]:
+    """Events grouped per clip id (clips without events are absent: use .get(id, []))."""
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for row in events.itertuples(index=False):
+        grouped[row.clip_id].append(
+            Event(onset=float(row.onset), offset=float(row.offset), label=str(row.event_label))
+        )
+    return dict(grouped)
+
+
+def shard_assignment(clip_ids: list[str], clips_per_shard: int) -> dict[str, list[str]]:
+    """Consecutive groups of `clips_per_shard` clip ids, keyed by shard name."""
+    if clips_per_shard < 1:
+        raise ValueError(f"clips_per_shard must be >= 1, got {clips_per_shard}")
+    if clips_per_shard == 1:
+        return {clip_id: [clip_id] for clip_id in clip_ids}
+    return {
+        f"shard_{start // clips_per_shard:05d}": clip_ids[start : start + clips_per_shard]
+        for start in range(0, len(clip_ids), clips_per_shard)
+    }
