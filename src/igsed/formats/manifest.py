@@ -4,17 +4,24 @@ manifest.tsv: clip_id, split, audio_path, jams_path, n_events, polyphony
 events.tsv:   clip_id, onset, offset, event_label, source_file
 Paths are stored as written by the split stage (relative to the working directory
 when the pipeline made them relative).
+
+The Snakefile reads clip ids through `read_clip_ids` and `shard_assignment`, which need
+only the standard library: Snakemake's own environment has no pandas.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from igsed.annotations import Event
 from igsed.formats.atomic import atomic_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from igsed.annotations import Event
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "clip_id",
@@ -43,8 +50,20 @@ def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     write_table_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
 
 
+def read_clip_ids(path: str | os.PathLike[str], split: str) -> list[str]:
+    """Clip ids of one split, in manifest order (standard library only)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return [
+            row["clip_id"]
+            for row in csv.DictReader(handle, delimiter="\t")
+            if row["split"] == split
+        ]
+
+
 def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.DataFrame:
     """The manifest, optionally only the rows of one split, in manifest order."""
+    import pandas as pd
+
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "split": str})
     _check_columns(frame, MANIFEST_COLUMNS, path)
     if split is not None:
@@ -58,6 +77,8 @@ def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
 
 def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "event_label": str})
     _check_columns(frame, EVENT_COLUMNS, path)
     return frame
@@ -65,6 +86,8 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def events_by_clip(events: pd.DataFrame) -> dict[str, list[Event]]:
     """Events grouped per clip id (clips without events are absent: use .get(id, []))."""
+    from igsed.annotations import Event
+
     grouped: dict[str, list[Event]] = defaultdict(list)
     for row in events.itertuples(index=False):
         grouped[row.clip_id].append(

@@ -1,0 +1,112 @@
+# Shared helpers of the rule modules: config validation, input functions, code versions.
+import hashlib
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from igsed.config import config_errors  # noqa: E402
+from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
+
+
+SCHEMA = "../workflow/schemas/config.schema.yaml"
+SRC = Path(workflow.basedir) / "src" / "igsed"
+
+
+def validate_config():
+    """Fail before any job runs, naming each bad key and what it allows."""
+    schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+    with open(schema_path) as handle:
+        schema = yaml.safe_load(handle)
+    problems = config_errors(config, schema)
+    if problems:
+        raise WorkflowError(
+            "invalid configuration:\n  - "
+            + "\n  - ".join(problems)
+            + f"\n(schema: {schema_path})"
+        )
+    validate(config, SCHEMA)
+
+
+validate_config()
+
+
+def code_version(*parts):
+    """Digest of the source files of a stage.
+
+    Snakemake tracks a rule's script and params, not the modules the script imports;
+    passing this digest as a param makes a code change in src/igsed re-run the stage.
+    """
+    digest = hashlib.sha256()
+    for part in ("constants.py",) + parts:
+        path = SRC / part
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for source in files:
+            digest.update(source.relative_to(SRC).as_posix().encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+SOURCE = config["soundbank"]["source"]
+SOUNDBANK = f"resources/soundbank/{SOURCE}"
+CHUNKS = list(range(config["synthesis"]["chunks"]))
+POOLS = ("pretrain", "train", "evalpool")
+HEADS = ("clip", "fw_weak", "fw_strong")
+EVAL_SPLITS = ("val", "test")
+FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
+
+
+wildcard_constraints:
+    source="synthetic|desed|folder",
+    pool="|".join(POOLS),
+    chunk=r"\d+",
+    split="train|val|test",
+    eval_split="val|test",
+    head="|".join(HEADS),
+    shard=r"[A-Za-z0-9_\-]+",
+
+
+def chunk_dirs(pool):
+    return [f"results/synthesis/{pool}/chunk_{chunk}" for chunk in CHUNKS]
+
+
+def pretrain_inputs(wildcards):
+    if config["backbone"]["pretrained"] == "pipeline":
+        return chunk_dirs("pretrain")
+    return []
+
+
+def split_clip_ids(split):
+    """Clip ids of a split, known once the split checkpoint has run."""
+    return read_clip_ids(checkpoints.split.get().output.manifest, split)
+
+
+def split_shards(split):
+    return shard_assignment(split_clip_ids(split), config["attribution"]["clips_per_shard"])
+
+
+def shard_files(split):
+    return [f"results/attribution/{split}/{shard}.h5" for shard in split_shards(split)]
+
+
+def shard_clips(wildcards):
+    return split_shards(wildcards.split)[wildcards.shard]
+
+
+def expected_clips(wildcards):
+    return {split: split_clip_ids(split) for split in EVAL_SPLITS}
+
+
+def figure_paths():
+    return [f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "svg")]
+
+
+def gpus(device):
+    """GPUs a job asks the scheduler for: one only when the config insists on CUDA."""
+    return 1 if device == "cuda" else 0
+
+
+def default_targets():
+    return ["results/report/summary.md"] + figure_paths()

@@ -1,0 +1,115 @@
+# Stage 3: the CNN14 backbone, the feature cache, the three heads and Table I.
+
+BACKBONE_CODE = ("models", "device.py")
+
+
+rule backbone:
+    input:
+        pretrain=pretrain_inputs,
+    output:
+        weights=protected("results/models/backbone.pt"),
+        meta="results/models/backbone.json",
+    params:
+        pretrained=config["backbone"]["pretrained"],
+        width=config["backbone"]["width"],
+        device=config["backbone"]["device"],
+        panns=config["backbone"].get("panns", {}),
+        pretrain=config["backbone"]["pretrain"],
+        downloads="resources/downloads",
+        code=code_version("backbone.py", "download.py", *BACKBONE_CODE),
+    log:
+        "results/logs/backbone/backbone.log",
+    benchmark:
+        "results/benchmarks/backbone/backbone.tsv"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=gpus(config["backbone"]["device"]),
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/backbone.py"
+
+
+rule cache_features:
+    input:
+        manifest="results/split/manifest.tsv",
+        events="results/split/events.tsv",
+        backbone="results/models/backbone.pt",
+    output:
+        "results/features/{split}.h5",
+    params:
+        device=config["backbone"]["device"],
+        batch_size=8,
+        code=code_version("features.py", "formats/features.py", "annotations.py", *BACKBONE_CODE),
+    log:
+        "results/logs/cache_features/{split}.log",
+    benchmark:
+        "results/benchmarks/cache_features/{split}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=gpus(config["backbone"]["device"]),
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/cache_features.py"
+
+
+rule train_head:
+    input:
+        train="results/features/train.h5",
+        val="results/features/val.h5",
+        backbone="results/models/backbone.pt",
+    output:
+        weights=protected("results/models/head_{head}.pt"),
+        log_table="results/models/head_{head}.log.tsv",
+    params:
+        settings=config["heads"],
+        code=code_version("training.py", "formats/features.py", *BACKBONE_CODE),
+    log:
+        "results/logs/train_head/{head}.log",
+    benchmark:
+        "results/benchmarks/train_head/{head}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/train_head.py"
+
+
+rule classify:
+    input:
+        val="results/features/val.h5",
+        test="results/features/test.h5",
+        backbone="results/models/backbone.pt",
+        head="results/models/head_clip.pt",
+    output:
+        probabilities_val="results/classify/probabilities_val.tsv",
+        probabilities_test="results/classify/probabilities_test.tsv",
+        table_csv="results/tables/table1.csv",
+        table_md=report(
+            "results/tables/table1.md",
+            caption="../workflow/report/table1.rst",
+            category="2. Classification",
+        ),
+    params:
+        threshold=config["classify"]["threshold"],
+        code=code_version("classify.py", "formats/features.py", *BACKBONE_CODE),
+    log:
+        "results/logs/classify/classify.log",
+    benchmark:
+        "results/benchmarks/classify/classify.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/classify.py"

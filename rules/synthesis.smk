@@ -1,0 +1,59 @@
+# Stage 2: Scaper soundscapes per pool, then the polyphony filter and the val/test split.
+
+
+rule synthesize:
+    input:
+        soundbank=SOUNDBANK,
+    output:
+        directory("results/synthesis/{pool}/chunk_{chunk}"),
+    params:
+        seed=config["synthesis"]["seed"],
+        n_clips=lambda wildcards: config["synthesis"]["n_clips"][wildcards.pool],
+        chunks=config["synthesis"]["chunks"],
+        settings={
+            key: config["synthesis"][key]
+            for key in ("duration_s", "sample_rate", "n_events", "snr_db", "ref_db")
+        },
+        code=code_version("synthesis.py", "scaper_compat.py", "audio.py", "formats/atomic.py"),
+    log:
+        "results/logs/synthesize/{pool}_{chunk}.log",
+    benchmark:
+        "results/benchmarks/synthesize/{pool}_{chunk}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/synthesis.yaml"
+    script:
+        "../workflow/scripts/synthesize.py"
+
+
+checkpoint split:
+    input:
+        train=chunk_dirs("train"),
+        evalpool=chunk_dirs("evalpool"),
+    output:
+        manifest="results/split/manifest.tsv",
+        events="results/split/events.tsv",
+        summary=report(
+            "results/split/summary.json",
+            caption="../workflow/report/split.rst",
+            category="1. Data",
+        ),
+    params:
+        max_polyphony=config["split"]["max_polyphony"],
+        seed=config["split"]["seed"],
+        code=code_version("split.py", "annotations.py", "formats/manifest.py"),
+    log:
+        "results/logs/split/split.log",
+    benchmark:
+        "results/benchmarks/split/split.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    conda:
+        "../envs/synthesis.yaml"
+    script:
+        "../workflow/scripts/split.py"
