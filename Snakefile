@@ -14,6 +14,6 @@ include: "rules/evaluation.smk"
 
 
 rule all:
+    default_target: True
     input:
         default_targets(),
-    default_target: True

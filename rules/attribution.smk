@@ -7,19 +7,19 @@ rule figure_clip:
         events="results/split/events.tsv",
     output:
         "results/split/figure_clips.json",
-    params:
-        figure_clips=config["attribution"]["figure_clips"],
-        code=code_version("figures.py"),
     log:
         "results/logs/figure_clip/figure_clip.log",
     benchmark:
         "results/benchmarks/figure_clip/figure_clip.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        figure_clips=config["attribution"]["figure_clips"],
+        code=code_version("figures.py"),
     script:
         "../workflow/scripts/figure_clip.py"
 
@@ -35,25 +35,27 @@ rule attribute:
         fw_strong="results/models/head_fw_strong.pt",
     output:
         "results/attribution/{eval_split}/{shard}.h5",
-    params:
-        clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],
-        threshold=config["attribution"]["threshold"],
-        random_seed=config["attribution"]["random_seed"],
-        device=config["attribution"]["device"],
-        ig=config["attribution"]["ig"],
-        code=code_version("attribution", "annotations.py", "formats/shards.py", *BACKBONE_CODE),
     log:
         "results/logs/attribute/{eval_split}/{shard}.log",
     benchmark:
         "results/benchmarks/attribute/{eval_split}/{shard}.tsv"
     group:
         "attribution"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
         runtime=60,
         gpu=gpus(config["attribution"]["device"]),
-    conda:
-        "../envs/torch.yaml"
+    params:
+        clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],
+        threshold=config["attribution"]["threshold"],
+        random_seed=config["attribution"]["random_seed"],
+        device=config["attribution"]["device"],
+        ig=config["attribution"]["ig"],
+        code=code_version(
+            "attribution", "annotations.py", "formats/shards.py", *BACKBONE_CODE
+        ),
     script:
         "../workflow/scripts/attribute.py"

@@ -10,7 +10,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from igsed.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
-
 SCHEMA = "../workflow/schemas/config.schema.yaml"
 SRC = Path(workflow.basedir) / "src" / "igsed"
 
@@ -84,7 +83,9 @@ def split_clip_ids(split):
 
 
 def split_shards(split):
-    return shard_assignment(split_clip_ids(split), config["attribution"]["clips_per_shard"])
+    return shard_assignment(
+        split_clip_ids(split), config["attribution"]["clips_per_shard"]
+    )
 
 
 def shard_files(split):
@@ -100,7 +101,9 @@ def expected_clips(wildcards):
 
 
 def figure_paths():
-    return [f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "svg")]
+    return [
+        f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "svg")
+    ]
 
 
 def gpus(device):

@@ -23,21 +23,21 @@ rule evaluate:
         instances="results/evaluation/instances_test.csv",
         tau_star="results/evaluation/tau_star.json",
         convergence="results/evaluation/convergence.json",
+    log:
+        "results/logs/evaluate/evaluate.log",
+    benchmark:
+        "results/benchmarks/evaluate/evaluate.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
     params:
         expected=expected_clips,
         threshold=config["attribution"]["threshold"],
         metrics=config["metrics"],
         code=code_version("evaluate.py", "metrics.py", "formats/shards.py"),
-    log:
-        "results/logs/evaluate/evaluate.log",
-    benchmark:
-        "results/benchmarks/evaluate/evaluate.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -58,19 +58,19 @@ rule figures:
             caption="../workflow/report/figures.rst",
             category="4. Figures",
         ),
-    params:
-        out_dir="results/figures",
-        code=code_version("figures.py"),
     log:
         "results/logs/figures/figures.log",
     benchmark:
         "results/benchmarks/figures/figures.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        out_dir="results/figures",
+        code=code_version("figures.py"),
     script:
         "../workflow/scripts/figures.py"
 
@@ -91,18 +91,18 @@ rule report:
             caption="../workflow/report/summary.rst",
             category="0. Summary",
         ),
-    params:
-        config=config,
-        code=code_version("report.py", "paper.py"),
     log:
         "results/logs/report/report.log",
     benchmark:
         "results/benchmarks/report/report.tsv"
+    conda:
+        "../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/analysis.yaml"
+    params:
+        config=config,
+        code=code_version("report.py", "paper.py"),
     script:
         "../workflow/scripts/report.py"

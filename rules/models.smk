@@ -9,6 +9,17 @@ rule backbone:
     output:
         weights=protected("results/models/backbone.pt"),
         meta="results/models/backbone.json",
+    log:
+        "results/logs/backbone/backbone.log",
+    benchmark:
+        "results/benchmarks/backbone/backbone.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: workflow.cores
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=gpus(config["backbone"]["device"]),
     params:
         pretrained=config["backbone"]["pretrained"],
         width=config["backbone"]["width"],
@@ -17,17 +28,6 @@ rule backbone:
         pretrain=config["backbone"]["pretrain"],
         downloads="resources/downloads",
         code=code_version("backbone.py", "download.py", *BACKBONE_CODE),
-    log:
-        "results/logs/backbone/backbone.log",
-    benchmark:
-        "results/benchmarks/backbone/backbone.tsv"
-    threads: workflow.cores
-    resources:
-        mem_mb=8000,
-        runtime=240,
-        gpu=gpus(config["backbone"]["device"]),
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow/scripts/backbone.py"
 
@@ -39,21 +39,23 @@ rule cache_features:
         backbone="results/models/backbone.pt",
     output:
         "results/features/{split}.h5",
-    params:
-        device=config["backbone"]["device"],
-        batch_size=8,
-        code=code_version("features.py", "formats/features.py", "annotations.py", *BACKBONE_CODE),
     log:
         "results/logs/cache_features/{split}.log",
     benchmark:
         "results/benchmarks/cache_features/{split}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=gpus(config["backbone"]["device"]),
-    conda:
-        "../envs/torch.yaml"
+    params:
+        device=config["backbone"]["device"],
+        batch_size=8,
+        code=code_version(
+            "features.py", "formats/features.py", "annotations.py", *BACKBONE_CODE
+        ),
     script:
         "../workflow/scripts/cache_features.py"
 
@@ -66,19 +68,19 @@ rule train_head:
     output:
         weights=protected("results/models/head_{head}.pt"),
         log_table="results/models/head_{head}.log.tsv",
-    params:
-        settings=config["heads"],
-        code=code_version("training.py", "formats/features.py", *BACKBONE_CODE),
     log:
         "results/logs/train_head/{head}.log",
     benchmark:
         "results/benchmarks/train_head/{head}.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        settings=config["heads"],
+        code=code_version("training.py", "formats/features.py", *BACKBONE_CODE),
     script:
         "../workflow/scripts/train_head.py"
 
@@ -98,18 +100,18 @@ rule classify:
             caption="../workflow/report/table1.rst",
             category="2. Classification",
         ),
-    params:
-        threshold=config["classify"]["threshold"],
-        code=code_version("classify.py", "formats/features.py", *BACKBONE_CODE),
     log:
         "results/logs/classify/classify.log",
     benchmark:
         "results/benchmarks/classify/classify.tsv"
+    conda:
+        "../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/torch.yaml"
+    params:
+        threshold=config["classify"]["threshold"],
+        code=code_version("classify.py", "formats/features.py", *BACKBONE_CODE),
     script:
         "../workflow/scripts/classify.py"

@@ -4,19 +4,19 @@
 rule soundbank:
     output:
         directory("resources/soundbank/{source}"),
-    params:
-        settings=lambda wildcards: config["soundbank"].get(wildcards.source, {}),
-        downloads="resources/downloads",
-        code=code_version("soundbank", "download.py", "audio.py", "formats/atomic.py"),
     log:
         "results/logs/soundbank/{source}.log",
     benchmark:
         "results/benchmarks/soundbank/{source}.tsv"
+    conda:
+        "../envs/synthesis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=120,
-    conda:
-        "../envs/synthesis.yaml"
+    params:
+        settings=lambda wildcards: config["soundbank"].get(wildcards.source, {}),
+        downloads="resources/downloads",
+        code=code_version("soundbank", "download.py", "audio.py", "formats/atomic.py"),
     script:
         "../workflow/scripts/soundbank.py"

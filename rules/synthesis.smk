@@ -6,6 +6,16 @@ rule synthesize:
         soundbank=SOUNDBANK,
     output:
         directory("results/synthesis/{pool}/chunk_{chunk}"),
+    log:
+        "results/logs/synthesize/{pool}_{chunk}.log",
+    benchmark:
+        "results/benchmarks/synthesize/{pool}_{chunk}.tsv"
+    conda:
+        "../envs/synthesis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         seed=config["synthesis"]["seed"],
         n_clips=lambda wildcards: config["synthesis"]["n_clips"][wildcards.pool],
@@ -14,17 +24,9 @@ rule synthesize:
             key: config["synthesis"][key]
             for key in ("duration_s", "sample_rate", "n_events", "snr_db", "ref_db")
         },
-        code=code_version("synthesis.py", "scaper_compat.py", "audio.py", "formats/atomic.py"),
-    log:
-        "results/logs/synthesize/{pool}_{chunk}.log",
-    benchmark:
-        "results/benchmarks/synthesize/{pool}_{chunk}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        "../envs/synthesis.yaml"
+        code=code_version(
+            "synthesis.py", "scaper_compat.py", "audio.py", "formats/atomic.py"
+        ),
     script:
         "../workflow/scripts/synthesize.py"
 
@@ -41,19 +43,19 @@ checkpoint split:
             caption="../workflow/report/split.rst",
             category="1. Data",
         ),
-    params:
-        max_polyphony=config["split"]["max_polyphony"],
-        seed=config["split"]["seed"],
-        code=code_version("split.py", "annotations.py", "formats/manifest.py"),
     log:
         "results/logs/split/split.log",
     benchmark:
         "results/benchmarks/split/split.tsv"
+    conda:
+        "../envs/synthesis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
-    conda:
-        "../envs/synthesis.yaml"
+    params:
+        max_polyphony=config["split"]["max_polyphony"],
+        seed=config["split"]["seed"],
+        code=code_version("split.py", "annotations.py", "formats/manifest.py"),
     script:
         "../workflow/scripts/split.py"
