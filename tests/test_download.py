@@ -59,9 +59,7 @@ def test_cut_connection_resumes_with_range(server: FileServer, tmp_path: Path) -
     assert gets[1].range_header == "bytes=30000-"
 
 
-def test_cut_connection_without_range_support_restarts(
-    server: FileServer, tmp_path: Path
-) -> None:
+def test_cut_connection_without_range_support_restarts(server: FileServer, tmp_path: Path) -> None:
     server.cut_after["data.bin"] = [30_000]
     server.ignore_range = True
     dest = tmp_path / "data.bin"
@@ -113,11 +111,14 @@ def test_bad_sha256_is_reported(server: FileServer, tmp_path: Path) -> None:
         _fetch(server, tmp_path / "data.bin", sha256="f" * 64, retries=1)
 
 
-def test_announced_size_mismatch_fails_at_once(server: FileServer, tmp_path: Path) -> None:
+def test_announced_size_mismatch_names_both_sizes(server: FileServer, tmp_path: Path) -> None:
+    dest = tmp_path / "data.bin"
     with pytest.raises(DownloadError) as caught:
-        _fetch(server, tmp_path / "data.bin", size_bytes=1234, retries=3)
-    assert "1234" in str(caught.value) and str(len(PAYLOAD)) in str(caught.value)
-    assert server.count("data.bin") == 1
+        _fetch(server, dest, size_bytes=1234, retries=3)
+    assert "expected 1234 bytes" in str(caught.value)
+    assert f"announces {len(PAYLOAD)} bytes" in str(caught.value)
+    assert server.count("data.bin") == 3
+    assert not dest.exists() and not dest.with_suffix(".bin.part").exists()
 
 
 def test_404_fails_at_once_naming_url_and_status(server: FileServer, tmp_path: Path) -> None:
@@ -172,7 +173,8 @@ def test_refused_local_port_is_retried_then_reported(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/data.bin"
     with pytest.raises(DownloadError) as caught:
         download(url, tmp_path / "data.bin", retries=2, backoff_s=0.0, timeout_s=2.0)
-    assert url in str(caught.value) and "2 attempt(s)" in str(caught.value)
+    message = str(caught.value)
+    assert url in message and "2 attempt(s)" in message and "never answered" in message
 
 
 def test_progress_is_logged(

@@ -43,7 +43,11 @@ class _RetryableError(Exception):
     """One attempt failed in a way another attempt may fix."""
 
 
-class _DiscardPartial(_RetryableError):
+class _NoResponseError(_RetryableError):
+    """No HTTP response at all (refused, timed out, reset before the headers)."""
+
+
+class _DiscardPartialError(_RetryableError):
     """The partial file cannot be trusted; the next attempt starts from byte 0."""
 
 
@@ -71,7 +75,8 @@ def download(
     if dest.exists():
         problem = expected.problem_with(dest)
         if problem is None:
-            logger.info("%s already present and verified (%s); not downloading", dest, url)
+            how = "verified" if expected.has_checksum() else "nothing configured to verify it"
+            logger.info("%s already present (%s); not downloading %s", dest, how, url)
             return dest
         logger.warning("%s exists but %s; downloading it again from %s", dest, problem, url)
 
@@ -79,20 +84,24 @@ def download(
     part = dest.with_suffix(dest.suffix + ".part")
     attempts = max(1, int(retries))
     failures: list[str] = []
+    never_answered = True
     for attempt in range(1, attempts + 1):
         if attempt > 1 and backoff_s > 0:
             time.sleep(backoff_s * 2 ** (attempt - 2))
         try:
             _fetch_into(url, part, expected, timeout_s=timeout_s, manual_hint=manual_hint)
-        except _DiscardPartial as err:
+        except _DiscardPartialError as err:
+            never_answered = False
             part.unlink(missing_ok=True)
             failures.append(f"attempt {attempt}: {err}")
             logger.warning("%s: attempt %d/%d failed: %s", url, attempt, attempts, err)
             continue
         except _RetryableError as err:
+            never_answered = never_answered and isinstance(err, _NoResponseError)
             failures.append(f"attempt {attempt}: {err}")
             logger.warning("%s: attempt %d/%d failed: %s", url, attempt, attempts, err)
             continue
+        never_answered = False
         problem = expected.problem_with(part)
         if problem is not None:
             # A corrupt byte may sit anywhere in a resumed file: start over from scratch.
@@ -110,13 +119,15 @@ def download(
         logger.info("downloaded %s -> %s (%s)", url, dest, _megabytes(dest.stat().st_size))
         return dest
 
-    raise DownloadError(
-        _with_hint(
-            f"download of {url} to {dest} failed after {attempts} attempt(s): "
-            + "; ".join(failures),
-            manual_hint,
-        )
+    message = f"download of {url} to {dest} failed after {attempts} attempt(s): " + "; ".join(
+        failures
     )
+    if never_answered:
+        message += (
+            ". The server never answered; if this machine is offline, download the file by"
+            f" hand and place it at {dest} (a file there that verifies is used as is)."
+        )
+    raise DownloadError(_with_hint(message, manual_hint))
 
 
 class _Expected:
@@ -165,7 +176,7 @@ def _fetch_into(
             match = _UNSATISFIED_RANGE.search(err.headers.get("Content-Range", "") or "")
             if match and int(match.group(1)) == offset:
                 return  # the partial file already holds every byte
-            raise _DiscardPartial(f"HTTP 416 for range from byte {offset}") from err
+            raise _DiscardPartialError(f"HTTP 416 for range from byte {offset}") from err
         if err.code in _RETRYABLE_STATUS:
             raise _RetryableError(f"HTTP {err.code} {err.reason}") from err
         raise DownloadError(
@@ -175,28 +186,26 @@ def _fetch_into(
         reason = err.reason
         if _is_unreachable(url, reason):
             raise DownloadError(_offline_message(url, part, reason, manual_hint)) from err
-        raise _RetryableError(f"connection error: {reason}") from err
+        raise _NoResponseError(f"connection error: {reason}") from err
     except (OSError, http.client.HTTPException) as err:
         if _is_unreachable(url, err):
             raise DownloadError(_offline_message(url, part, err, manual_hint)) from err
-        raise _RetryableError(f"connection error: {err!r}") from err
+        raise _NoResponseError(f"connection error: {err!r}") from err
 
     with response:
         total = _declared_total(response, offset)
         if response.status == 206:
             start = _range_start(response)
             if start != offset:
-                raise _DiscardPartial(f"server answered range from byte {start}, not {offset}")
+                raise _DiscardPartialError(f"server answered range from byte {start}, not {offset}")
         elif offset:
             logger.info("%s: server ignored the Range request; restarting from byte 0", url)
             offset = 0
         if total is not None and expected.size_bytes is not None and total != expected.size_bytes:
-            raise DownloadError(
-                _with_hint(
-                    f"download of {url} failed: size mismatch: expected {expected.size_bytes}"
-                    f" bytes, server announces {total} bytes",
-                    manual_hint,
-                )
+            # Caught before any body byte is read, so another attempt costs one request.
+            raise _DiscardPartialError(
+                f"size mismatch: expected {expected.size_bytes} bytes,"
+                f" server announces {total} bytes"
             )
         _stream(url, response, part, offset=offset, total=total)
 

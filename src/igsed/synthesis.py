@@ -8,7 +8,9 @@ own clamping of a too-late onset would pile events up against the clip's end).
 
 A chunk directory holds, per clip, `<clip_id>.wav`, `<clip_id>.jams` (Scaper's annotation)
 and `<clip_id>.tsv` (DCASE: filename, onset, offset, event_label), plus `events.tsv` for the
-whole chunk. `read_clip_jams` is the reader of the JAMS files written here.
+whole chunk (CHUNK_EVENT_COLUMNS: the DCASE columns plus clip_id, the source file relative
+to the soundbank root and its sha256). `read_clip_jams` and `read_chunk_events` are the
+readers of what is written here.
 """
 
 from __future__ import annotations
@@ -53,7 +55,6 @@ CHUNK_EVENT_COLUMNS: tuple[str, ...] = (
 )
 DCASE_COLUMNS: tuple[str, ...] = ("filename", "onset", "offset", "event_label")
 CHUNK_EVENTS_NAME = "events.tsv"
-AUDIO_SUFFIXES = (".wav", ".flac")
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,9 @@ def clip_rng(seed: int, pool: str, index: int) -> np.random.Generator:
 
 
 def _audio_files(folder: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
-    )
+    """Visible regular files of `folder`, sorted (hidden files such as `._x.wav` are skipped,
+    as the soundbank layout says); non-audio files fail loudly in `_source`."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
 def _source(path: Path, root: Path) -> _Source:
@@ -163,12 +162,14 @@ def _scan_pool(soundbank_dir: Path, source_pool: str) -> _PoolFiles:
         raise FileNotFoundError(f"{fg_dir}: no foreground files for any of {list(CLASSES)}")
     if missing:
         log.warning("%s: no foreground files for %s; those classes never occur", fg_dir, missing)
-    # DESED keeps backgrounds flat or one folder deep (e.g. background/sins/*.wav).
-    bg_files = sorted(
+    # The layout keeps backgrounds flat; one level of sub-folders (DESED's background/sins/)
+    # is accepted too, its folder name becoming Scaper's background label.
+    bg_files = _audio_files(bg_dir) + [
         p
-        for p in bg_dir.rglob("*")
-        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
-    )
+        for sub in sorted(bg_dir.iterdir())
+        if sub.is_dir() and not sub.name.startswith(".")
+        for p in _audio_files(sub)
+    ]
     if not bg_files:
         raise FileNotFoundError(f"{bg_dir}: no background files")
     return _PoolFiles(fg_dir, foreground, [_source(p, soundbank_dir) for p in bg_files])
@@ -237,8 +238,9 @@ def _generate(
             time_stretch=None,
         )
     with warnings.catch_warnings():
-        # Every value is a constant drawn above; Scaper's only remaining warning is about
-        # looping a short background, which is intended.
+        # Every value is a constant drawn above, so Scaper only warns about what is intended:
+        # looping a background shorter than the clip, and rescaling a clipping mix (which
+        # fix_clipping records in the JAMS as ref_db_change).
         warnings.simplefilter("ignore")
         audio, jam, _, event_audio = sc.generate(
             fix_clipping=True, disable_instantiation_warnings=True
@@ -255,7 +257,11 @@ def _generate(
 
 
 def _finalise_jams(jam: Any, cid: str, pool: str, index: int, seed: int) -> None:
-    """Replace the fields that would differ between runs or leak temporary paths."""
+    """Name the clip's files in the JAMS and record where its randomness came from.
+
+    Scaper writes nothing itself here (audio_path/jams_path would be None); the JAMS holds
+    no timestamps, only the scaper and jams versions, so equal inputs give equal bytes.
+    """
     scaper_sandbox = jam.annotations.search(namespace="scaper")[0].sandbox.scaper
     scaper_sandbox.audio_path = f"{cid}.wav"
     scaper_sandbox.jams_path = f"{cid}.jams"
@@ -340,7 +346,10 @@ def synthesize_chunk(
         )
         _finalise_jams(jam, cid, pool, index, seed)
         write_wav(out_dir / f"{cid}.wav", audio, settings.sample_rate)
-        jam.save(str(out_dir / f"{cid}.jams"))
+        with warnings.catch_warnings():
+            # jams validates through a jsonschema call that jsonschema deprecates; harmless.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            jam.save(str(out_dir / f"{cid}.jams"))
 
         by_path = {str(e.source.path): e.source for e in plan}
         clip_rows = []

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from igsed.formats.atomic import atomic_dir  # noqa: E402
 from igsed.logs import log_to_file  # noqa: E402
-from igsed.synthesis import chunk_indices, settings_from_config, synthesize_chunk  # noqa: E402
+from igsed.synthesis import SynthesisSettings, chunk_indices, synthesize_chunk  # noqa: E402
 
 log_to_file(snakemake.log[0])
 chunk = int(snakemake.wildcards.chunk)
@@ -19,5 +19,5 @@ with atomic_dir(snakemake.output[0]) as out_dir:
         out_dir,
         indices=chunk_indices(snakemake.params.n_clips, snakemake.params.chunks, chunk),
         seed=snakemake.params.seed,
-        settings=settings_from_config(dict(snakemake.params.settings)),
+        settings=SynthesisSettings.from_config(dict(snakemake.params.settings)),
     )

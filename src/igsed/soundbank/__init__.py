@@ -38,6 +38,7 @@ def build_soundbank(
                 archives=list(settings.get("archives") or DEFAULT_DESED_ARCHIVES),
                 retries=int(settings.get("retries", 3)),
                 timeout_s=float(settings.get("timeout_s", 60.0)),
+                include_cut_variants=bool(settings.get("include_cut_variants", False)),
             )
         else:
             from igsed.soundbank.folder import link_folder_soundbank

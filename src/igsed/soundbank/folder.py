@@ -1,0 +1,56 @@
+"""The `folder` soundbank source: a user's own soundbank, validated and linked in place.
+
+Absolute symlinks instead of copies: a real soundbank is gigabytes, and the links keep the
+pipeline's `resources/soundbank/folder/` in the same layout as every other source.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from igsed.constants import CLASSES
+from igsed.soundbank.layout import (
+    BACKGROUND,
+    FOREGROUND,
+    POOLS,
+    SoundbankError,
+    layout_files,
+    validate_soundbank_layout,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def link_folder_soundbank(src: Path, out_dir: Path) -> dict[str, Any]:
+    """Validate the soundbank at `src`, then fill `out_dir` with absolute symlinks to its files.
+
+    `out_dir` must be missing or empty (the caller wraps it in `atomic_dir`). Returns
+    {"source": absolute src, "counts": validate_soundbank_layout(src)}. Raises SoundbankError.
+    """
+    src = Path(src).expanduser()
+    source_root = src.resolve()
+    counts = validate_soundbank_layout(source_root)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise SoundbankError(f"output folder {out_dir} is not empty")
+
+    files = layout_files(source_root)
+    n_links = 0
+    for pool in POOLS:
+        for name in CLASSES:
+            target_dir = out_dir / pool / FOREGROUND / name
+            n_links += _link_all(files[pool][FOREGROUND][name], target_dir)
+        n_links += _link_all(files[pool][BACKGROUND], out_dir / pool / BACKGROUND)
+    logger.info("linked %d files of soundbank %s into %s", n_links, source_root, out_dir)
+    return {"source": str(source_root), "counts": counts}
+
+
+def _link_all(paths: list[Path], target_dir: Path) -> int:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        # The source root is resolved, so every link target is absolute.
+        os.symlink(path, target_dir / path.name)
+    return len(paths)
