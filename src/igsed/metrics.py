@@ -9,12 +9,13 @@ Conventions (DESIGN.md, "Metric protocol"):
   interpolation. The arg-max frame is always kept (NumPy's linear interpolation never
   exceeds the largest value), so a percentile mask is never empty; if all scores are equal
   the mask is every frame.
-- A ratio whose denominator is 0 is 0.0. For IoU and F1 that only happens when both the
-  mask and the ground truth are empty; sed_eval's segment-based metrics, which divide by
-  count + machine epsilon, give the same 0.0, and so do precision with an empty mask and
-  recall with an empty ground truth. Percentile masks are never empty, so in the
-  evaluation the case can only arise for an empty ground truth (false-positive detections
-  counted on purpose), where IoU = F1 = 0 because the mask has false positives.
+- A ratio whose denominator is 0 is 0.0: IoU and F1 when both the mask and the ground truth
+  are empty, precision for an empty mask, recall for an empty ground truth. (sed_eval's
+  segment-based metrics call these undefined and report NaN; where they are defined the two
+  agree exactly, which tests/test_metrics.py checks.) Percentile masks are never empty, so
+  in the evaluation a zero denominator cannot occur for IoU, F1 or precision; an empty
+  ground truth (a false-positive detection counted on purpose) gives IoU = F1 = 0 from the
+  formulas themselves, because the mask's frames are all false positives.
 - Pointing Game is 1 if the first frame holding the maximum score is a ground-truth frame
   (ties resolved towards the earliest frame, as `np.argmax` does); it is 0 for an empty
   ground truth. Scores must be finite: NaN would silently become the arg-max.

@@ -29,6 +29,7 @@ from typing import Any
 import h5py
 import numpy as np
 
+from igsed.constants import N_EVAL_FRAMES
 from igsed.formats.atomic import atomic_path
 
 FORMAT_VERSION = 1
@@ -100,7 +101,7 @@ def write_shard(
             for key, value in clip.extra_attrs.items():
                 group.attrs[key] = value
             _gzip(group, "ground_truth", clip.ground_truth, "uint8")
-            _gzip(group, "ig", np.asarray(clip.ig).reshape(k, -1), "float32")
+            _gzip(group, "ig", np.asarray(clip.ig).reshape(k, N_EVAL_FRAMES), "float32")
             for name in ("fw_weak", "fw_strong", "fw_weak_clip", "fw_strong_clip"):
                 _gzip(group, name, getattr(clip, name), "float32")
             _gzip(group, "energy", clip.energy, "float32")
@@ -117,7 +118,7 @@ def _read_clip(clip_id: str, group: h5py.Group) -> ClipAttribution:
         probabilities=np.asarray(group.attrs["probabilities"]),
         attributed_classes=attributed,
         ground_truth=group["ground_truth"][()],
-        ig=group["ig"][()].reshape(len(attributed), -1),
+        ig=group["ig"][()].reshape(len(attributed), N_EVAL_FRAMES),
         convergence_delta=np.asarray(group.attrs["convergence_delta"]).reshape(-1),
         f_input=np.asarray(group.attrs["f_input"]).reshape(-1),
         f_baseline=np.asarray(group.attrs["f_baseline"]).reshape(-1),
