@@ -54,9 +54,15 @@ def _explain(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
             "exclusiveMinimum": ">",
             "exclusiveMaximum": "<",
         }[str(error.validator)]
-        return f"config key {where} = {error.instance!r} is out of range; allowed: {bound} {error.validator_value}"
+        return (
+            f"config key {where} = {error.instance!r} is out of range; "
+            f"allowed: {bound} {error.validator_value}"
+        )
     if error.validator == "const":
-        return f"config key {where} = {error.instance!r}; the only supported value is {error.validator_value!r}"
+        return (
+            f"config key {where} = {error.instance!r}; "
+            f"the only supported value is {error.validator_value!r}"
+        )
     return f"config key {where}: {error.message}"
 
 
