@@ -18,25 +18,37 @@ SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src")
+
+
+def copy_workflow(workdir: Path) -> Path:
+    """A private copy of the workflow and its code, so a test may edit config or code."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(
+                source, workdir / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
+        else:
+            shutil.copy(source, workdir / name)
+    return workdir
+
+
 def run_snakemake(
     workdir: Path, *args: str, timeout: float = 900, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run the repository's Snakefile in `workdir`; output captured for assertions."""
-    command = [
-        SNAKEMAKE,
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        *args,
-    ]
+    """Run the Snakefile copied into `workdir` there; output captured for assertions."""
+    command = [SNAKEMAKE, *args]
+    # Rule scripts run with the `python` on PATH: make it this environment's.
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        command, cwd=workdir, capture_output=True, text=True, timeout=timeout, env=env, check=False
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"snakemake failed ({result.returncode}): {' '.join(command)}\n"
+            f"snakemake failed ({result.returncode}) in {workdir}: {' '.join(command)}\n"
             f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
     return result
@@ -45,7 +57,8 @@ def run_snakemake(
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A working directory in which the tiny preset has run to the final report."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    shutil.copy(TINY, workdir / "tiny.yaml")
-    run_snakemake(workdir, "--cores", "2", "--configfile", "tiny.yaml")
+    workdir = copy_workflow(tmp_path_factory.mktemp("tiny_run"))
+    run_snakemake(
+        workdir, "--cores", "2", "--configfile", "workflow/presets/tiny.yaml", timeout=1200
+    )
     return workdir

@@ -24,7 +24,13 @@ from torch import nn
 
 from igsed.annotations import Event, frame_labels
 from igsed.attribution.baselines import energy_scores, fw_to_eval_grid, random_scores
-from igsed.attribution.ig import IGSettings, attribute_clip, frame_magnitude, validate_settings
+from igsed.attribution.ig import (
+    IGSettings,
+    attribute_clip,
+    frame_magnitude,
+    model_device,
+    validate_settings,
+)
 from igsed.audio import load_clip
 from igsed.checksums import combined_digest
 from igsed.constants import (
@@ -72,12 +78,6 @@ def _prepare(model: nn.Module) -> nn.Module:
     return model
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    return torch.device("cpu")
-
-
 def _load_waveform(clip_id: str, audio_paths: Mapping[str, Path]) -> np.ndarray:
     return load_clip(audio_paths[clip_id], n_samples=CLIP_SAMPLES)
 
@@ -89,7 +89,7 @@ def _framewise_scores(
     audio_paths: Mapping[str, Path],
 ) -> dict[str, _FramewiseScores]:
     model = _prepare(loader())
-    device = _model_device(model)
+    device = model_device(model)
     scores: dict[str, _FramewiseScores] = {}
     start = time.perf_counter()
     with torch.no_grad():
@@ -130,7 +130,7 @@ def attribute_clips(
         "fw_strong": _framewise_scores(models.fw_strong, "FW-SS", clip_ids, audio_paths),
     }
     explained = _prepare(models.explained())
-    device = _model_device(explained)
+    device = model_device(explained)
     results: list[ClipAttribution] = []
     timings: list[dict[str, Any]] = []
     for position, clip_id in enumerate(clip_ids, start=1):
@@ -161,13 +161,6 @@ def attribute_clips(
         ig_frames = np.zeros((len(targets), N_EVAL_FRAMES), dtype=np.float32)
         for row, result in enumerate(ig_results):
             ig_frames[row] = frame_magnitude(result.attribution)
-            logger.info(
-                "  %s: F(x)=%.4f F(0)=%.4f delta=%.3g",
-                names[row],
-                result.f_input,
-                result.f_baseline,
-                result.convergence_delta,
-            )
         ig_signed = None
         if clip_id in figure_set:
             ig_signed = np.zeros((len(targets), CLIP_SAMPLES), dtype=np.float32)
