@@ -6,6 +6,16 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+wildcard_constraints:
+    source="synthetic|desed|folder",
+    pool="|".join(POOLS),
+    chunk=r"\d+",
+    split="train|val|test",
+    eval_split="val|test",
+    head="|".join(HEADS),
+    shard=r"[A-Za-z0-9_\-]+",
+
+
 include: "rules/soundbank.smk"
 include: "rules/synthesis.smk"
 include: "rules/models.smk"

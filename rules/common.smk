@@ -1,4 +1,4 @@
-# Shared helpers of the rule modules: config validation, input functions, code versions.
+# Shared helpers for every stage: config validation, input functions, code versions.
 import hashlib
 import sys
 from pathlib import Path
@@ -55,16 +55,6 @@ POOLS = ("pretrain", "train", "evalpool")
 HEADS = ("clip", "fw_weak", "fw_strong")
 EVAL_SPLITS = ("val", "test")
 FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
-
-
-wildcard_constraints:
-    source="synthetic|desed|folder",
-    pool="|".join(POOLS),
-    chunk=r"\d+",
-    split="train|val|test",
-    eval_split="val|test",
-    head="|".join(HEADS),
-    shard=r"[A-Za-z0-9_\-]+",
 
 
 def chunk_dirs(pool):

@@ -69,7 +69,6 @@ rule figures:
         mem_mb=2000,
         runtime=30,
     params:
-        out_dir="results/figures",
         code=code_version("figures.py"),
     script:
         "../workflow/scripts/figures.py"

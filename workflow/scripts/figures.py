@@ -20,6 +20,6 @@ make_figures(
     Path(snakemake.input.sweep_test),
     Path(snakemake.input.tau_star),
     Path(snakemake.input.table3),
-    Path(snakemake.params.out_dir),
+    Path(snakemake.output[0]).parent,
     figure_clip=read_json(snakemake.input.figure_clips)["figure_clip"],
 )
