@@ -63,8 +63,9 @@ EVENT_PEAK_DBFS: tuple[float, float] = (-18.0, -3.0)
 BACKGROUND_SECONDS: tuple[float, float] = (11.0, 16.0)
 BACKGROUND_PEAK_DBFS: tuple[float, float] = (-30.0, -18.0)
 FADE_SECONDS: tuple[float, float] = (0.005, 0.02)
+MIN_SAMPLE_RATE = 16000
 
-Generator = Callable[[np.random.Generator, int, int], np.ndarray]
+EventGenerator = Callable[[np.random.Generator, int, int], np.ndarray]
 
 
 # --------------------------------------------------------------------------- foreground classes
@@ -91,10 +92,13 @@ def _alarm(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     if variant == 1:
         fundamental = dsp.log_uniform(rng, 700.0, 2200.0)
         ratios = np.array([1.0, 2.76, 5.40, 8.93]) * rng.uniform(0.97, 1.03, 4)
-        freqs = dsp.nyquist_guard(fundamental * ratios, sr)
+        freqs = fundamental * ratios
         amps = np.array([1.0, 0.6, 0.35, 0.2]) * rng.uniform(0.6, 1.2, 4)
+        amps[freqs >= 0.45 * sr] = 0.0
         phase = rng.uniform(0, 1, 4)
-        ring = sum(a * np.sin(2 * np.pi * (f * t + p)) for f, a, p in zip(freqs, amps, phase, strict=True))
+        ring = sum(
+            a * np.sin(2 * np.pi * (f * t + p)) for f, a, p in zip(freqs, amps, phase, strict=True)
+        )
         # The clapper re-strikes the gong 12-28 times a second: a fast sawtooth-decay envelope.
         strike_hz = rng.uniform(12.0, 28.0)
         since_strike = (t * strike_hz + rng.uniform()) % 1.0 / strike_hz
@@ -122,7 +126,9 @@ def _blender(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         ramp_n = int(min(n // 3, rng.uniform(0.2, 0.6) * sr))
         speed[:ramp_n] *= np.linspace(rng.uniform(0.5, 0.8), 1.0, ramp_n)
     phase = dsp.phase_from_frequency(base * speed, sr, rng)
-    motor = dsp.sawtooth(phase) + rng.uniform(0.3, 0.8) * dsp.pulse(2 * phase, rng.uniform(0.2, 0.5))
+    motor = dsp.sawtooth(phase) + rng.uniform(0.3, 0.8) * dsp.pulse(
+        2 * phase, rng.uniform(0.2, 0.5)
+    )
     motor = dsp.butter(motor, dsp.log_uniform(rng, 2000.0, 6000.0), "lowpass", sr, 2)
     band = (dsp.log_uniform(rng, 600.0, 1500.0), dsp.log_uniform(rng, 4000.0, 10000.0))
     grind = dsp.butter(rng.standard_normal(n), band, "bandpass", sr, 2)
@@ -145,7 +151,9 @@ def _vacuum(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     whine_hz = dsp.log_uniform(rng, 700.0, 3000.0)
     drift = 1.0 + 0.003 * dsp.smooth_random(rng, n, sr, 0.5)
     whine_phase = dsp.phase_from_frequency(whine_hz * drift, sr, rng)
-    whine = dsp.harmonic_sum(whine_phase, np.array([1.0, rng.uniform(0.1, 0.5), rng.uniform(0.0, 0.3)]))
+    whine = dsp.harmonic_sum(
+        whine_phase, np.array([1.0, rng.uniform(0.1, 0.5), rng.uniform(0.0, 0.3)])
+    )
     hum_phase = dsp.phase_from_frequency(np.full(n, dsp.log_uniform(rng, 60.0, 150.0)), sr, rng)
     hum = dsp.harmonic_sum(hum_phase, np.array([1.0, 0.5, 0.3]))
     steady = 1.0 + rng.uniform(0.01, 0.05) * dsp.smooth_random(rng, n, sr, 0.7)
@@ -193,6 +201,10 @@ def _cat(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     lengths = rng.dirichlet(np.full(n_meows, 4.0)) * (total_s - gaps.sum())
     out = np.zeros(n)
     peak_hz = dsp.log_uniform(rng, 450.0, 1000.0)
+    # Kitten to large tom: the vocal tract scales the formants, the voice sets the tilt.
+    tract_scale = dsp.log_uniform(rng, 0.75, 1.3)
+    tilt = rng.uniform(0.2, 1.0)
+    formant_width = rng.uniform(250.0, 500.0)
     start = 0
     for index, length_s in enumerate(lengths):
         m = min(int(length_s * sr), n - start)
@@ -211,19 +223,28 @@ def _cat(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         phase = dsp.phase_from_frequency(f0, sr, rng)
         n_harm = int(min(16, 0.45 * sr / f0.max()))
         # "mi-a-ow": the first formant opens and closes as the mouth does.
-        f1 = np.interp(u, [0, 0.4, 1], [rng.uniform(700, 1100), rng.uniform(1300, 2000), rng.uniform(700, 1000)])
-        f2 = rng.uniform(2300, 3500)
+        f1 = (
+            np.interp(
+                u,
+                [0, 0.4, 1],
+                [rng.uniform(700, 1100), rng.uniform(1300, 2000), rng.uniform(700, 1000)],
+            )
+            * tract_scale
+        )
+        f2 = rng.uniform(2300, 3500) * tract_scale
         step = 32
         coarse = slice(None, None, step)
         k = np.arange(1, n_harm + 1)[:, None]
         harm_hz = k * f0[coarse][None, :]
-        weights = 1.0 / (1.0 + ((harm_hz - f1[coarse][None, :]) / 350.0) ** 2)
-        weights += 0.4 / (1.0 + ((harm_hz - f2) / 500.0) ** 2)
-        weights *= k ** -0.5
+        weights = 1.0 / (1.0 + ((harm_hz - f1[coarse][None, :]) / formant_width) ** 2)
+        weights += 0.4 / (1.0 + ((harm_hz - f2) / (1.4 * formant_width)) ** 2)
+        weights *= k**-tilt
         amps = np.stack([np.interp(np.arange(m), np.arange(0, m, step), w) for w in weights])
         voice = dsp.harmonic_sum(phase, amps)
         breath = dsp.butter(rng.standard_normal(m), (1500.0, 6000.0), "bandpass", sr, 2)
-        voice = dsp.unit_rms(voice) + dsp.db_to_gain(rng.uniform(-28.0, -16.0)) * dsp.unit_rms(breath)
+        voice = dsp.unit_rms(voice) + dsp.db_to_gain(rng.uniform(-28.0, -16.0)) * dsp.unit_rms(
+            breath
+        )
         envelope = np.minimum(1.0, u * length_s / 0.05) * np.minimum(1.0, (1 - u) * length_s / 0.12)
         envelope *= 0.6 + 0.4 * np.sin(np.pi * u) ** 0.5
         out[start : start + m] += voice * envelope
@@ -237,9 +258,9 @@ def _dishes(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     objects = []
     for _ in range(n_objects):
         n_modes = int(rng.integers(3, 7))
-        base = dsp.log_uniform(rng, 1200.0, 4000.0)
+        base = dsp.log_uniform(rng, 1500.0, 5000.0)
         ratios = np.sort(np.concatenate([[1.0], rng.uniform(1.3, 4.5, n_modes - 1)]))
-        decay = dsp.log_uniform(rng, 0.06, 0.25)
+        decay = dsp.log_uniform(rng, 0.03, 0.15)
         objects.append((base * ratios, rng.uniform(0.3, 1.0, n_modes), decay / ratios**0.5))
     out = np.zeros(n)
     onset = 0.0
@@ -248,11 +269,12 @@ def _dishes(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         freqs, amps, decays = objects[int(rng.integers(n_objects))]
         ring_n = min(n - int(onset * sr), int(5 * decays.max() * sr) + 1)
         hit = dsp.decaying_partials(ring_n, sr, freqs * rng.uniform(0.99, 1.01), amps, decays, rng)
-        click_n = min(ring_n, int(0.003 * sr))
-        click = dsp.butter(rng.standard_normal(click_n), 2000.0, "highpass", sr, 2)
-        hit[:click_n] += 0.5 * click * np.linspace(1.0, 0.0, click_n)
+        # The contact itself: a broadband click that a tonal beep never has.
+        click_n = min(ring_n, int(rng.uniform(0.002, 0.006) * sr))
+        click = dsp.butter(rng.standard_normal(click_n), 500.0, "highpass", sr, 2)
+        hit[:click_n] += rng.uniform(0.6, 1.5) * click * np.linspace(1.0, 0.0, click_n) ** 2
         dsp.add_at(out, hit * rng.uniform(0.3, 1.0), int(onset * sr))
-        onset += rng.uniform(0.05, 0.35)
+        onset += rng.uniform(0.04, 0.3)
     return out
 
 
@@ -271,29 +293,45 @@ def _dog(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     noisiness = rng.uniform(0.3, 0.9)
     out = np.zeros(n)
     onset = 0.0
-    while onset < total_s - 0.08:
-        bark_s = min(rng.uniform(0.1, 0.3) * (0.8 + 0.5 * size), total_s - onset)
+    last = False
+    while not last:
+        bark_s = rng.uniform(0.1, 0.3) * (0.8 + 0.5 * size)
+        gap_s = rng.uniform(0.03, 0.2)
+        # The last bark runs to the file's end, so a file never trails off into silence.
+        last = total_s - onset < bark_s + gap_s + 0.12
+        if last:
+            bark_s = total_s - onset
         m = int(bark_s * sr)
         u = np.linspace(0.0, 1.0, m)
-        f0 = f0_base * rng.uniform(0.9, 1.1) * (1.0 + 0.25 * np.sin(np.pi * np.minimum(u / 0.3, 1.0)) - 0.35 * u)
+        f0 = (
+            f0_base
+            * rng.uniform(0.9, 1.1)
+            * (1.0 + 0.25 * np.sin(np.pi * np.minimum(u / 0.3, 1.0)) - 0.35 * u)
+        )
         phase = dsp.phase_from_frequency(f0, sr, rng)
         source = dsp.unit_rms(dsp.sawtooth(phase)) + noisiness * rng.standard_normal(m)
         bark = dsp.formant_filter(source, formants, bandwidths, gains, sr)
-        envelope = (1.0 - np.exp(-u * bark_s / 0.006)) * np.exp(-u * bark_s / (0.35 * bark_s))
+        envelope = (1.0 - np.exp(-u * bark_s / 0.006)) * np.exp(-2.0 * u)
         dsp.add_at(out, dsp.unit_rms(bark) * envelope * rng.uniform(0.6, 1.0), int(onset * sr))
-        onset += bark_s + rng.uniform(0.05, 0.3)
+        onset += bark_s + gap_s
     return out
 
 
 def _frying(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     """Sizzling high-frequency hiss with dense random crackles and occasional pops."""
-    hiss = dsp.butter(rng.standard_normal(n), dsp.log_uniform(rng, 1500.0, 4000.0), "highpass", sr, 2)
+    hiss = dsp.butter(
+        rng.standard_normal(n), dsp.log_uniform(rng, 1500.0, 4000.0), "highpass", sr, 2
+    )
     hiss *= 1.0 + rng.uniform(0.05, 0.2) * dsp.smooth_random(rng, n, sr, rng.uniform(0.3, 1.5))
     rate = dsp.log_uniform(rng, 40.0, 250.0)
     n_crackles = rng.poisson(rate * n / sr)
     impulses = np.zeros(n)
     positions = rng.integers(0, n, n_crackles)
-    np.add.at(impulses, positions, rng.lognormal(0.0, 0.8, n_crackles) * rng.choice([-1.0, 1.0], n_crackles))
+    np.add.at(
+        impulses,
+        positions,
+        rng.lognormal(0.0, 0.8, n_crackles) * rng.choice([-1.0, 1.0], n_crackles),
+    )
     kernel_n = max(8, int(rng.uniform(0.001, 0.004) * sr))
     kernel = rng.standard_normal(kernel_n) * np.exp(-np.arange(kernel_n) / (kernel_n / 4))
     crackle = np.convolve(impulses, kernel, mode="same")
@@ -302,8 +340,12 @@ def _frying(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     for _ in range(rng.poisson(rng.uniform(0.5, 3.0) * n / sr)):
         pop_n = int(rng.uniform(0.005, 0.02) * sr)
         pop = dsp.decaying_partials(
-            pop_n, sr, np.array([dsp.log_uniform(rng, 400.0, 1500.0)]), np.array([1.0]),
-            np.array([pop_n / sr / 4]), rng,
+            pop_n,
+            sr,
+            np.array([dsp.log_uniform(rng, 400.0, 1500.0)]),
+            np.array([1.0]),
+            np.array([pop_n / sr / 4]),
+            rng,
         )
         dsp.add_at(pops, pop, int(rng.integers(0, n)))
     return (
@@ -371,26 +413,43 @@ def _speech(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
         vowel = _VOWELS[int(rng.integers(len(_VOWELS)))]
         formants = [f * formant_scale * rng.uniform(0.93, 1.07) for f in vowel]
         syllable = dsp.formant_filter(
-            glottal, formants, [rng.uniform(60, 110), rng.uniform(80, 140), rng.uniform(120, 200)],
-            [1.0, 0.7, 0.35], sr,
+            glottal,
+            formants,
+            [rng.uniform(60, 110), rng.uniform(80, 140), rng.uniform(120, 200)],
+            [1.0, 0.7, 0.35],
+            sr,
         )
-        syllable = dsp.unit_rms(syllable) * np.minimum(1.0, u * syllable_s / 0.02) * np.minimum(
-            1.0, (1 - u) * syllable_s / 0.04
+        syllable = (
+            dsp.unit_rms(syllable)
+            * np.minimum(1.0, u * syllable_s / 0.02)
+            * np.minimum(1.0, (1 - u) * syllable_s / 0.04)
         )
         consonant = rng.integers(4)
         if consonant == 1:  # fricative (s, f, sh): hiss that precedes the vowel
             c_n = int(min(rng.uniform(0.04, 0.1), 0.4 * syllable_s) * sr)
-            hiss = dsp.butter(rng.standard_normal(c_n), dsp.log_uniform(rng, 2500.0, 6000.0), "highpass", sr, 2)
+            hiss = dsp.butter(
+                rng.standard_normal(c_n), dsp.log_uniform(rng, 2500.0, 6000.0), "highpass", sr, 2
+            )
             syllable[:c_n] = 0.4 * dsp.unit_rms(hiss) * np.hanning(c_n)
         elif consonant == 2:  # plosive (p, t, k): closure then a short burst
             c_n = int(min(rng.uniform(0.02, 0.05), 0.3 * syllable_s) * sr)
             burst_n = int(0.012 * sr)
             syllable[:c_n] = 0.0
-            burst = dsp.butter(rng.standard_normal(burst_n), dsp.log_uniform(rng, 1000.0, 4000.0), "highpass", sr, 2)
-            dsp.add_at(syllable, 0.6 * burst * np.linspace(1.0, 0.0, burst_n), max(0, c_n - burst_n))
+            burst = dsp.butter(
+                rng.standard_normal(burst_n),
+                dsp.log_uniform(rng, 1000.0, 4000.0),
+                "highpass",
+                sr,
+                2,
+            )
+            dsp.add_at(
+                syllable, 0.6 * burst * np.linspace(1.0, 0.0, burst_n), max(0, c_n - burst_n)
+            )
         elif consonant == 3:  # nasal (m, n): low murmur
             c_n = int(min(rng.uniform(0.04, 0.08), 0.4 * syllable_s) * sr)
-            syllable[:c_n] = 0.5 * dsp.unit_rms(dsp.resonator(glottal[:c_n], 250.0 * formant_scale, 80.0, sr))
+            syllable[:c_n] = 0.5 * dsp.unit_rms(
+                dsp.resonator(glottal[:c_n], 250.0 * formant_scale, 80.0, sr)
+            )
         dsp.add_at(out, syllable * rng.uniform(0.5, 1.0), int(onset * sr))
         onset += syllable_s
         if rng.random() < 0.1:
@@ -398,7 +457,7 @@ def _speech(rng: np.random.Generator, n: int, sr: int) -> np.ndarray:
     return out
 
 
-_GENERATORS: dict[str, Generator] = {
+_GENERATORS: dict[str, EventGenerator] = {
     "Alarm_bell_ringing": _alarm,
     "Blender": _blender,
     "Cat": _cat,
@@ -412,12 +471,19 @@ _GENERATORS: dict[str, Generator] = {
 }
 
 
+def _check_sample_rate(sample_rate: int) -> None:
+    # Below 16 kHz the high partials of alarms, dishes and frying would fold onto each other.
+    if sample_rate < MIN_SAMPLE_RATE:
+        raise ValueError(
+            f"sample_rate {sample_rate} Hz is too low for the generators (>= {MIN_SAMPLE_RATE})"
+        )
+
+
 def generate_event(label: str, rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     """One foreground event of class `label`: float32 mono, natural length, random level."""
     if label not in _GENERATORS:
         raise ValueError(f"unknown class {label!r}; expected one of {list(CLASSES)}")
-    if sample_rate < 16000:
-        raise ValueError(f"sample_rate {sample_rate} Hz is too low for the generators (>= 16000)")
+    _check_sample_rate(sample_rate)
     low, high = EVENT_SECONDS[label]
     n = dsp.n_samples(dsp.log_uniform(rng, low, high), sample_rate)
     audio = _GENERATORS[label](rng, n, sample_rate)
@@ -439,9 +505,11 @@ def generate_background(
     """Quiet domestic ambience: coloured room noise, mains hum, faint distant thumps, drift."""
     if duration_s <= 0:
         raise ValueError(f"background duration_s must be positive, got {duration_s}")
-    n = dsp.n_samples(duration_s, sample_rate)
+    _check_sample_rate(sample_rate)
+    sr = sample_rate
+    n = dsp.n_samples(duration_s, sr)
     bed = dsp.coloured_noise(rng, n, rng.uniform(1.0, 2.0))
-    bed = dsp.butter(bed, dsp.log_uniform(rng, 1500.0, 6000.0), "lowpass", sr := sample_rate, 2)
+    bed = dsp.butter(bed, dsp.log_uniform(rng, 1500.0, 6000.0), "lowpass", sr, 2)
     air = dsp.butter(rng.standard_normal(n), dsp.log_uniform(rng, 800.0, 3000.0), "lowpass", sr, 2)
     bed = dsp.unit_rms(bed) + dsp.db_to_gain(rng.uniform(-20.0, -8.0)) * dsp.unit_rms(air)
     mains_hz = 50.0 if rng.random() < 0.5 else 60.0
@@ -451,7 +519,9 @@ def generate_background(
     for _ in range(rng.poisson(rng.uniform(0.1, 0.6) * duration_s)):
         thump_s = rng.uniform(0.05, 0.4)
         m = int(thump_s * sr)
-        thump = dsp.butter(rng.standard_normal(m), dsp.log_uniform(rng, 150.0, 600.0), "lowpass", sr, 2)
+        thump = dsp.butter(
+            rng.standard_normal(m), dsp.log_uniform(rng, 150.0, 600.0), "lowpass", sr, 2
+        )
         thump *= np.hanning(m) ** 2 * rng.uniform(0.3, 1.0)
         dsp.add_at(clutter, thump, int(rng.integers(0, n)))
     mix = (
@@ -480,8 +550,9 @@ def _check_counts(name: str, counts: Mapping[str, int]) -> dict[str, int]:
     checked = {}
     for pool in POOLS:
         value = counts[pool]
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 0:
-            raise ValueError(f"{name}[{pool!r}] must be a non-negative integer, got {value!r}")
+        # Every pool needs at least one file per folder: Scaper cannot draw from an empty one.
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name}[{pool!r}] must be a positive integer, got {value!r}")
         checked[pool] = int(value)
     return checked
 
@@ -532,7 +603,11 @@ def generate_synthetic_soundbank(
             }
             logger.info(
                 "synthetic soundbank %s/%s: %d files, %.1f s (%.1f s elapsed)",
-                pool, label, per_class[pool], seconds, time.perf_counter() - started,
+                pool,
+                label,
+                per_class[pool],
+                seconds,
+                time.perf_counter() - started,
             )
         background_dir = out_dir / pool / "background"
         background_dir.mkdir(parents=True, exist_ok=True)
@@ -548,8 +623,12 @@ def generate_synthetic_soundbank(
         }
         logger.info(
             "synthetic soundbank %s/background: %d files, %.1f s",
-            pool, per_pool_backgrounds[pool], seconds,
+            pool,
+            per_pool_backgrounds[pool],
+            seconds,
         )
         summary["pools"][pool] = pool_summary
-    logger.info("synthetic soundbank written to %s in %.1f s", out_dir, time.perf_counter() - started)
+    logger.info(
+        "synthetic soundbank written to %s in %.1f s", out_dir, time.perf_counter() - started
+    )
     return summary
