@@ -1,11 +1,15 @@
 # igsed: can Integrated Gradients of a sound classifier tell when sound events happen?
 # Run: snakemake --cores all   (see README.md)
+import os
 
 
-configfile: "config.yaml"
+# The default config lives beside this file, so --directory elsewhere still finds it.
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 include: "rules/common.smk"
+
+
 wildcard_constraints:
     source="synthetic|desed|folder",
     pool="|".join(POOLS),

@@ -46,7 +46,7 @@ rule attribute:
     threads: 1
     resources:
         mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
-        runtime=60,
+        runtime=attribution_runtime,
         gpu=gpus(config["attribution"]["device"]),
     params:
         clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],

@@ -96,6 +96,12 @@ def figure_paths():
     ]
 
 
+def attribution_runtime(wildcards):
+    """Minutes one attribution shard may take on a CPU node (SLURM sums them per group job)."""
+    minutes_per_clip = 15 if config["backbone"]["width"] > 0.5 else 3
+    return 5 + minutes_per_clip * config["attribution"]["clips_per_shard"]
+
+
 def gpus(device):
     """GPUs a job asks the scheduler for: one only when the config insists on CUDA."""
     return 1 if device == "cuda" else 0
