@@ -235,6 +235,9 @@ class Cnn14(nn.Module):
             raise ValueError(f"unknown time pooling {pooling!r}; expected one of {TIME_POOLINGS}")
         self.width = float(width)
         self.pooling = pooling
+        # Training-time regularisers (PANNs' values); neither acts in eval mode.
+        self.spec_augment = True
+        self.conv_dropout = 0.2
         channels = scaled_channels(width)
         self.embedding_dim = channels[-1]
         self.spectrogram_extractor = _SpectrogramExtractor()
@@ -265,7 +268,9 @@ class Cnn14(nn.Module):
     def power_spectrogram(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) waveform -> (B, 1, T, 513) |STFT|**2, T = N // 320 + 1 (centred, reflect)."""
         if waveform.dim() != 2:
-            raise ValueError(f"waveform must be (batch, samples), got shape {tuple(waveform.shape)}")
+            raise ValueError(
+                f"waveform must be (batch, samples), got shape {tuple(waveform.shape)}"
+            )
         stft = self.spectrogram_extractor.stft
         padded = F.pad(waveform[:, None, :], (N_FFT // 2, N_FFT // 2), mode="reflect")
         kernels = torch.cat([stft.conv_real.weight, stft.conv_imag.weight], dim=0)
@@ -284,12 +289,12 @@ class Cnn14(nn.Module):
         bn0 normalises each mel band; SpecAugment and dropout act only in training mode.
         """
         x = self.bn0(logmel.transpose(1, 3)).transpose(1, 3)
-        if self.training:
+        if self.training and self.spec_augment:
             x = spec_augment(x)
         blocks = self.conv_blocks()
         for index, block in enumerate(blocks):
             x = block(x, pool=2 if index < len(blocks) - 1 else 1)
-            x = F.dropout(x, p=0.2, training=self.training)
+            x = F.dropout(x, p=self.conv_dropout, training=self.training)
         return x.mean(dim=3).transpose(1, 2)
 
     def frame_features_from_power(self, power: torch.Tensor) -> torch.Tensor:
@@ -314,4 +319,3 @@ class Cnn14(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) waveform -> (B, n_classes) logits of the pretraining output layer."""
         return self.logits_from_frame_features(self.frame_features(waveform))
-

@@ -1,0 +1,119 @@
+"""The composed, frozen models the attribution stage runs on raw waveforms.
+
+`ExplainedModel` is the clip classifier that IG explains (paper II-B, II-C):
+waveform -> STFT power -> log-mel -> bn0 -> conv blocks -> frequency mean -> time pooling
+-> fc1 + ReLU -> linear -> sigmoid. Its `power_spectrogram` / `from_power` split lets an IG
+engine compute the power once and evaluate the network at alpha**2 * power, which is the
+power of alpha * waveform; `forward(x) == from_power(power_spectrogram(x))`.
+
+`FramewiseModel` is FW-WS or FW-SS: waveform -> (B, T', 10) frame probabilities.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from igsed.backbone import load_backbone
+from igsed.checksums import file_digest
+from igsed.constants import CLASSES
+from igsed.models.cnn14 import Cnn14
+from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head, read_head_file
+
+
+def _check_pair(backbone_path: Path, head_path: Path) -> str:
+    sha256 = file_digest(backbone_path)
+    recorded = str(read_head_file(head_path)["backbone_sha256"])
+    if recorded != sha256:
+        raise ValueError(
+            f"{head_path} was trained on backbone sha256 {recorded[:12]}..., but "
+            f"{backbone_path} has sha256 {sha256[:12]}...; retrain the head"
+        )
+    return sha256
+
+
+def _freeze(module: nn.Module, device: torch.device | str) -> None:
+    module.eval()
+    for parameter in module.parameters():
+        parameter.requires_grad_(False)
+    module.to(device)
+
+
+class ExplainedModel(nn.Module):
+    """(B, N) waveform -> (B, 10) sigmoid class probabilities of the clip classifier."""
+
+    classes: tuple[str, ...] = CLASSES
+
+    def __init__(self, backbone: Cnn14, head: ClipHead, backbone_sha256: str = "") -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.backbone_sha256 = backbone_sha256
+
+    @property
+    def clip_pooling(self) -> str:
+        return self.head.pooling
+
+    def power_spectrogram(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, 1, T, 513) STFT power (no learned parameters)."""
+        return self.backbone.power_spectrogram(waveform)
+
+    def logits_from_power(self, power: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone.frame_features_from_power(power))
+
+    def from_power(self, power: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, 513) power -> (B, 10) probabilities."""
+        return torch.sigmoid(self.logits_from_power(power))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.from_power(self.power_spectrogram(waveform))
+
+
+class FramewiseModel(nn.Module):
+    """(B, N) waveform -> (B, T', 10) frame probabilities (T' = 31 for 10 s)."""
+
+    classes: tuple[str, ...] = CLASSES
+
+    def __init__(self, backbone: Cnn14, head: FramewiseHead, backbone_sha256: str = "") -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.head = head
+        self.backbone_sha256 = backbone_sha256
+
+    def from_power(self, power: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.head(self.backbone.frame_features_from_power(power)))
+
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.from_power(self.backbone.power_spectrogram(waveform))
+
+    def clip_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, 10): max over frames, the clip score of paper Eq. (2)."""
+        return self.forward(waveform).max(dim=1).values
+
+
+def load_explained_model(
+    backbone_path: Path, clip_head_path: Path, device: torch.device | str = "cpu"
+) -> ExplainedModel:
+    """The frozen clip classifier (eval mode, no parameter requires grad) on `device`."""
+    sha256 = _check_pair(Path(backbone_path), Path(clip_head_path))
+    backbone = load_backbone(Path(backbone_path), "cpu")
+    head = load_head(Path(clip_head_path), backbone, expected="clip")
+    assert isinstance(head, ClipHead)
+    model = ExplainedModel(backbone, head, sha256)
+    _freeze(model, device)
+    return model
+
+
+def load_framewise_model(
+    backbone_path: Path, head_path: Path, device: torch.device | str = "cpu"
+) -> FramewiseModel:
+    """The frozen FW-WS or FW-SS model (eval mode, no parameter requires grad) on `device`."""
+    sha256 = _check_pair(Path(backbone_path), Path(head_path))
+    backbone = load_backbone(Path(backbone_path), "cpu")
+    head = load_head(Path(head_path), backbone, expected=FRAMEWISE_HEADS)
+    assert isinstance(head, FramewiseHead)
+    model = FramewiseModel(backbone, head, sha256)
+    _freeze(model, device)
+    return model

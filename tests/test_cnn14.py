@@ -1,0 +1,183 @@
+"""CNN14: PANNs checkpoint compatibility, the log-mel front-end, shapes and gradients."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from igsed.constants import CLIP_SAMPLES, N_MODEL_FRAMES, SAMPLE_RATE
+from igsed.models.cnn14 import Cnn14, mel_filterbank, pool_time, spec_augment
+
+torch.set_num_threads(2)
+
+PANNS_CHANNELS = (64, 128, 256, 512, 1024, 2048)
+
+
+def official_cnn14_shapes() -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the `model` state dict in PANNs' Cnn14_mAP=0.431.pth (written out
+    from the published architecture, not derived from our model)."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "spectrogram_extractor.stft.conv_real.weight": (513, 1, 1024),
+        "spectrogram_extractor.stft.conv_imag.weight": (513, 1, 1024),
+        "logmel_extractor.melW": (513, 64),
+    }
+
+    def batch_norm(prefix: str, n: int) -> None:
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{prefix}.{name}"] = (n,)
+        shapes[f"{prefix}.num_batches_tracked"] = ()
+
+    batch_norm("bn0", 64)
+    in_channels = 1
+    for index, out_channels in enumerate(PANNS_CHANNELS, start=1):
+        shapes[f"conv_block{index}.conv1.weight"] = (out_channels, in_channels, 3, 3)
+        shapes[f"conv_block{index}.conv2.weight"] = (out_channels, out_channels, 3, 3)
+        batch_norm(f"conv_block{index}.bn1", out_channels)
+        batch_norm(f"conv_block{index}.bn2", out_channels)
+        in_channels = out_channels
+    shapes["fc1.weight"] = (2048, 2048)
+    shapes["fc1.bias"] = (2048,)
+    shapes["fc_audioset.weight"] = (527, 2048)
+    shapes["fc_audioset.bias"] = (527,)
+    return shapes
+
+
+def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A checkpoint-shaped state dict that stays small on disk: every tensor is a random row
+    broadcast along its first axis (torch.save keeps the stride-0 view, not 80 M floats)."""
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    for name, shape in official_cnn14_shapes().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(1000, dtype=torch.long)
+        elif name.endswith("running_var"):
+            state[name] = torch.rand(shape, generator=generator) + 0.5
+        else:
+            row = torch.randn((1, *shape[1:]), generator=generator) * 0.01
+            state[name] = row.expand(shape)
+    return state
+
+
+def test_official_checkpoint_loads_strictly_at_width_one() -> None:
+    model = Cnn14(width=1.0)
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == official_cnn14_shapes()
+    state = official_state_dict()
+    model.load_state_dict(state, strict=True)
+    assert torch.equal(model.fc_audioset.weight, state["fc_audioset.weight"])
+    assert torch.equal(model.conv_block6.conv2.weight, state["conv_block6.conv2.weight"])
+    assert model.embedding_dim == 2048 and model.n_classes == 527
+
+
+def test_narrow_model_rejects_the_official_checkpoint() -> None:
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        Cnn14(width=0.5).load_state_dict(official_state_dict(), strict=True)
+
+
+def test_front_end_parameters_match_panns_construction() -> None:
+    model = Cnn14(width=1 / 16, n_classes=10)
+    reference = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=1024, n_mels=64, fmin=50, fmax=14000).T
+    np.testing.assert_allclose(mel_filterbank(), reference, rtol=1e-5, atol=1e-9)
+    assert model.logmel_extractor.melW.shape == (513, 64)
+    # The real kernel of bin k is the periodic Hann window times cos(2 pi k n / 1024).
+    n = np.arange(1024)
+    window = librosa.filters.get_window("hann", 1024, fftbins=True)
+    kernel = model.spectrogram_extractor.stft.conv_real.weight[5, 0].numpy()
+    np.testing.assert_allclose(kernel, window * np.cos(2 * np.pi * 5 * n / 1024), atol=1e-6)
+    frozen = [name for name, p in model.named_parameters() if not p.requires_grad]
+    assert sorted(frozen) == [
+        "logmel_extractor.melW",
+        "spectrogram_extractor.stft.conv_imag.weight",
+        "spectrogram_extractor.stft.conv_real.weight",
+    ]
+
+
+def test_log_mel_matches_librosa() -> None:
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.8 * SAMPLE_RATE)) / SAMPLE_RATE
+    chirp = 0.4 * np.sin(2 * np.pi * (200 * t + 4000 * t**2))
+    signal = (chirp + 0.02 * rng.standard_normal(t.size)).astype(np.float32)
+    mel = librosa.feature.melspectrogram(
+        y=signal.astype(np.float64),
+        sr=SAMPLE_RATE,
+        n_fft=1024,
+        hop_length=320,
+        win_length=1024,
+        window="hann",
+        center=True,
+        pad_mode="reflect",
+        power=2.0,
+        n_mels=64,
+        fmin=50,
+        fmax=14000,
+    )
+    reference = 10 * np.log10(np.maximum(mel, 1e-10)).T
+    model = Cnn14(width=1 / 16, n_classes=10).eval()
+    with torch.no_grad():
+        ours = model.logmel(model.power_spectrogram(torch.from_numpy(signal)[None]))[0, 0]
+    assert ours.shape == reference.shape == (t.size // 320 + 1, 64)
+    # float32 STFT vs librosa's float64 reference: a few 1e-4 dB in the quietest bins.
+    np.testing.assert_allclose(ours.numpy(), reference, atol=2e-3, rtol=0)
+    assert reference.max() - reference.min() > 40  # a non-trivial dynamic range was compared
+
+
+def test_silence_sits_on_the_log_floor() -> None:
+    model = Cnn14(width=1 / 16, n_classes=10).eval()
+    with torch.no_grad():
+        logmel = model.logmel(model.power_spectrogram(torch.zeros(1, 16000)))
+    assert torch.all(logmel == -100.0)
+
+
+def test_frame_features_shape_for_a_ten_second_clip() -> None:
+    width = 1 / 16
+    model = Cnn14(width=width, n_classes=10).eval()
+    waveform = torch.randn(2, CLIP_SAMPLES) * 0.1
+    with torch.no_grad():
+        power = model.power_spectrogram(waveform)
+        frames = model.frame_features(waveform)
+        logits = model(waveform)
+    assert power.shape == (2, 1, 1001, 513)
+    assert frames.shape == (2, N_MODEL_FRAMES, int(2048 * width))
+    assert logits.shape == (2, 10)
+    torch.testing.assert_close(model.frame_features_from_power(power), frames)
+
+
+def test_model_is_differentiable_from_the_waveform() -> None:
+    model = Cnn14(width=1 / 16, n_classes=10).eval()
+    waveform = (torch.randn(1, 32000) * 0.1).requires_grad_(True)
+    score = torch.sigmoid(model(waveform))[0, 3]
+    (gradient,) = torch.autograd.grad(score, waveform)
+    assert gradient.shape == waveform.shape
+    assert torch.isfinite(gradient).all() and gradient.abs().sum() > 0
+
+
+def test_spec_augment_and_dropout_only_in_training() -> None:
+    torch.manual_seed(0)
+    model = Cnn14(width=1 / 16, n_classes=10)
+    logmel = torch.randn(3, 1, 200, 64) * 10 - 50
+    model.eval()
+    with torch.no_grad():
+        first, second = model.logits_from_logmel(logmel), model.logits_from_logmel(logmel)
+    assert torch.equal(first, second)
+    model.train()
+    with torch.no_grad():
+        assert not torch.equal(model.logits_from_logmel(logmel), first)
+
+    torch.manual_seed(1)
+    augmented = spec_augment(torch.ones(8, 1, 200, 64))
+    zero_time = (augmented[:, 0] == 0).all(dim=2)  # whole time steps dropped
+    zero_freq = (augmented[:, 0] == 0).all(dim=1)  # whole mel bands dropped
+    assert zero_time.any() and zero_freq.any()
+    assert zero_time.sum(dim=1).max() <= 2 * 63 and zero_freq.sum(dim=1).max() <= 2 * 7
+    kept = augmented[augmented != 0]
+    assert torch.all(kept == 1)
+
+
+def test_time_pooling_variants() -> None:
+    frames = torch.tensor([[[1.0, -2.0], [3.0, 0.0], [2.0, 2.0]]])
+    torch.testing.assert_close(pool_time(frames, "max"), torch.tensor([[3.0, 2.0]]))
+    torch.testing.assert_close(pool_time(frames, "mean"), torch.tensor([[2.0, 0.0]]))
+    torch.testing.assert_close(pool_time(frames, "max_mean"), torch.tensor([[5.0, 2.0]]))
+    with pytest.raises(ValueError, match="time pooling"):
+        pool_time(frames, "attention")
