@@ -33,7 +33,7 @@ from igsed.constants import CLASSES, SAMPLE_RATE
 from igsed.download import DownloadError
 from igsed.synthesis import CHUNK_EVENT_COLUMNS
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 CHECKPOINT = "Cnn14_mAP=0.431.pth"
 

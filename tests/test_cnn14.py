@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from igsed.constants import CLIP_SAMPLES, N_MODEL_FRAMES, SAMPLE_RATE
+from igsed.device import pick_device
 from igsed.models.cnn14 import Cnn14, mel_filterbank, pool_time, spec_augment
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 PANNS_CHANNELS = (64, 128, 256, 512, 1024, 2048)
 
@@ -181,3 +182,14 @@ def test_time_pooling_variants() -> None:
     torch.testing.assert_close(pool_time(frames, "max_mean"), torch.tensor([[5.0, 2.0]]))
     with pytest.raises(ValueError, match="time pooling"):
         pool_time(frames, "attention")
+
+
+def test_pick_device() -> None:
+    assert pick_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert pick_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="no CUDA device"):
+            pick_device("cuda")
+    with pytest.raises(ValueError, match="device must be one of"):
+        pick_device("gpu")

@@ -25,7 +25,7 @@ from igsed.models.explained import (
 from igsed.models.heads import load_head
 from igsed.training import train_head
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 HEAD_SETTINGS = {"epochs": 3, "patience": 3, "batch_size": 4, "lr": 1e-2, "seed": 0}
 

@@ -34,7 +34,7 @@ from igsed.formats.features import FeatureBatch, FeatureCache, FeatureCacheWrite
 from igsed.formats.manifest import write_events, write_manifest
 from igsed.models.cnn14 import Cnn14
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 TINY_WIDTH = 1 / 16
 TINY_DIM = 128
@@ -212,12 +212,16 @@ def test_writer_is_atomic_and_checks_shapes(tmp_path: Path) -> None:
         )
 
     settings = {"split": "train", "backbone_sha256": "abc", "config": {}}
-    with pytest.raises(ValueError, match="1 of 2 rows"):
-        with FeatureCacheWriter(target, 2, N_MODEL_FRAMES, 4, **settings) as writer:
-            writer.write(batch(1))
-    with pytest.raises(ValueError, match="features has shape"):
-        with FeatureCacheWriter(target, 2, N_MODEL_FRAMES, 4, **settings) as writer:
-            writer.write(batch(2, dim=5))
+    with (
+        pytest.raises(ValueError, match="1 of 2 rows"),
+        FeatureCacheWriter(target, 2, N_MODEL_FRAMES, 4, **settings) as writer,
+    ):
+        writer.write(batch(1))
+    with (
+        pytest.raises(ValueError, match="features has shape"),
+        FeatureCacheWriter(target, 2, N_MODEL_FRAMES, 4, **settings) as writer,
+    ):
+        writer.write(batch(2, dim=5))
     assert list(tmp_path.iterdir()) == []
     with FeatureCacheWriter(target, 2, N_MODEL_FRAMES, 4, **settings) as writer:
         writer.write(batch(2))

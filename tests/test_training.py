@@ -19,7 +19,7 @@ from igsed.models.cnn14 import Cnn14
 from igsed.models.heads import ClipHead, FramewiseHead, load_head, make_head, read_head_file
 from igsed.training import LOG_COLUMNS, train_head
 
-torch.set_num_threads(2)
+torch.set_num_threads(1)
 
 WIDTH = 1 / 32  # D = 64: the heads only see fc1, so a narrow backbone is enough
 DIM = 64

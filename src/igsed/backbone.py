@@ -159,7 +159,8 @@ def read_backbone_file(path: Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights not found: {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+    # mmap: a 330 MB PANNs-sized file is paged in only where tensors are actually read.
+    payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     missing = [k for k in ("state_dict", "width", "source", "config") if k not in payload]
     if missing:
         raise ValueError(f"{path}: not an igsed backbone file (missing {missing})")

@@ -1,5 +1,6 @@
 """Attribution stage: IG on the raw waveform and the comparison methods' frame scores."""
 
+from igsed.attribution import fused as fused  # registers the "fused" IG engine
 from igsed.attribution.baselines import energy_scores, fw_to_eval_grid, random_scores
 from igsed.attribution.ig import (
     IG_METHODS,
