@@ -1,5 +1,6 @@
 # Shared helpers for every stage: config validation, input functions, code versions.
 import hashlib
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from igsed.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
+
+# Busy-waiting OpenMP threads slow torch down by 10x when another job shares the cores.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SCHEMA = "../workflow/schemas/config.schema.yaml"
 SRC = Path(workflow.basedir) / "src" / "igsed"

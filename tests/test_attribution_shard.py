@@ -251,8 +251,8 @@ def test_clear_errors_before_any_work(
     dataset: dict[str, Path], stand_in_models: dict, tmp_path: Path
 ) -> None:
     out_path = tmp_path / "x.h5"
-    with pytest.raises(ValueError, match="'fused'.*captum"):
-        _run(dataset, out_path, engine="fused")
+    with pytest.raises(ValueError, match="'magic'.*captum"):
+        _run(dataset, out_path, engine="magic")
     with pytest.raises(ValueError, match="simpson"):
         _run(dataset, out_path, method="simpson")
     with pytest.raises(ValueError, match="test_00404"):
