@@ -7,7 +7,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from igsed.evaluate import evaluate  # noqa: E402
-
 from igsed.logs import log_to_file  # noqa: E402
 
 log_to_file(snakemake.log[0])

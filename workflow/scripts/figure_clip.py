@@ -7,7 +7,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from igsed.figures import choose_figure_clip  # noqa: E402
-
 from igsed.formats.atomic import write_json  # noqa: E402
 from igsed.logs import log_to_file  # noqa: E402
 

@@ -6,9 +6,8 @@ from pathlib import Path
 # Rules may run in a conda env without igsed installed: import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from igsed.report import write_summary  # noqa: E402
-
 from igsed.logs import log_to_file  # noqa: E402
+from igsed.report import write_summary  # noqa: E402
 
 log_to_file(snakemake.log[0])
 write_summary(
