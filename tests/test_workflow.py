@@ -74,7 +74,7 @@ def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
         for ext in ("png", "svg"):
             assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
     table2 = pd.read_csv(results / "evaluation" / "table2.csv")
-    assert set(table2["method"]) >= {"IG", "FW-WS", "FW-SS", "Random", "Energy"}
+    assert set(table2["method"]) >= {"ig", "fw_weak", "fw_strong", "random", "energy"}
     split = json.loads((results / "split" / "summary.json").read_text())
     manifest = pd.read_csv(results / "split" / "manifest.tsv", sep="\t")
     shards = sorted((results / "attribution").glob("*/*.h5"))
