@@ -1,16 +1,18 @@
 """Integrated-Gradients throughput: Captum vs the fused engine, side by side in one run.
 
 For each device (the CPU, and CUDA when torch sees it), each backbone (the default CNN14
-width 0.125 and full-width CNN14) and 1, 2 and 3 attributed classes per clip, both engines
-attribute the same 10 s clip with the same IG settings. Runs alternate between the engines
-(captum first on even repeats, fused first on odd ones) so a change of machine load hits
-both alike; the table reports medians over repeats.
+width 0.125 and full-width CNN14) and 1, 2 and 3 attributed classes per clip, the engines
+attribute the same 10 s clip with the same IG settings: `captum`, `fused`, and `fused_plain`
+(the fused algorithm on the unmodified model, without BatchNorm folding or channels-last
+layout, to separate what the algorithm saves from what the inference copy adds). Runs
+alternate between the engines (reversed order on odd repeats) so a change of machine load
+hits all alike; the table reports medians over repeats.
 
     (clip, class)/s = classes / wall seconds of one attribute_clip call
     ratio           = fused throughput / captum throughput (wall; and CPU time in brackets)
     peak MB         = the process's peak resident memory during that call (VmHWM, reset
                       before each call) on the CPU; peak allocated CUDA memory on a GPU
-    GFLOP/(clip,class) = FLOPs counted with torch.utils.flop_counter on the same call
+    GFLOP/(clip,class) = matmul/convolution FLOPs (torch.utils.flop_counter's formulas)
 
 The default backbone is the trained one in results/models/ when it exists (else random
 weights of the same shape: speed does not depend on the weights); full-width CNN14 has
@@ -18,7 +20,7 @@ random weights. The clip is the first test clip of results/split/manifest.tsv wh
 exists, else a synthetic one.
 
     .venv/bin/python benchmarks/ig_throughput.py                 # the figures in docs/
-    .venv/bin/python benchmarks/ig_throughput.py --threads 2 --full-steps 50 --out t.tsv
+    .venv/bin/python benchmarks/ig_throughput.py --threads 2 --no-flops --out t.tsv
 """
 
 from __future__ import annotations

@@ -205,6 +205,21 @@ class _FromPower(nn.Module):
         return cast(PowerSplitModel, self.model).from_power(power)
 
 
+class _ModelFromPower(nn.Module):
+    """`from_power` of a model it does not own: holding the model weakly lets a cache keyed
+    by that model (a WeakKeyDictionary) store this wrapper without keeping the model alive."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self._model = weakref.ref(model)
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        model = self._model()
+        if model is None:
+            raise RuntimeError("the model of this fused-IG network has been deleted")
+        return cast(PowerSplitModel, model).from_power(power)
+
+
 def _fingerprint(model: nn.Module) -> tuple[object, ...]:
     # Storage and in-place version counter of every weight and buffer: any change to the
     # model after the copy was made (a new tensor or an in-place edit) invalidates it.
@@ -232,7 +247,7 @@ def _optimised_copy(model: nn.Module) -> nn.Module:
             type(model).__name__,
             error,
         )
-        return _FromPower(model)
+        return _ModelFromPower(model)
     device = model_device(model)
     if device.type == "cpu" and _widest_convolution(network) <= CHANNELS_LAST_MAX_CHANNELS:
         network = network.to(memory_format=torch.channels_last)
@@ -263,7 +278,7 @@ def inference_network(model: nn.Module, optimize: bool = True) -> nn.Module:
     cached = networks.get(optimize)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    network = _optimised_copy(model) if optimize else _FromPower(model)
+    network = _optimised_copy(model) if optimize else _ModelFromPower(model)
     networks[optimize] = (fingerprint, network)
     return network
 
