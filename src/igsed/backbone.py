@@ -48,7 +48,7 @@ from igsed.constants import (
     STFT_HOP,
 )
 from igsed.device import pick_device
-from igsed.formats.atomic import atomic_path, write_json
+from igsed.formats.atomic import write_json
 from igsed.models.cnn14 import (
     AUDIOSET_CLASSES,
     LOG_FLOOR,
@@ -56,6 +56,7 @@ from igsed.models.cnn14 import (
     TIME_POOLINGS,
     Cnn14,
 )
+from igsed.models.io import save_payload
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +150,7 @@ def save_backbone(model: Cnn14, path: Path, *, source: str, config: Mapping[str,
         "source": source,
         "config": dict(config),
     }
-    # Through a file object, torch names the archive "archive", not after the temporary
-    # file, so the same weights always give the same bytes (and sha256).
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(payload, handle)
+    save_payload(payload, path)
 
 
 def read_backbone_file(path: Path) -> dict[str, Any]:

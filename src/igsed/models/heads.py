@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from igsed.constants import N_CLASSES
-from igsed.formats.atomic import atomic_path
 from igsed.models.cnn14 import TIME_POOLINGS, Cnn14, pool_time
+from igsed.models.io import save_payload
 
 HEADS: tuple[str, ...] = ("clip", "fw_weak", "fw_strong")
 FRAMEWISE_HEADS: tuple[str, ...] = ("fw_weak", "fw_strong")
@@ -116,10 +116,7 @@ def save_head(
         "backbone_sha256": backbone_sha256,
         "training": dict(training),
     }
-    # Through a file object, torch names the archive "archive", not after the temporary
-    # file, so the same weights always give the same bytes (and sha256).
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        torch.save(payload, handle)
+    save_payload(payload, path)
 
 
 def read_head_file(path: Path) -> dict[str, Any]:
