@@ -135,7 +135,9 @@ def test_attributions_depend_only_on_the_explained_class(tiny_model: TinyClassif
 
 def test_attribute_clip_matches_single_target_calls(tiny_model: TinyClassifier) -> None:
     waveform = _waveform(3200, seed=6)
-    settings = IGSettings(n_steps=16, method="riemann_middle", internal_batch_size=8)
+    settings = IGSettings(
+        n_steps=16, method="riemann_middle", internal_batch_size=8, engine="captum"
+    )
     results = attribute_clip(tiny_model, waveform, [8, 2], settings)
     assert [r.attribution.shape for r in results] == [(3200,), (3200,)]
     for result, target in zip(results, [8, 2], strict=True):

@@ -30,6 +30,7 @@ attribute_shard(
     method=ig["method"],
     internal_batch_size=ig["internal_batch_size"],
     engine=ig["engine"],
+    memory_budget_mb=ig["memory_budget_mb"],
     random_seed=snakemake.params.random_seed,
     figure_clips=read_json(snakemake.input.figure_clips)["keep_signed"],
     device=snakemake.params.device,

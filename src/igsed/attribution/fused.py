@@ -45,6 +45,7 @@ from torch import nn
 from torch.fx.experimental.optimization import fuse as fuse_conv_bn
 
 from igsed.attribution.ig import (
+    DEFAULT_MEMORY_BUDGET_MB,
     IGResult,
     IGSettings,
     model_device,
@@ -54,10 +55,8 @@ from igsed.attribution.ig import (
 
 logger = logging.getLogger(__name__)
 
-# Activations of one step of full-width CNN14 on a 10 s clip take about 0.4 GB (measured with
-# `step_memory_bytes`): 4 GB allows 7 steps per batch and keeps a full-width job, weights and
-# interpreter included, within 8 GB of RAM. Narrow models are capped by max_batch_steps.
-DEFAULT_MEMORY_BUDGET_MB = 4096.0
+# DEFAULT_MEMORY_BUDGET_MB (igsed.attribution.ig) keeps a full-width job, weights and
+# interpreter included, within 8 GB of RAM; narrow models are capped by max_batch_steps.
 # The backward of a batch needs working memory beyond the saved activations: the gradient
 # of the widest activation and its neighbour in flight, plus the allocator's slack.
 BACKWARD_OVERHEAD = 1.5
@@ -407,13 +406,11 @@ def fused_attributions(
 def fused_engine(
     model: nn.Module, waveform: torch.Tensor, targets: Sequence[int], settings: IGSettings
 ) -> list[IGResult]:
-    """The `fused` engine of igsed.attribution.ig.attribute_clip (default FusedOptions).
+    """The `fused` engine of igsed.attribution.ig.attribute_clip.
 
-    A settings object that carries `memory_budget_mb` (config attribution.ig.memory_budget_mb)
-    overrides the default budget.
+    Its step batches fit IGSettings.memory_budget_mb (config attribution.ig.memory_budget_mb).
     """
-    budget = getattr(settings, "memory_budget_mb", None)
-    options = FusedOptions() if budget is None else FusedOptions(memory_budget_mb=float(budget))
+    options = FusedOptions(memory_budget_mb=float(settings.memory_budget_mb))
     return fused_attributions(model, waveform, targets, settings, options)
 
 

@@ -25,6 +25,7 @@ from torch import nn
 from igsed.annotations import Event, frame_labels
 from igsed.attribution.baselines import energy_scores, fw_to_eval_grid, random_scores
 from igsed.attribution.ig import (
+    DEFAULT_MEMORY_BUDGET_MB,
     IGSettings,
     attribute_clip,
     frame_magnitude,
@@ -253,7 +254,8 @@ def attribute_shard(
     n_steps: int = 50,
     method: str = "gausslegendre",
     internal_batch_size: int = 10,
-    engine: str = "captum",
+    engine: str = "fused",
+    memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB,
     random_seed: int,
     figure_clips: list[str],
     device: str = "auto",
@@ -272,6 +274,7 @@ def attribute_shard(
         method=method,
         internal_batch_size=int(internal_batch_size),
         engine=engine,
+        memory_budget_mb=float(memory_budget_mb),
     )
     validate_settings(settings)
     if len(set(clip_ids)) != len(clip_ids):
