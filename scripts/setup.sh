@@ -39,7 +39,7 @@ stamp=".venv/.igsed-installed${extra}"
 # Reinstall only when the dependency list changed since the last install.
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$digest" ]]; then
-  echo "setup: installing igsed${extra} into .venv (torch 2.11 + torchaudio 2.11, captum, scaper, snakemake 9)"
+  echo "setup: installing igsed${extra} into .venv (torch 2.11, captum, scaper, snakemake 9)"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".${extra}"
   echo "$digest" > "$stamp"

@@ -31,7 +31,7 @@ from igsed.backbone import (
 from igsed.checksums import file_digest
 from igsed.constants import CLASSES, SAMPLE_RATE
 from igsed.download import DownloadError
-from igsed.synthesis import CHUNK_EVENT_COLUMNS
+from igsed.formats.manifest import CHUNK_EVENT_COLUMNS
 
 torch.set_num_threads(1)
 

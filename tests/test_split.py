@@ -13,13 +13,17 @@ from soundbank_fixture import write_soundbank
 
 from igsed.annotations import max_polyphony
 from igsed.formats.atomic import atomic_dir, read_json
-from igsed.formats.manifest import EVENT_COLUMNS, read_events, read_manifest
+from igsed.formats.manifest import (
+    CHUNK_EVENT_COLUMNS,
+    EVENT_COLUMNS,
+    read_chunk_events,
+    read_events,
+    read_manifest,
+)
 from igsed.scaper_compat import import_scaper
 from igsed.split import make_split, shared_source_files, split_eval_ids
 from igsed.synthesis import (
-    CHUNK_EVENT_COLUMNS,
     SynthesisSettings,
-    read_chunk_events,
     read_clip_jams,
     synthesize_chunk,
 )

@@ -12,13 +12,12 @@ from soundbank_fixture import FIXTURE_RATE, write_soundbank
 
 from igsed.constants import CLASSES
 from igsed.formats.atomic import atomic_dir
+from igsed.formats.manifest import CHUNK_EVENT_COLUMNS, read_chunk_events
 from igsed.synthesis import (
-    CHUNK_EVENT_COLUMNS,
     DCASE_COLUMNS,
     POOL_SOURCE,
     SynthesisSettings,
     chunk_indices,
-    read_chunk_events,
     read_clip_jams,
     synthesize_chunk,
 )

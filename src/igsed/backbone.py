@@ -267,7 +267,7 @@ class PretrainClip:
 
 def read_pretrain_clips(chunk_dirs: list[Path]) -> list[PretrainClip]:
     """Every clip of the synthesis chunks, sorted by clip id, with its events."""
-    from igsed.synthesis import read_chunk_events
+    from igsed.formats.manifest import read_chunk_events
 
     clips: dict[str, PretrainClip] = {}
     for chunk_dir in chunk_dirs:

@@ -24,8 +24,14 @@ import pandas as pd
 from igsed.annotations import max_polyphony as events_max_polyphony
 from igsed.constants import CLASSES
 from igsed.formats.atomic import write_json
-from igsed.formats.manifest import EVENT_COLUMNS, MANIFEST_COLUMNS, write_events, write_manifest
-from igsed.synthesis import read_chunk_events, read_clip_jams
+from igsed.formats.manifest import (
+    EVENT_COLUMNS,
+    MANIFEST_COLUMNS,
+    read_chunk_events,
+    write_events,
+    write_manifest,
+)
+from igsed.synthesis import read_clip_jams
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ own clamping of a too-late onset would pile events up against the clip's end).
 A chunk directory holds, per clip, `<clip_id>.wav`, `<clip_id>.jams` (Scaper's annotation)
 and `<clip_id>.tsv` (DCASE: filename, onset, offset, event_label), plus `events.tsv` for the
 whole chunk (CHUNK_EVENT_COLUMNS: the DCASE columns plus clip_id, the source file relative
-to the soundbank root and its sha256). `read_clip_jams` and `read_chunk_events` are the
-readers of what is written here.
+to the soundbank root and its sha256). `read_clip_jams` and
+igsed.formats.manifest.read_chunk_events are the readers of what is written here.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from igsed.annotations import Event, max_polyphony
 from igsed.audio import write_wav
 from igsed.checksums import file_digest
 from igsed.constants import CLASSES
-from igsed.formats.manifest import write_table_tsv
+from igsed.formats.manifest import CHUNK_EVENT_COLUMNS, CHUNK_EVENTS_NAME, write_table_tsv
 from igsed.scaper_compat import import_scaper
 
 log = logging.getLogger(__name__)
@@ -44,17 +44,7 @@ POOL_SOURCE: dict[str, str] = {"pretrain": "train", "train": "train", "evalpool"
 # from the train soundbank pool. Never renumber: it would change every clip.
 POOL_CODE: dict[str, int] = {"pretrain": 1, "train": 2, "evalpool": 3}
 
-CHUNK_EVENT_COLUMNS: tuple[str, ...] = (
-    "clip_id",
-    "filename",
-    "onset",
-    "offset",
-    "event_label",
-    "source_file",
-    "source_sha256",
-)
 DCASE_COLUMNS: tuple[str, ...] = ("filename", "onset", "offset", "event_label")
-CHUNK_EVENTS_NAME = "events.tsv"
 
 
 @dataclass(frozen=True)
@@ -284,22 +274,6 @@ def read_clip_jams(path: str | Path) -> tuple[list[Event], list[str]]:
             events.append(Event(onset, onset + float(obs.duration), str(obs.value["label"])))
             sources.append(str(obs.value["source_file"]))
     return events, sources
-
-
-def read_chunk_events(chunk_dir: str | Path) -> pd.DataFrame:
-    """A chunk's `events.tsv` (columns CHUNK_EVENT_COLUMNS)."""
-    path = Path(chunk_dir) / CHUNK_EVENTS_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing chunk event table (not a synthesis chunk?)")
-    frame = pd.read_csv(
-        path,
-        sep="\t",
-        dtype={"clip_id": str, "filename": str, "event_label": str, "source_file": str},
-    )
-    missing = [c for c in CHUNK_EVENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(CHUNK_EVENT_COLUMNS)}")
-    return frame
 
 
 def synthesize_chunk(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import os
 from collections import defaultdict
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from igsed.formats.atomic import atomic_path
@@ -32,6 +33,18 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "polyphony",
 )
 EVENT_COLUMNS: tuple[str, ...] = ("clip_id", "onset", "offset", "event_label", "source_file")
+# A synthesis chunk's events.tsv (igsed.synthesis writes it): read by the split and by the
+# backbone's pretraining, which must not need Scaper to do so.
+CHUNK_EVENT_COLUMNS: tuple[str, ...] = (
+    "clip_id",
+    "filename",
+    "onset",
+    "offset",
+    "event_label",
+    "source_file",
+    "source_sha256",
+)
+CHUNK_EVENTS_NAME = "events.tsv"
 
 
 def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], path: object) -> None:
@@ -106,3 +119,19 @@ def shard_assignment(clip_ids: list[str], clips_per_shard: int) -> dict[str, lis
         f"shard_{start // clips_per_shard:05d}": clip_ids[start : start + clips_per_shard]
         for start in range(0, len(clip_ids), clips_per_shard)
     }
+
+
+def read_chunk_events(chunk_dir: str | Path) -> pd.DataFrame:
+    """A chunk's `events.tsv` (columns CHUNK_EVENT_COLUMNS)."""
+    import pandas as pd
+
+    path = Path(chunk_dir) / CHUNK_EVENTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing chunk event table (not a synthesis chunk?)")
+    frame = pd.read_csv(
+        path,
+        sep="\t",
+        dtype={"clip_id": str, "filename": str, "event_label": str, "source_file": str},
+    )
+    _check_columns(frame, CHUNK_EVENT_COLUMNS, path)
+    return frame
