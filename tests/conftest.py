@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,21 @@ def run_snakemake(
             f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
     return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """rule -> job count, from the "Job stats" table Snakemake prints before running."""
+    if "Nothing to be done" in output:
+        return {}
+    table = output.split("Job stats:", 1)[1]
+    counts: dict[str, int] = {}
+    for line in table.splitlines()[3:]:
+        match = re.fullmatch(r"(\w+)\s+(\d+)", line.strip())
+        if match is None:
+            break
+        counts[match.group(1)] = int(match.group(2))
+    assert counts.pop("total") == sum(counts.values())
+    return counts
 
 
 @pytest.fixture(scope="session")

@@ -92,3 +92,16 @@ def test_tiny_rerun_has_nothing_to_do(tiny_run: Path) -> None:
         tiny_run, "-n", "--cores", "2", "--configfile", "workflow/presets/tiny.yaml"
     )
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_builds_a_browsable_html(tiny_run: Path, tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    run_snakemake(tiny_run, "--report", str(html), "--configfile", "workflow/presets/tiny.yaml")
+    text = html.read_text(encoding="utf-8", errors="replace")
+    # Every report() output is in it, with its caption.
+    for name in ("summary.md", "table1.md", "table2.md", "table3.md", "fig3_threshold.png"):
+        assert name in text, name
+    # Captions and categories are embedded as JSON (non-ASCII escaped).
+    assert "The run's summary: Tables I" in text
+    for category in ("0. Summary", "1. Data", "3. Temporal detection", "4. Figures"):
+        assert f'"{category}"' in text, category
