@@ -316,3 +316,16 @@ def test_clear_errors() -> None:
         fused_attributions(model, waveform, [0], settings)
     assert fused_attributions(model.eval(), waveform, [], settings) == []
     assert math.isfinite(fused_attributions(model, waveform, [0], settings)[0].f_input)
+
+
+def test_config_memory_budget_reaches_the_fused_engine(caplog: pytest.LogCaptureFixture) -> None:
+    model = _explained(NARROW, seed=14)
+    waveform = _clip(SHORTEST, seed=15)
+    power = model.power_spectrogram(torch.from_numpy(waveform)[None])
+    one_step_mb = step_memory_bytes(inference_network(model), power) / 2**20
+    settings = IGSettings(n_steps=3, engine="fused", memory_budget_mb=one_step_mb)
+    with caplog.at_level("INFO", logger="igsed.attribution.fused"):
+        attribute_clip(model, waveform, [1], settings)
+    assert "(3 steps, gausslegendre, 1 steps per batch)" in caplog.text
+    with pytest.raises(ValueError, match="memory_budget_mb must be > 0"):
+        attribute_clip(model, waveform, [1], IGSettings(engine="fused", memory_budget_mb=0))

@@ -171,6 +171,7 @@ def test_shard_holds_every_method_for_every_clip(
     assert shard.settings["method"] == "gausslegendre"
     assert shard.settings["internal_batch_size"] == 4
     assert shard.settings["engine"] == "captum"
+    assert shard.settings["memory_budget_mb"] == 4096.0
     assert shard.settings["threshold"] == 0.5
     assert shard.settings["random_seed"] == 13
     assert shard.settings["device"] == "cpu"
