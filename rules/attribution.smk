@@ -19,7 +19,7 @@ rule figure_clip:
         runtime=10,
     params:
         figure_clips=config["attribution"]["figure_clips"],
-        code=code_version("figures.py"),
+        code=code_version("figure_clip.py"),
     script:
         "../workflow/scripts/figure_clip.py"
 
@@ -54,8 +54,6 @@ rule attribute:
         random_seed=config["attribution"]["random_seed"],
         device=config["attribution"]["device"],
         ig=config["attribution"]["ig"],
-        code=code_version(
-            "attribution", "annotations.py", "formats/shards.py", *BACKBONE_CODE
-        ),
+        code=code_version("attribute.py"),
     script:
         "../workflow/scripts/attribute.py"

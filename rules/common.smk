@@ -8,6 +8,7 @@ import yaml
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from igsed.code_digest import code_digest  # noqa: E402
 from igsed.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
@@ -16,6 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 SCHEMA = "../workflow/schemas/config.schema.yaml"
 SRC = Path(workflow.basedir) / "src" / "igsed"
+SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 
 def validate_config():
@@ -36,20 +38,13 @@ def validate_config():
 validate_config()
 
 
-def code_version(*parts):
-    """Digest of the source files of a stage.
+def code_version(script):
+    """Digest of a rule's script and every src/igsed module it can import.
 
     Snakemake tracks a rule's script and params, not the modules the script imports;
     passing this digest as a param makes a code change in src/igsed re-run the stage.
     """
-    digest = hashlib.sha256()
-    for part in ("constants.py",) + parts:
-        path = SRC / part
-        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
-        for source in files:
-            digest.update(source.relative_to(SRC).as_posix().encode())
-            digest.update(source.read_bytes())
-    return digest.hexdigest()[:16]
+    return code_digest(SCRIPTS / script, SRC.parent)
 
 
 SOURCE = config["soundbank"]["source"]

@@ -37,7 +37,7 @@ rule evaluate:
         expected=expected_clips,
         threshold=config["attribution"]["threshold"],
         metrics=config["metrics"],
-        code=code_version("evaluate.py", "metrics.py", "formats/shards.py"),
+        code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
 
@@ -102,6 +102,6 @@ rule report:
         runtime=10,
     params:
         config=config,
-        code=code_version("report.py", "paper.py"),
+        code=code_version("report.py"),
     script:
         "../workflow/scripts/report.py"

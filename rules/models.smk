@@ -1,7 +1,5 @@
 # Stage 3: the CNN14 backbone, the feature cache, the three heads and Table I.
 
-BACKBONE_CODE = ("models", "device.py")
-
 
 rule backbone:
     input:
@@ -27,7 +25,7 @@ rule backbone:
         panns=config["backbone"].get("panns", {}),
         pretrain=config["backbone"]["pretrain"],
         downloads="resources/downloads",
-        code=code_version("backbone.py", "download.py", *BACKBONE_CODE),
+        code=code_version("backbone.py"),
     script:
         "../workflow/scripts/backbone.py"
 
@@ -53,9 +51,7 @@ rule cache_features:
     params:
         device=config["backbone"]["device"],
         batch_size=8,
-        code=code_version(
-            "features.py", "formats/features.py", "annotations.py", *BACKBONE_CODE
-        ),
+        code=code_version("cache_features.py"),
     script:
         "../workflow/scripts/cache_features.py"
 
@@ -80,7 +76,7 @@ rule train_head:
         runtime=60,
     params:
         settings=config["heads"],
-        code=code_version("training.py", "formats/features.py", *BACKBONE_CODE),
+        code=code_version("train_head.py"),
     script:
         "../workflow/scripts/train_head.py"
 
@@ -112,6 +108,6 @@ rule classify:
         runtime=30,
     params:
         threshold=config["classify"]["threshold"],
-        code=code_version("classify.py", "formats/features.py", *BACKBONE_CODE),
+        code=code_version("classify.py"),
     script:
         "../workflow/scripts/classify.py"

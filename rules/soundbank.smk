@@ -17,6 +17,6 @@ rule soundbank:
     params:
         settings=lambda wildcards: config["soundbank"].get(wildcards.source, {}),
         downloads="resources/downloads",
-        code=code_version("soundbank", "download.py", "audio.py", "formats/atomic.py"),
+        code=code_version("soundbank.py"),
     script:
         "../workflow/scripts/soundbank.py"

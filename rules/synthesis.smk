@@ -24,9 +24,7 @@ rule synthesize:
             key: config["synthesis"][key]
             for key in ("duration_s", "sample_rate", "n_events", "snr_db", "ref_db")
         },
-        code=code_version(
-            "synthesis.py", "scaper_compat.py", "audio.py", "formats/atomic.py"
-        ),
+        code=code_version("synthesize.py"),
     script:
         "../workflow/scripts/synthesize.py"
 
@@ -56,6 +54,6 @@ checkpoint split:
     params:
         max_polyphony=config["split"]["max_polyphony"],
         seed=config["split"]["seed"],
-        code=code_version("split.py", "annotations.py", "formats/manifest.py"),
+        code=code_version("split.py"),
     script:
         "../workflow/scripts/split.py"

@@ -1,17 +1,15 @@
 """Per-rule conda envs, checked statically (conda cannot reach a channel on this machine).
 
 Every rule names an env file that exists and parses; each env provides every third-party
-module its rules' scripts import (through igsed, followed import by import) and little
+module its rules' scripts import (igsed.code_digest follows them into igsed) and little
 else; and its pins agree with pyproject.toml, so a conda run and a venv run use the same
 library versions.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -21,6 +19,8 @@ from conftest import REPO, SNAKEMAKE
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
+
+from igsed.code_digest import third_party_imports
 
 RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
 SRC = REPO / "src"
@@ -74,51 +74,6 @@ def _env_dependencies(env_file: Path) -> dict[str, str]:
     return pins
 
 
-def _imports_of(path: Path) -> set[str]:
-    """Absolute module names imported anywhere in `path` (function-level imports included)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
-
-
-def _igsed_file(module: str) -> Path | None:
-    path = SRC.joinpath(*module.split("."))
-    if path.with_suffix(".py").is_file():
-        return path.with_suffix(".py")
-    if (path / "__init__.py").is_file():
-        return path / "__init__.py"
-    return None
-
-
-def _third_party_imports(script: Path) -> set[str]:
-    """Top-level third-party modules that running `script` can import, through igsed."""
-    seen: set[Path] = set()
-    pending = [script]
-    third_party: set[str] = set()
-    while pending:
-        path = pending.pop()
-        if path in seen:
-            continue
-        seen.add(path)
-        for module in _imports_of(path):
-            top = module.split(".")[0]
-            if top == "igsed":
-                parts = module.split(".")
-                # Importing igsed.a.b runs igsed/__init__, igsed/a/__init__ and igsed/a/b.
-                for depth in range(1, len(parts) + 1):
-                    source = _igsed_file(".".join(parts[:depth]))
-                    if source is not None:
-                        pending.append(source)
-            elif top not in sys.stdlib_module_names and top != "snakemake":
-                third_party.add(top)
-    return third_party
-
-
 def test_every_rule_names_an_existing_env_and_a_script() -> None:
     blocks = _rule_blocks()
     # The text parse sees the same rules as Snakemake, except the target rule `all`.
@@ -146,7 +101,7 @@ def test_each_env_holds_what_its_rules_import_and_little_else() -> None:
     for smk, block in _rule_blocks().values():
         env = (smk.parent / _directive(block, "conda")).resolve()
         script = (smk.parent / _directive(block, "script")).resolve()
-        modules = _third_party_imports(script)
+        modules = third_party_imports(script, SRC)
         needed.setdefault(env, set()).update(DISTRIBUTION_OF_MODULE.get(m, m) for m in modules)
     # The analysis rules must not pull in torch: that is what keeps their env small.
     assert "torch" not in needed[(REPO / "envs" / "analysis.yaml").resolve()]
