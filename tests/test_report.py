@@ -10,7 +10,8 @@ import pytest
 from test_evaluate import FIGURE_CLIP, FakeRun, write_fake_run
 
 from igsed.evaluate import evaluate
-from igsed.figures import FIGURE_NAMES, choose_figure_clip, make_figures, rank_figure_clips
+from igsed.figure_clip import choose_figure_clip, rank_figure_clips
+from igsed.figures import FIGURE_NAMES, make_figures
 from igsed.formats.atomic import write_json
 from igsed.formats.manifest import read_events, read_manifest
 from igsed.report import installed_package_versions, write_summary

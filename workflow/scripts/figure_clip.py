@@ -6,7 +6,7 @@ from pathlib import Path
 # Rules may run in a conda env without igsed installed: import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
-from igsed.figures import choose_figure_clip  # noqa: E402
+from igsed.figure_clip import choose_figure_clip  # noqa: E402
 from igsed.formats.atomic import write_json  # noqa: E402
 from igsed.logs import log_to_file  # noqa: E402
 
