@@ -20,6 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src")
+# Every rule of the DAG (besides the target rule `all`), in pipeline order.
+PIPELINE_RULES = (
+    "soundbank",
+    "synthesize",
+    "split",
+    "backbone",
+    "cache_features",
+    "train_head",
+    "classify",
+    "figure_clip",
+    "attribute",
+    "evaluate",
+    "figures",
+    "report",
+)
 
 
 def copy_workflow(workdir: Path) -> Path:

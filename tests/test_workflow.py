@@ -7,22 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import copy_workflow, run_snakemake
-
-RULES = (
-    "soundbank",
-    "synthesize",
-    "split",
-    "backbone",
-    "cache_features",
-    "train_head",
-    "classify",
-    "figure_clip",
-    "attribute",
-    "evaluate",
-    "figures",
-    "report",
-)
+from conftest import PIPELINE_RULES, copy_workflow, run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +65,7 @@ def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
     shards = sorted((results / "attribution").glob("*/*.h5"))
     assert len(shards) == int((manifest["split"] != "train").sum())
     assert split  # counts recorded
-    for rule in RULES:
+    for rule in PIPELINE_RULES:
         assert list((results / "logs" / rule).rglob("*.log")), f"no log for {rule}"
         assert list((results / "benchmarks" / rule).rglob("*.tsv")), f"no benchmark for {rule}"
     # No temporary file of an atomic write is left behind.
