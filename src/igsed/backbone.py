@@ -56,7 +56,7 @@ from igsed.models.cnn14 import (
     TIME_POOLINGS,
     Cnn14,
 )
-from igsed.models.io import save_payload
+from igsed.models.io import load_payload, save_payload
 
 logger = logging.getLogger(__name__)
 
@@ -154,15 +154,10 @@ def save_backbone(model: Cnn14, path: Path, *, source: str, config: Mapping[str,
 
 
 def read_backbone_file(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"backbone weights not found: {path}")
     # mmap: a 330 MB PANNs-sized file is paged in only where tensors are actually read.
-    payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    missing = [k for k in ("state_dict", "width", "source", "config") if k not in payload]
-    if missing:
-        raise ValueError(f"{path}: not an igsed backbone file (missing {missing})")
-    return payload
+    return load_payload(
+        path, kind="backbone", required=("state_dict", "width", "source", "config"), mmap=True
+    )
 
 
 def load_backbone(path: Path, device: torch.device | str = "cpu") -> Cnn14:

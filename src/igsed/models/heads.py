@@ -28,7 +28,7 @@ from torch import nn
 
 from igsed.constants import N_CLASSES
 from igsed.models.cnn14 import TIME_POOLINGS, Cnn14, pool_time
-from igsed.models.io import save_payload
+from igsed.models.io import load_payload, save_payload
 
 HEADS: tuple[str, ...] = ("clip", "fw_weak", "fw_strong")
 FRAMEWISE_HEADS: tuple[str, ...] = ("fw_weak", "fw_strong")
@@ -120,16 +120,9 @@ def save_head(
 
 
 def read_head_file(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"head weights not found: {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    missing = [
-        k for k in ("head", "state_dict", "embedding_dim", "backbone_sha256") if k not in payload
-    ]
-    if missing:
-        raise ValueError(f"{path}: not an igsed head file (missing {missing})")
-    return payload
+    return load_payload(
+        path, kind="head", required=("head", "state_dict", "embedding_dim", "backbone_sha256")
+    )
 
 
 def load_head(
