@@ -1,6 +1,10 @@
-# igsed: can Integrated Gradients of a sound classifier tell when sound events happen?
+# igsed: can post-hoc attributions of a sound classifier tell when sound events happen?
 # Run: snakemake --cores all   (see README.md)
 import os
+
+from snakemake.utils import min_version
+
+min_version("9.0")
 
 
 # The default config lives beside this file, so --directory elsewhere still finds it.
@@ -22,7 +26,7 @@ wildcard_constraints:
 
 include: "rules/soundbank.smk"
 include: "rules/synthesis.smk"
-include: "rules/models.smk"
+include: "rules/training.smk"
 include: "rules/attribution.smk"
 include: "rules/evaluation.smk"
 

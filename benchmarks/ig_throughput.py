@@ -45,16 +45,14 @@ import yaml  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils.flop_counter import flop_registry  # noqa: E402
 
-import igsed.attribution  # noqa: E402, F401  (registers the engines)
+from igsed.attribution.engines import ENGINES as IG_ENGINES  # noqa: E402
 from igsed.attribution.fused import FusedOptions, fused_attributions  # noqa: E402
 from igsed.attribution.ig import (  # noqa: E402
     IGResult,
     IGSettings,
-    attribute_clip,
-    register_engine,
 )
-from igsed.constants import CLIP_SAMPLES, SAMPLE_RATE  # noqa: E402
-from igsed.formats.atomic import atomic_path  # noqa: E402
+from igsed.core.atomic import atomic_path  # noqa: E402
+from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE  # noqa: E402
 from igsed.models.cnn14 import Cnn14  # noqa: E402
 from igsed.models.explained import ExplainedModel, load_explained_model  # noqa: E402
 from igsed.models.heads import make_head  # noqa: E402
@@ -72,7 +70,16 @@ def _fused_plain(
     )
 
 
-register_engine("fused_plain", _fused_plain)
+def _attribute(
+    model: torch.nn.Module,
+    waveform: torch.Tensor,
+    targets: list[int],
+    settings: IGSettings,
+    name: str,
+) -> list[IGResult]:
+    """attribute_clip under engine `name`, one of ENGINES (`fused_plain` is the benchmark's)."""
+    engine = _fused_plain if name == "fused_plain" else IG_ENGINES[name]
+    return engine(model, torch.as_tensor(waveform, dtype=torch.float32), targets, settings)
 
 
 @dataclass
@@ -136,7 +143,7 @@ def _default_settings() -> tuple[int, str, int]:
 def _clip(workdir: Path) -> tuple[np.ndarray, str]:
     manifest = workdir / "results" / "split" / "manifest.tsv"
     if manifest.is_file():
-        from igsed.audio import load_clip
+        from igsed.core.audio import load_clip
         from igsed.formats.manifest import read_manifest
 
         rows = read_manifest(manifest, "test")
@@ -173,13 +180,14 @@ def _run(
     targets: list[int],
     settings: IGSettings,
     device: torch.device,
+    name: str,
 ) -> tuple[float, float, float, list[IGResult]]:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
     _peak_rss_reset()
     wall, cpu = time.perf_counter(), time.process_time()
-    results = attribute_clip(model, waveform, targets, settings)
+    results = _attribute(model, waveform, targets, settings, name)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -210,7 +218,7 @@ class _FlopCount(TorchDispatchMode):
 
 
 def _flops_per_instance(
-    model: ExplainedModel, waveform: np.ndarray, n_targets: int, settings: IGSettings
+    model: ExplainedModel, waveform: np.ndarray, n_targets: int, settings: IGSettings, name: str
 ) -> float:
     """FLOPs of one attribute_clip call per (clip, class), from 1- and 2-step counts.
 
@@ -227,7 +235,7 @@ def _flops_per_instance(
             engine=settings.engine,
         )
         with counter:
-            attribute_clip(model, waveform, list(range(n_targets)), probe)
+            _attribute(model, waveform, list(range(n_targets)), probe, name)
         counts.append(counter.flops)
     per_step = counts[1] - counts[0]
     fixed = counts[0] - 2 * per_step
@@ -285,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                     n_steps=steps,
                     method=args.method,
                     internal_batch_size=internal_batch_size,
-                    engine=engine,
+                    engine="fused" if engine == "fused_plain" else engine,
                 )
                 for engine in ENGINES
             }
@@ -294,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             # BatchNorm folding, memory probe), which a pipeline job pays once for all clips.
             for engine in ENGINES:
                 start = time.perf_counter()
-                attribute_clip(model, waveform, [0], settings[engine])
+                _attribute(model, waveform, [0], settings[engine], engine)
                 print(f"#   warm-up {engine}: {time.perf_counter() - start:.1f} s", flush=True)
             measured = {(k, e): Measurement() for k in class_counts for e in ENGINES}
             for repeat in range(args.repeats):
@@ -302,7 +310,12 @@ def main(argv: list[str] | None = None) -> int:
                 for n_classes in class_counts:
                     for engine in order:
                         wall, cpu, peak, results = _run(
-                            model, waveform, list(range(n_classes)), settings[engine], device
+                            model,
+                            waveform,
+                            list(range(n_classes)),
+                            settings[engine],
+                            device,
+                            engine,
                         )
                         entry = measured[(n_classes, engine)]
                         entry.wall_s.append(wall)
@@ -339,7 +352,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if not args.no_flops:
                     for engine in ("captum", "fused"):
-                        flops = _flops_per_instance(model, waveform, n_classes, settings[engine])
+                        flops = _flops_per_instance(
+                            model, waveform, n_classes, settings[engine], engine
+                        )
                         row[f"{engine}_gflop"] = flops / 1e9
                         done = flops * n_classes / 1e9
                         row[f"{engine}_gflop_per_s"] = done / row[f"{engine}_s"]

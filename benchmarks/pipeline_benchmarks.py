@@ -21,7 +21,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 import pandas as pd  # noqa: E402
 
-from igsed.formats.atomic import atomic_path  # noqa: E402
+from igsed.core.atomic import atomic_path  # noqa: E402
 
 LOG_TIME_FORMAT = "%Y-%m-%dT%H%M%S.%f"  # .snakemake/log/2026-11-25T100811.867004.snakemake.log
 

@@ -6,7 +6,7 @@ model (results/models/backbone.pt + head_clip.pt), every class the clip classifi
 relative completeness error |sum(attr) - (F(x) - F(0))| / |F(x) - F(0)| is recorded. The
 tables give its median and 90th percentile over those (clip, class) instances. Instances with
 |F(x) - F(0)| < --min-gap are left out: relative completeness is undefined there (a model
-that scores silence as highly as the clip; DESIGN.md).
+that scores silence as highly as the clip).
 
 The fused engine is used (it computes Captum's sum; tests/test_attribution_fused.py), so
 all rules and step counts of a clip share its front-end work.
@@ -29,11 +29,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-import igsed.attribution  # noqa: E402, F401  (registers the engines)
-from igsed.attribution.ig import IGSettings, attribute_clip  # noqa: E402
-from igsed.audio import load_clip  # noqa: E402
-from igsed.constants import CLASSES, CLIP_SAMPLES  # noqa: E402
-from igsed.formats.atomic import atomic_path  # noqa: E402
+from igsed.attribution.engines import attribute_clip  # noqa: E402
+from igsed.attribution.ig import IGSettings  # noqa: E402
+from igsed.core.atomic import atomic_path  # noqa: E402
+from igsed.core.audio import load_clip  # noqa: E402
+from igsed.core.constants import CLASSES, CLIP_SAMPLES  # noqa: E402
 from igsed.formats.manifest import read_manifest  # noqa: E402
 from igsed.models.explained import load_explained_model  # noqa: E402
 

@@ -6,7 +6,7 @@ rule figure_clip:
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
     output:
-        "results/split/figure_clips.json",
+        "results/split/figure_clip.json",
     log:
         "results/logs/figure_clip/figure_clip.log",
     benchmark:
@@ -18,7 +18,7 @@ rule figure_clip:
         mem_mb=1000,
         runtime=10,
     params:
-        figure_clips=config["attribution"]["figure_clips"],
+        signed_clips=config["attribution"]["signed_clips"],
         code=code_version("figure_clip.py"),
     script:
         "../workflow/scripts/figure_clip.py"
@@ -28,7 +28,7 @@ rule attribute:
     input:
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
-        figure_clips="results/split/figure_clips.json",
+        figure_clip="results/split/figure_clip.json",
         backbone="results/models/backbone.pt",
         clip_head="results/models/head_clip.pt",
         fw_weak="results/models/head_fw_weak.pt",

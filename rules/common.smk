@@ -1,5 +1,4 @@
 # Shared helpers for every stage: config validation, input functions, code versions.
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -7,9 +6,16 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from igsed.code_digest import code_digest  # noqa: E402
-from igsed.config import config_errors  # noqa: E402
+# The one way rule scripts find igsed, in any env (the .venv, a conda env without igsed, a
+# SLURM node): the checkout's src/ on PYTHONPATH, which every job inherits.
+SRC_ROOT = str(Path(workflow.basedir) / "src")
+if SRC_ROOT not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (SRC_ROOT, os.environ.get("PYTHONPATH")) if p
+    )
+sys.path.insert(0, SRC_ROOT)
+from igsed.pipeline.code_digest import code_digest  # noqa: E402
+from igsed.pipeline.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
 # Busy-waiting OpenMP threads slow torch down by 10x when another job shares the cores.
@@ -79,10 +85,6 @@ def split_shards(split):
 
 def shard_files(split):
     return [f"results/attribution/{split}/{shard}.h5" for shard in split_shards(split)]
-
-
-def shard_clips(wildcards):
-    return split_shards(wildcards.split)[wildcards.shard]
 
 
 def expected_clips(wildcards):

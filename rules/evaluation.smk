@@ -47,7 +47,7 @@ rule figures:
         test=lambda wildcards: shard_files("test"),
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
-        figure_clips="results/split/figure_clips.json",
+        figure_clip="results/split/figure_clip.json",
         sweep_val="results/evaluation/sweep_val.csv",
         sweep_test="results/evaluation/sweep_test.csv",
         tau_star="results/evaluation/tau_star.json",

@@ -1,3 +1,1 @@
-"""igsed: can Integrated Gradients of a sound classifier tell when sound events happen?"""
-
-__version__ = "0.1.0"
+"""igsed: can post-hoc attributions of a sound classifier tell when sound events happen?"""

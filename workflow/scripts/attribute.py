@@ -1,37 +1,35 @@
 """Rule attribute: IG, FW-WS, FW-SS, energy and random frame scores of one shard."""
 
-import sys
 from pathlib import Path
 
-# Rules may run in a conda env without igsed installed: import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+import torch
 
-import torch  # noqa: E402
-
-from igsed.attribution.shard import attribute_shard  # noqa: E402
-from igsed.formats.atomic import read_json  # noqa: E402
-from igsed.logs import log_to_file  # noqa: E402
+from igsed.attribution.attribute import AttributeSettings, ModelFiles, ShardJob, attribute
+from igsed.core.atomic import read_json
+from igsed.core.logs import log_to_file
 
 log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
-ig = dict(snakemake.params.ig)
-attribute_shard(
-    list(snakemake.params.clip_ids),
-    manifest_path=Path(snakemake.input.manifest),
-    events_path=Path(snakemake.input.events),
-    backbone_path=Path(snakemake.input.backbone),
-    clip_head_path=Path(snakemake.input.clip_head),
-    fw_weak_path=Path(snakemake.input.fw_weak),
-    fw_strong_path=Path(snakemake.input.fw_strong),
-    out_path=Path(snakemake.output[0]),
+job = ShardJob(
+    clip_ids=tuple(snakemake.params.clip_ids),
     split=snakemake.wildcards.eval_split,
-    threshold=snakemake.params.threshold,
-    n_steps=ig["n_steps"],
-    method=ig["method"],
-    internal_batch_size=ig["internal_batch_size"],
-    engine=ig["engine"],
-    memory_budget_mb=ig["memory_budget_mb"],
-    random_seed=snakemake.params.random_seed,
-    figure_clips=read_json(snakemake.input.figure_clips)["keep_signed"],
-    device=snakemake.params.device,
+    manifest=Path(snakemake.input.manifest),
+    events=Path(snakemake.input.events),
+    models=ModelFiles(
+        backbone=Path(snakemake.input.backbone),
+        clip_head=Path(snakemake.input.clip_head),
+        fw_weak=Path(snakemake.input.fw_weak),
+        fw_strong=Path(snakemake.input.fw_strong),
+    ),
+    out_path=Path(snakemake.output[0]),
+    signed_clips=tuple(read_json(snakemake.input.figure_clip)["signed_clips"]),
 )
+settings = AttributeSettings.from_config(
+    {
+        "ig": snakemake.params.ig,
+        "threshold": snakemake.params.threshold,
+        "random_seed": snakemake.params.random_seed,
+        "device": snakemake.params.device,
+    }
+)
+attribute(job, settings)

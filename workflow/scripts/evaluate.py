@@ -1,13 +1,9 @@
 """Rule evaluate: percentile sweep on val, tau*, Tables II and III on test."""
 
-import sys
 from pathlib import Path
 
-# Rules may run in a conda env without igsed installed: import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from igsed.evaluate import evaluate  # noqa: E402
-from igsed.logs import log_to_file  # noqa: E402
+from igsed.core.logs import log_to_file
+from igsed.evaluation.evaluate import evaluate
 
 log_to_file(snakemake.log[0])
 metrics = dict(snakemake.params.metrics)

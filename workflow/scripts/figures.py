@@ -1,17 +1,13 @@
 """Rule figures: Fig. 2, Fig. 3 and the per-class IoU bars."""
 
-import sys
 from pathlib import Path
 
-# Rules may run in a conda env without igsed installed: import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from igsed.figures import make_figures  # noqa: E402
-from igsed.formats.atomic import read_json  # noqa: E402
-from igsed.logs import log_to_file  # noqa: E402
+from igsed.core.atomic import read_json
+from igsed.core.logs import log_to_file
+from igsed.evaluation.figures import figures
 
 log_to_file(snakemake.log[0])
-make_figures(
+figures(
     [Path(p) for p in snakemake.input.test],
     Path(snakemake.input.manifest),
     Path(snakemake.input.events),
@@ -20,5 +16,5 @@ make_figures(
     Path(snakemake.input.tau_star),
     Path(snakemake.input.table3),
     Path(snakemake.output[0]).parent,
-    figure_clip=read_json(snakemake.input.figure_clips)["figure_clip"],
+    figure_clip=read_json(snakemake.input.figure_clip)["figure_clip"],
 )

@@ -1,16 +1,12 @@
 """Rule report: results/report/summary.md beside the paper's numbers."""
 
-import sys
 from pathlib import Path
 
-# Rules may run in a conda env without igsed installed: import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from igsed.logs import log_to_file  # noqa: E402
-from igsed.report import write_summary  # noqa: E402
+from igsed.core.logs import log_to_file
+from igsed.evaluation.report import report
 
 log_to_file(snakemake.log[0])
-write_summary(
+report(
     Path(snakemake.output[0]),
     table1_csv=Path(snakemake.input.table1),
     table2_csv=Path(snakemake.input.table2),

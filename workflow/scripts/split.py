@@ -1,16 +1,12 @@
 """Checkpoint split: polyphony filter, val/test split and the manifests."""
 
-import sys
 from pathlib import Path
 
-# Rules may run in a conda env without igsed installed: import it from the checkout.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
-
-from igsed.logs import log_to_file  # noqa: E402
-from igsed.split import make_split  # noqa: E402
+from igsed.core.logs import log_to_file
+from igsed.synthesis.split import split
 
 log_to_file(snakemake.log[0])
-make_split(
+split(
     [Path(p) for p in snakemake.input.train],
     [Path(p) for p in snakemake.input.evalpool],
     max_polyphony=snakemake.params.max_polyphony,

@@ -49,8 +49,6 @@ from igsed.attribution.ig import (
     IGResult,
     IGSettings,
     model_device,
-    register_engine,
-    validate_settings,
 )
 
 logger = logging.getLogger(__name__)
@@ -311,7 +309,6 @@ def fused_attributions(
     """
     options = options or FusedOptions()
     split = _require_power_split(model)
-    validate_settings(replace(settings, engine="fused"))
     targets = [int(t) for t in targets]
     if not targets:
         return []
@@ -383,14 +380,7 @@ def fused_attributions(
             attribution = attribution.detach().to("cpu").numpy()
             gap = float(f_input[target] - f_baseline[target])
             delta = float(attribution.sum(dtype=np.float64)) - gap
-            results.append(
-                IGResult(
-                    attribution=attribution,
-                    convergence_delta=delta,
-                    f_input=float(f_input[target]),
-                    f_baseline=float(f_baseline[target]),
-                )
-            )
+            results.append(IGResult.of_target(attribution, delta, (f_input, f_baseline), target))
     logger.info(
         "fused IG: %d classes %s in %.1f s (%d steps, %s, %d steps per batch)",
         len(targets),
@@ -406,15 +396,13 @@ def fused_attributions(
 def fused_engine(
     model: nn.Module, waveform: torch.Tensor, targets: Sequence[int], settings: IGSettings
 ) -> list[IGResult]:
-    """The `fused` engine of igsed.attribution.ig.attribute_clip.
+    """The `fused` engine of igsed.attribution.engines.attribute_clip.
 
     Its step batches fit IGSettings.memory_budget_mb (config attribution.ig.memory_budget_mb).
     """
     options = FusedOptions(memory_budget_mb=float(settings.memory_budget_mb))
     return fused_attributions(model, waveform, targets, settings, options)
 
-
-register_engine("fused", fused_engine)
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET_MB",

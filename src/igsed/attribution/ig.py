@@ -18,8 +18,6 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
-from igsed.constants import EVAL_FRAME_SECONDS, N_EVAL_FRAMES, SAMPLE_RATE
-
 logger = logging.getLogger(__name__)
 
 # Captum's integration rules (captum.attr._utils.approximation_methods.SUPPORTED_METHODS).
@@ -33,7 +31,8 @@ IG_METHODS: tuple[str, ...] = (
     "riemann_right",
     "riemann_middle",
 )
-EVAL_FRAME_SAMPLES = round(EVAL_FRAME_SECONDS * SAMPLE_RATE)  # 3200
+# The IG engines of igsed.attribution.engines.ENGINES.
+ENGINE_NAMES: tuple[str, ...] = ("fused", "captum")
 # Full-width CNN14 keeps ~380 MiB per step on a 10 s clip: 4 GiB holds 7 steps and their
 # backward within the 8 GB the attribute rule requests at full width.
 DEFAULT_MEMORY_BUDGET_MB = 4096.0
@@ -49,6 +48,27 @@ class IGSettings:
     engine: str = "fused"
     memory_budget_mb: float = DEFAULT_MEMORY_BUDGET_MB  # fused engine: step-batch memory cap
 
+    def __post_init__(self) -> None:
+        """Raise ValueError naming the offending value before any expensive work starts."""
+        if self.method not in IG_METHODS:
+            raise ValueError(
+                f"IG method {self.method!r} is not supported; allowed: {', '.join(IG_METHODS)}"
+            )
+        if self.engine not in ENGINE_NAMES:
+            raise ValueError(
+                f"IG engine {self.engine!r} is not available; allowed: {', '.join(ENGINE_NAMES)}"
+            )
+        # Captum's Riemann rules need at least two points; Gauss-Legendre works with one.
+        min_steps = 1 if self.method == "gausslegendre" else 2
+        if int(self.n_steps) < min_steps:
+            raise ValueError(
+                f"IG n_steps must be >= {min_steps} for method {self.method!r}, got {self.n_steps}"
+            )
+        if int(self.internal_batch_size) < 1:
+            raise ValueError(f"IG internal_batch_size must be >= 1, got {self.internal_batch_size}")
+        if not float(self.memory_budget_mb) > 0:
+            raise ValueError(f"IG memory_budget_mb must be > 0, got {self.memory_budget_mb}")
+
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
 
@@ -62,39 +82,23 @@ class IGResult:
     f_input: float  # F(x)
     f_baseline: float  # F(0)
 
+    @classmethod
+    def of_target(
+        cls,
+        attribution: np.ndarray,
+        delta: float,
+        scores: tuple[np.ndarray, np.ndarray],
+        target: int,
+    ) -> IGResult:
+        """The result of class `target`, given all classes' (F(x), F(0)) as `scores`."""
+        f_input, f_baseline = scores
+        return cls(attribution, delta, float(f_input[target]), float(f_baseline[target]))
+
 
 # An engine computes IG for several target classes of one waveform. Every engine returns
-# one IGResult per target, in the order of `targets`, so engines are interchangeable.
-Engine = Callable[[nn.Module, torch.Tensor, Sequence[int], IGSettings], list[IGResult]]
-ENGINES: dict[str, Engine] = {}
-
-
-def register_engine(name: str, engine: Engine) -> None:
-    """Make `engine` selectable as IGSettings.engine == name."""
-    ENGINES[name] = engine
-
-
-def validate_settings(settings: IGSettings) -> None:
-    """Raise ValueError naming the offending value before any expensive work starts."""
-    if settings.method not in IG_METHODS:
-        raise ValueError(
-            f"IG method {settings.method!r} is not supported; allowed: {', '.join(IG_METHODS)}"
-        )
-    if settings.engine not in ENGINES:
-        raise ValueError(
-            f"IG engine {settings.engine!r} is not available; allowed: {', '.join(ENGINES)}"
-        )
-    # Captum's Riemann rules need at least two points; Gauss-Legendre works with one.
-    min_steps = 1 if settings.method == "gausslegendre" else 2
-    if int(settings.n_steps) < min_steps:
-        raise ValueError(
-            f"IG n_steps must be >= {min_steps} for method {settings.method!r}, "
-            f"got {settings.n_steps}"
-        )
-    if int(settings.internal_batch_size) < 1:
-        raise ValueError(f"IG internal_batch_size must be >= 1, got {settings.internal_batch_size}")
-    if not float(settings.memory_budget_mb) > 0:
-        raise ValueError(f"IG memory_budget_mb must be > 0, got {settings.memory_budget_mb}")
+# one IGResult per target, in the order of `targets`, so engines are interchangeable;
+# igsed.attribution.engines maps these names to them.
+Engine = Callable[[nn.Module, torch.Tensor, Sequence[int], "IGSettings"], list[IGResult]]
 
 
 def _as_batch(waveform: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
@@ -149,14 +153,7 @@ def captum_engine(
     for target in targets:
         start = time.perf_counter()
         attribution, delta = _captum_attribution(explainer, batch, target, settings)
-        results.append(
-            IGResult(
-                attribution=attribution,
-                convergence_delta=delta,
-                f_input=float(f_input[target]),
-                f_baseline=float(f_baseline[target]),
-            )
-        )
+        results.append(IGResult.of_target(attribution, delta, (f_input, f_baseline), target))
         logger.info(
             "IG class %d: %.1f s (%d steps, %s), F(x)=%.4f F(0)=%.4f delta=%.3g",
             target,
@@ -168,57 +165,3 @@ def captum_engine(
             delta,
         )
     return results
-
-
-register_engine("captum", captum_engine)
-
-
-def attribute_clip(
-    model: nn.Module,
-    waveform: torch.Tensor | np.ndarray,
-    targets: Sequence[int],
-    settings: IGSettings,
-) -> list[IGResult]:
-    """IG of every class in `targets` on one (N,) waveform, with the configured engine."""
-    validate_settings(settings)
-    if not targets:
-        return []
-    tensor = torch.as_tensor(waveform, dtype=torch.float32)
-    return ENGINES[settings.engine](model, tensor, list(targets), settings)
-
-
-def integrated_gradients(
-    model: nn.Module,
-    waveform: torch.Tensor | np.ndarray,
-    target: int,
-    *,
-    n_steps: int = 50,
-    method: str = "gausslegendre",
-    internal_batch_size: int = 10,
-) -> tuple[np.ndarray, float, float, float]:
-    """Captum IG of class `target` of `model` on a (N,) waveform, zero-waveform baseline.
-
-    `model` maps (B, N) waveforms to (B, C) sigmoid probabilities. Returns the (N,) float32
-    attribution, Captum's convergence delta (sum of attributions minus F(x) - F(0)), F(x)
-    and F(0).
-    """
-    settings = IGSettings(
-        n_steps=n_steps, method=method, internal_batch_size=internal_batch_size, engine="captum"
-    )
-    (result,) = attribute_clip(model, waveform, [target], settings)
-    return result.attribution, result.convergence_delta, result.f_input, result.f_baseline
-
-
-def frame_magnitude(
-    attribution: np.ndarray | torch.Tensor,
-    frame_samples: int = EVAL_FRAME_SAMPLES,
-    n_frames: int = N_EVAL_FRAMES,
-) -> np.ndarray:
-    """Mean |value| per frame of a (N,) signal, N = frame_samples * n_frames -> (n_frames,)."""
-    values = np.asarray(attribution, dtype=np.float64).reshape(-1)
-    if values.shape[0] != frame_samples * n_frames:
-        raise ValueError(
-            f"signal has {values.shape[0]} samples; expected {n_frames} frames of "
-            f"{frame_samples} samples = {frame_samples * n_frames}"
-        )
-    return np.abs(values).reshape(n_frames, frame_samples).mean(axis=1).astype(np.float32)

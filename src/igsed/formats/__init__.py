@@ -1,1 +1,1 @@
-"""File formats of the pipeline, each defined once with its reader beside its writer."""
+"""Layer 2: every file one stage hands to another, each defined once, reader beside writer."""

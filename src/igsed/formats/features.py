@@ -29,8 +29,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from igsed.constants import CLASSES, N_CLASSES, N_EVAL_FRAMES
-from igsed.formats.atomic import atomic_path
+from igsed.core.atomic import atomic_path
+from igsed.core.constants import CLASSES, N_CLASSES, N_EVAL_FRAMES
 
 FORMAT_VERSION = 1
 PER_CLIP_DATASETS: tuple[str, ...] = (

@@ -17,12 +17,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from igsed.formats.atomic import atomic_path
+from igsed.core.atomic import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from igsed.annotations import Event
+    from igsed.core.annotations import Event
 
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "clip_id",
@@ -33,7 +33,7 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "polyphony",
 )
 EVENT_COLUMNS: tuple[str, ...] = ("clip_id", "onset", "offset", "event_label", "source_file")
-# A synthesis chunk's events.tsv (igsed.synthesis writes it): read by the split and by the
+# A synthesis chunk's events.tsv (rule synthesize writes it): read by the split and by the
 # backbone's pretraining, which must not need Scaper to do so.
 CHUNK_EVENT_COLUMNS: tuple[str, ...] = (
     "clip_id",
@@ -99,7 +99,7 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def events_by_clip(events: pd.DataFrame) -> dict[str, list[Event]]:
     """Events grouped per clip id (clips without events are absent: use .get(id, []))."""
-    from igsed.annotations import Event
+    from igsed.core.annotations import Event
 
     grouped: dict[str, list[Event]] = defaultdict(list)
     for row in events.itertuples(index=False):

@@ -29,8 +29,8 @@ from typing import Any
 import h5py
 import numpy as np
 
-from igsed.constants import N_EVAL_FRAMES
-from igsed.formats.atomic import atomic_path
+from igsed.core.atomic import atomic_path
+from igsed.core.constants import N_EVAL_FRAMES
 
 FORMAT_VERSION = 1
 FRAME_METHODS: tuple[str, ...] = ("ig", "fw_weak", "fw_strong", "energy", "random")

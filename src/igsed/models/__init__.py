@@ -1,1 +1,1 @@
-"""CNN14 backbone, the trainable heads, and the composed models the later stages use."""
+"""Layer 3: nn.Modules only: CNN14, the trainable heads and the composed frozen models."""

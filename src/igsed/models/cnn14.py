@@ -15,14 +15,18 @@ For a 10 s clip at 32 kHz, T = 1001 STFT frames and T' = 31 model frames (0.32 s
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from igsed.constants import SAMPLE_RATE, STFT_HOP
+from igsed.core.constants import SAMPLE_RATE, STFT_HOP
+from igsed.formats.weights import read_backbone_file, write_backbone_file
+from igsed.models.freeze import freeze
 
 N_FFT = 1024
 N_FREQ_BINS = N_FFT // 2 + 1
@@ -319,3 +323,30 @@ class Cnn14(nn.Module):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) waveform -> (B, n_classes) logits of the pretraining output layer."""
         return self.logits_from_frame_features(self.frame_features(waveform))
+
+
+def save_backbone(model: Cnn14, path: Path, *, source: str, config: Mapping[str, Any]) -> None:
+    """Write `model` as a backbone file (igsed.formats.weights); `load_backbone` reads it."""
+    write_backbone_file(
+        Path(path), model.state_dict(), width=model.width, source=source, config=config
+    )
+
+
+def load_backbone(path: Path, device: torch.device | str = "cpu") -> Cnn14:
+    """The backbone file `path` (igsed.formats.weights) as a frozen Cnn14 on `device`."""
+    payload = read_backbone_file(path)
+    state = payload["state_dict"]
+    config = payload["config"]
+    model = Cnn14(
+        width=float(payload["width"]),
+        n_classes=int(state["fc_audioset.weight"].shape[0]),
+        pooling=str(config.get("pooling", "max_mean")),
+    )
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        raise ValueError(
+            f"{path}: weights do not fit CNN14 width {payload['width']}: {err}"
+        ) from err
+    freeze(model, device)
+    return model

@@ -16,29 +16,21 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from igsed.backbone import load_backbone
-from igsed.checksums import file_digest
-from igsed.constants import CLASSES
-from igsed.models.cnn14 import Cnn14
-from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head, read_head_file
+from igsed.core.checksums import file_digest
+from igsed.core.constants import CLASSES
+from igsed.formats.weights import read_head_file, require_backbone
+from igsed.models.cnn14 import Cnn14, load_backbone
+from igsed.models.freeze import freeze
+from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head
 
 
 def _check_pair(backbone_path: Path, head_path: Path) -> str:
     sha256 = file_digest(backbone_path)
     recorded = str(read_head_file(head_path)["backbone_sha256"])
-    if recorded != sha256:
-        raise ValueError(
-            f"{head_path} was trained on backbone sha256 {recorded[:12]}..., but "
-            f"{backbone_path} has sha256 {sha256[:12]}...; retrain the head"
-        )
+    require_backbone(
+        recorded, sha256, made=head_path, backbone=backbone_path, remedy="retrain the head"
+    )
     return sha256
-
-
-def _freeze(module: nn.Module, device: torch.device | str) -> None:
-    module.eval()
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
-    module.to(device)
 
 
 class ExplainedModel(nn.Module):
@@ -102,7 +94,7 @@ def load_explained_model(
     head = load_head(Path(clip_head_path), backbone, expected="clip")
     assert isinstance(head, ClipHead)
     model = ExplainedModel(backbone, head, sha256)
-    _freeze(model, device)
+    freeze(model, device)
     return model
 
 
@@ -115,5 +107,5 @@ def load_framewise_model(
     head = load_head(Path(head_path), backbone, expected=FRAMEWISE_HEADS)
     assert isinstance(head, FramewiseHead)
     model = FramewiseModel(backbone, head, sha256)
-    _freeze(model, device)
+    freeze(model, device)
     return model

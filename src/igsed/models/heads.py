@@ -26,13 +26,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from igsed.constants import N_CLASSES
+from igsed.core.constants import N_CLASSES
+from igsed.formats.weights import read_head_file, write_head_file
 from igsed.models.cnn14 import TIME_POOLINGS, Cnn14, pool_time
-from igsed.models.io import load_payload, save_payload
+from igsed.models.freeze import freeze
 
 HEADS: tuple[str, ...] = ("clip", "fw_weak", "fw_strong")
 FRAMEWISE_HEADS: tuple[str, ...] = ("fw_weak", "fw_strong")
-HEAD_FORMAT_VERSION = 1
 
 
 def check_head_name(head: str) -> None:
@@ -49,8 +49,7 @@ class FrozenEmbedding(nn.Module):
         with torch.no_grad():
             self.fc1.weight.copy_(fc1.weight)
             self.fc1.bias.copy_(fc1.bias)
-        for parameter in self.parameters():
-            parameter.requires_grad_(False)
+        freeze(self)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.fc1(features))
@@ -106,22 +105,13 @@ def save_head(
     training: Mapping[str, Any],
 ) -> None:
     check_head_name(head)
-    payload = {
-        "format_version": HEAD_FORMAT_VERSION,
-        "head": head,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in module.linear.state_dict().items()},
-        "embedding_dim": module.linear.in_features,
-        "n_classes": module.linear.out_features,
-        "clip_pooling": module.pooling if isinstance(module, ClipHead) else None,
-        "backbone_sha256": backbone_sha256,
-        "training": dict(training),
-    }
-    save_payload(payload, path)
-
-
-def read_head_file(path: Path) -> dict[str, Any]:
-    return load_payload(
-        path, kind="head", required=("head", "state_dict", "embedding_dim", "backbone_sha256")
+    write_head_file(
+        path,
+        module.linear.state_dict(),
+        head=head,
+        clip_pooling=module.pooling if isinstance(module, ClipHead) else None,
+        backbone_sha256=backbone_sha256,
+        training=training,
     )
 
 
@@ -142,7 +132,5 @@ def load_head(
         )
     module = make_head(head, backbone, str(payload.get("clip_pooling") or "max"))
     module.linear.load_state_dict(payload["state_dict"], strict=True)
-    module.eval()
-    for parameter in module.parameters():
-        parameter.requires_grad_(False)
+    freeze(module)
     return module

@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from igsed.checksums import file_digest
-from igsed.constants import CLASSES
-from igsed.download import download
+from igsed.core.checksums import file_digest
+from igsed.core.constants import CLASSES
+from igsed.core.download import download
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,

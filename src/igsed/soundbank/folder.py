@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from igsed.constants import CLASSES
+from igsed.core.constants import CLASSES
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,

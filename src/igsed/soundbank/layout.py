@@ -16,7 +16,7 @@ from typing import Any
 
 import soundfile as sf
 
-from igsed.constants import CLASSES, CLIP_SECONDS
+from igsed.core.constants import CLASSES, CLIP_SECONDS
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from igsed.audio import write_wav
-from igsed.constants import CLASSES, SAMPLE_RATE
+from igsed.core.audio import write_wav
+from igsed.core.constants import CLASSES, SAMPLE_RATE
 from igsed.soundbank import _dsp as dsp
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,113 @@
+# Stage training: the CNN14 backbone, the feature cache, the three heads and Table I.
+
+
+rule backbone:
+    input:
+        pretrain=pretrain_inputs,
+    output:
+        weights="results/models/backbone.pt",
+        meta="results/models/backbone.json",
+    log:
+        "results/logs/backbone/backbone.log",
+    benchmark:
+        "results/benchmarks/backbone/backbone.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: lambda wildcards: workflow.cores  # all cores; a callable, so --report needs no --cores
+    resources:
+        mem_mb=8000,
+        runtime=240,
+        gpu=gpus(config["backbone"]["device"]),
+    params:
+        pretrained=config["backbone"]["pretrained"],
+        width=config["backbone"]["width"],
+        device=config["backbone"]["device"],
+        panns=config["backbone"].get("panns", {}),
+        pretrain=config["backbone"]["pretrain"],
+        downloads="resources/downloads",
+        code=code_version("backbone.py"),
+    script:
+        "../workflow/scripts/backbone.py"
+
+
+rule cache_features:
+    input:
+        manifest="results/split/manifest.tsv",
+        events="results/split/events.tsv",
+        backbone="results/models/backbone.pt",
+    output:
+        "results/features/{split}.h5",
+    log:
+        "results/logs/cache_features/{split}.log",
+    benchmark:
+        "results/benchmarks/cache_features/{split}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=60,
+        gpu=gpus(config["backbone"]["device"]),
+    params:
+        device=config["backbone"]["device"],
+        batch_size=8,
+        code=code_version("cache_features.py"),
+    script:
+        "../workflow/scripts/cache_features.py"
+
+
+rule train_head:
+    input:
+        train="results/features/train.h5",
+        val="results/features/val.h5",
+        backbone="results/models/backbone.pt",
+    output:
+        weights="results/models/head_{head}.pt",
+        log_table="results/models/head_{head}.log.tsv",
+    log:
+        "results/logs/train_head/{head}.log",
+    benchmark:
+        "results/benchmarks/train_head/{head}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        settings=config["heads"],
+        code=code_version("train_head.py"),
+    script:
+        "../workflow/scripts/train_head.py"
+
+
+rule classify:
+    input:
+        val="results/features/val.h5",
+        test="results/features/test.h5",
+        backbone="results/models/backbone.pt",
+        head="results/models/head_clip.pt",
+    output:
+        probabilities_val="results/classify/probabilities_val.tsv",
+        probabilities_test="results/classify/probabilities_test.tsv",
+        table_csv="results/tables/table1.csv",
+        table_md=report(
+            "results/tables/table1.md",
+            caption="../workflow/report/table1.rst",
+            category="2. Classification",
+        ),
+    log:
+        "results/logs/classify/classify.log",
+    benchmark:
+        "results/benchmarks/classify/classify.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        threshold=config["classify"]["threshold"],
+        code=code_version("classify.py"),
+    script:
+        "../workflow/scripts/classify.py"

@@ -1,0 +1,250 @@
+"""Frame-level localisation metrics of the paper (IoU, frame F1, Pointing Game), numpy only.
+
+Conventions (docs/metrics.md):
+
+- Every function takes frame arrays whose *last* axis is time (100 frames of 100 ms per
+  clip); leading axes are instances and broadcast.
+- `percentile_mask(scores, tau)` keeps the frames whose score is >= the tau-th percentile of
+  that instance's own frame scores, with NumPy's default ("linear") percentile
+  interpolation. The arg-max frame is always kept (NumPy's linear interpolation never
+  exceeds the largest value), so a percentile mask is never empty; if all scores are equal
+  the mask is every frame.
+- A ratio whose denominator is 0 is 0.0: IoU and F1 when both the mask and the ground truth
+  are empty, precision for an empty mask, recall for an empty ground truth. (sed_eval's
+  segment-based metrics call these undefined and report NaN; where they are defined the two
+  agree exactly, which tests/test_metrics.py checks.) Percentile masks are never empty, so
+  in the evaluation a zero denominator cannot occur for IoU, F1 or precision; an empty
+  ground truth (a false-positive detection counted on purpose) gives IoU = F1 = 0 from the
+  formulas themselves, because the mask's frames are all false positives.
+- Pointing Game is 1 if the first frame holding the maximum score is a ground-truth frame
+  (ties resolved towards the earliest frame, as `np.argmax` does); it is 0 for an empty
+  ground truth. Scores must be finite: NaN would silently become the arg-max.
+- Aggregation: mean per class over that class's instances, then the unweighted mean over
+  the classes that have at least one instance (macro average). A class without instances
+  has no value (NaN here, "n/a" in tables), never 0. The standard deviation of IoU is over
+  all instances pooled (population std, ddof = 0).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+# Instances per block of the vectorised sweep: bounds the (taus, instances, frames) boolean
+# array to ~100 MB for 99 thresholds and 100 frames.
+_SWEEP_BLOCK = 10_000
+
+
+def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), dtype=np.float64)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def _scalar_or_array(values: np.ndarray) -> float | np.ndarray:
+    return float(values) if np.ndim(values) == 0 else values
+
+
+def percentile_threshold(scores: np.ndarray, tau: float | np.ndarray) -> np.ndarray:
+    """The tau-th percentile (linear interpolation) of each instance's frame scores.
+
+    `scores` (..., frames); `tau` a scalar or a 1-D array of percentiles in [0, 100].
+    Returns (...,) for a scalar tau and (len(tau), ...) for an array.
+    """
+    return np.percentile(np.asarray(scores, dtype=np.float64), tau, axis=-1)
+
+
+def percentile_mask(scores: np.ndarray, tau: float) -> np.ndarray:
+    """Boolean mask of the frames whose score is >= the tau-th percentile (per instance)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return scores >= percentile_threshold(scores, tau)[..., None]
+
+
+def confusion_counts(
+    mask: np.ndarray, truth: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True positive, false positive and false negative frame counts along the last axis."""
+    mask = np.asarray(mask, dtype=bool)
+    truth = np.asarray(truth, dtype=bool)
+    tp = np.count_nonzero(mask & truth, axis=-1)
+    fp = np.count_nonzero(mask & ~truth, axis=-1)
+    fn = np.count_nonzero(~mask & truth, axis=-1)
+    return tp, fp, fn
+
+
+def iou(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """|M ∩ G| / |M ∪ G| (0.0 if both are empty)."""
+    tp, fp, fn = confusion_counts(mask, truth)
+    return _scalar_or_array(_safe_ratio(tp, tp + fp + fn))
+
+
+def frame_f1(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """2 TP / (2 TP + FP + FN) over frames (0.0 if both are empty)."""
+    tp, fp, fn = confusion_counts(mask, truth)
+    return _scalar_or_array(_safe_ratio(2 * tp, 2 * tp + fp + fn))
+
+
+def frame_precision(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """TP / (TP + FP) (0.0 for an empty mask)."""
+    tp, fp, _ = confusion_counts(mask, truth)
+    return _scalar_or_array(_safe_ratio(tp, tp + fp))
+
+
+def frame_recall(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """TP / (TP + FN) (0.0 for an empty ground truth)."""
+    tp, _, fn = confusion_counts(mask, truth)
+    return _scalar_or_array(_safe_ratio(tp, tp + fn))
+
+
+def pointing_game(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """1.0 if the first arg-max frame of `scores` lies in `truth`, else 0.0."""
+    scores = np.asarray(scores)
+    truth = np.asarray(truth, dtype=bool)
+    first_max = np.argmax(scores, axis=-1)
+    hit = np.take_along_axis(
+        np.broadcast_to(truth, scores.shape), first_max[..., None], axis=-1
+    ).squeeze(-1)
+    return _scalar_or_array(hit.astype(np.float64))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Per-instance metrics at every threshold: arrays of shape (len(taus), n_instances)."""
+
+    taus: np.ndarray
+    iou: np.ndarray
+    f1: np.ndarray
+
+
+def sweep(scores: np.ndarray, truth: np.ndarray, taus: Sequence[float] | np.ndarray) -> SweepResult:
+    """IoU and F1 of the percentile mask of every instance at every tau, vectorised.
+
+    `scores` and `truth` are (n_instances, frames).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    truth = np.asarray(truth, dtype=bool)
+    if scores.ndim != 2 or scores.shape != truth.shape:
+        raise ValueError(
+            f"sweep needs scores and truth of the same (instances, frames) shape, "
+            f"got {scores.shape} and {truth.shape}"
+        )
+    tau_array = np.asarray(taus, dtype=np.float64).reshape(-1)
+    n_instances = scores.shape[0]
+    iou_out = np.empty((tau_array.size, n_instances), dtype=np.float64)
+    f1_out = np.empty((tau_array.size, n_instances), dtype=np.float64)
+    for start in range(0, n_instances, _SWEEP_BLOCK):
+        block = slice(start, start + _SWEEP_BLOCK)
+        thresholds = percentile_threshold(scores[block], tau_array)  # (taus, instances)
+        masks = scores[None, block, :] >= thresholds[..., None]
+        tp, fp, fn = confusion_counts(masks, truth[None, block, :])
+        iou_out[:, block] = _safe_ratio(tp, tp + fp + fn)
+        f1_out[:, block] = _safe_ratio(2 * tp, 2 * tp + fp + fn)
+    return SweepResult(taus=tau_array, iou=iou_out, f1=f1_out)
+
+
+def class_means(
+    values: np.ndarray, class_index: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of `values` (..., n_instances) per class; returns (means (..., n_classes), counts).
+
+    A class without instances gets NaN (and count 0).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    class_index = np.asarray(class_index, dtype=np.int64)
+    counts = np.bincount(class_index, minlength=n_classes)[:n_classes]
+    one_hot = np.zeros((class_index.size, n_classes), dtype=np.float64)
+    one_hot[np.arange(class_index.size), class_index] = 1.0
+    sums = values @ one_hot
+    means = np.full(sums.shape, np.nan)
+    np.divide(sums, counts, out=means, where=counts > 0)
+    return means, counts
+
+
+def macro_average(per_class: np.ndarray, counts: np.ndarray) -> float | np.ndarray:
+    """Unweighted mean over the classes with at least one instance (NaN if there are none)."""
+    per_class = np.asarray(per_class, dtype=np.float64)
+    present = np.asarray(counts) > 0
+    if not present.any():
+        return _scalar_or_array(np.full(per_class.shape[:-1], np.nan))
+    return _scalar_or_array(per_class[..., present].mean(axis=-1))
+
+
+def macro_mean(values: np.ndarray, class_index: np.ndarray, n_classes: int) -> float | np.ndarray:
+    """Per-class mean over instances, then macro average over classes (last axis = instances)."""
+    means, counts = class_means(values, class_index, n_classes)
+    return macro_average(means, counts)
+
+
+def best_tau(taus: np.ndarray, curve: np.ndarray) -> int | None:
+    """Index of the maximum of a macro-averaged sweep curve; ties go to the lowest tau.
+
+    Exact ties only (`np.argmax` returns the first maximum of the ascending tau grid).
+    Returns None when the curve has no value (no instances).
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    if curve.size == 0 or np.all(np.isnan(curve)):
+        return None
+    if np.any(np.isnan(curve)):
+        raise ValueError("sweep curve has NaN at some thresholds but not all")
+    order = np.argsort(np.asarray(taus), kind="stable")
+    return int(order[np.argmax(curve[order])])
+
+
+# ----------------------------------------------------------------------------- classification
+
+# The two macro-average conventions of per-class F1; each caller names the one it reports.
+# "all": the unweighted mean over all classes, a class without TP, FP or FN scoring 0
+#   (scikit-learn's zero_division=0; Table I).
+# "active": the mean over the classes present or predicted (no TP, FP or FN: no value);
+#   the backbone's held-out and the heads' validation clip F1.
+MACRO_CONVENTIONS: tuple[str, ...] = ("all", "active")
+
+
+@dataclass(frozen=True)
+class ClassCounts:
+    """Per-class TP, FP and FN of multi-label predictions; (classes,) int arrays."""
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+    @classmethod
+    def count(cls, predicted: np.ndarray, truth: np.ndarray) -> ClassCounts:
+        """Counts of (items, classes) boolean predictions against (items, classes) labels."""
+        tp, fp, fn = confusion_counts(np.asarray(predicted).T, np.asarray(truth).T)
+        return cls(tp=tp, fp=fp, fn=fn)
+
+    def precision(self) -> np.ndarray:
+        return _safe_ratio(self.tp, self.tp + self.fp)
+
+    def recall(self) -> np.ndarray:
+        return _safe_ratio(self.tp, self.tp + self.fn)
+
+    def f1(self) -> np.ndarray:
+        return _safe_ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+
+    def micro(self) -> ClassCounts:
+        """The counts pooled over classes (one 0-d count each)."""
+        return ClassCounts(tp=self.tp.sum(), fp=self.fp.sum(), fn=self.fn.sum())
+
+    def macro_f1(self, over: str) -> float:
+        """Macro F1 with the named convention (MACRO_CONVENTIONS); NaN without any class."""
+        if over not in MACRO_CONVENTIONS:
+            raise ValueError(f"macro convention {over!r}; expected one of {MACRO_CONVENTIONS}")
+        f1 = self.f1()
+        if over == "active":
+            f1 = f1[(2 * self.tp + self.fp + self.fn) > 0]
+        return float(f1.mean()) if f1.size else float("nan")
+
+
+def clip_f1(probabilities: np.ndarray, labels: np.ndarray, threshold: float = 0.5) -> dict:
+    """Micro and macro clip F1 at `threshold`; macro over the "active" classes."""
+    counts = ClassCounts.count(probabilities > threshold, labels.astype(bool))
+    return {"micro_f1": float(counts.micro().f1()), "macro_f1": counts.macro_f1("active")}

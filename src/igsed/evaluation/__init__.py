@@ -1,0 +1,1 @@
+"""Stage `evaluation` (rules evaluate, figures, report): metrics, tables, figures, summary."""

@@ -1,0 +1,408 @@
+"""The run's summary: results/report/summary.md with every table beside the paper's numbers.
+
+Every number of the run comes from the stage outputs passed in; the only constants are the
+paper's published values (`igsed.evaluation.paper`), printed in columns labelled "paper".
+
+Table I is read from the classify stage's table1.csv: one row per class with a class-name
+column (`class`, or the first column) and `precision`, `recall`, `f1` columns (names matched
+case-insensitively; further columns such as a support count are shown as they are).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from igsed.core.atomic import read_json, write_text
+from igsed.core.constants import CLASSES
+from igsed.evaluation.paper import (
+    PAPER_REFERENCE,
+    PAPER_SPLIT_COUNTS,
+    PAPER_TABLE1,
+    PAPER_TABLE2,
+    PAPER_TABLE3,
+    PAPER_TAU_STAR,
+)
+from igsed.formats.tables import (
+    METHOD_LABELS,
+    NOT_AVAILABLE,
+    TABLE2_ORDER,
+    TABLE3_METHODS,
+    format_count,
+    format_number,
+    markdown_table,
+)
+
+REPORTED_PACKAGES: tuple[str, ...] = (
+    "snakemake",
+    "torch",
+    "captum",
+    "scaper",
+    "numpy",
+    "pandas",
+    "h5py",
+)
+_TABLE1_ALIASES: dict[str, tuple[str, ...]] = {
+    "precision": ("precision", "p"),
+    "recall": ("recall", "r"),
+    "f1": ("f1", "f1_score", "f-score", "f_score", "f"),
+}
+_FIGURE_CAPTIONS: dict[str, str] = {
+    "fig2_attribution": "Fig. 2: waveform with ground truth and per-class IG magnitude of one "
+    "polyphonic test clip",
+    "fig3_threshold": "Fig. 3: threshold sensitivity (IoU solid, frame F1 dashed) on val and test",
+    "per_class_iou": "Per-class test IoU of IG, FW-WS and FW-SS",
+}
+
+
+def installed_package_versions(names: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str]:
+    """Installed distribution versions (read from metadata; nothing is imported)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _paper(value: float | None, percent: bool = False) -> str:
+    return "—" if value is None else format_number(value, percent=percent)
+
+
+def _column(frame: pd.DataFrame, aliases: Sequence[str], path: Path) -> str:
+    lowered = {str(c).strip().lower(): str(c) for c in frame.columns}
+    for alias in aliases:
+        if alias in lowered:
+            return lowered[alias]
+    raise ValueError(f"{path}: no column among {list(aliases)}; columns are {list(frame.columns)}")
+
+
+def _table1_section(path: Path) -> str:
+    frame = pd.read_csv(path)
+    lowered = {str(c).strip().lower(): str(c) for c in frame.columns}
+    class_column = lowered.get("class", str(frame.columns[0]))
+    metric_columns = {
+        metric: _column(frame, aliases, path) for metric, aliases in _TABLE1_ALIASES.items()
+    }
+    extra = [c for c in frame.columns if c != class_column and c not in metric_columns.values()]
+    header = ["Class"]
+    for title in ("Precision", "Recall", "F1"):
+        header += [title, f"{title} (paper)"]
+    header += [str(c) for c in extra]
+    rows = []
+    for record in frame.to_dict("records"):
+        name = str(record[class_column])
+        paper = PAPER_TABLE1.get(name, {})
+        row = [name]
+        for metric in ("precision", "recall", "f1"):
+            row += [format_number(record[metric_columns[metric]]), _paper(paper.get(metric))]
+        row += [str(record[c]) for c in extra]
+        rows.append(row)
+    return markdown_table(header, rows)
+
+
+def _table2_section(path: Path) -> str:
+    frame = pd.read_csv(path, keep_default_na=True)
+    header = [
+        "Method",
+        "Mean IoU",
+        "Mean IoU (paper)",
+        "F1",
+        "F1 (paper)",
+        "Std IoU",
+        "Std IoU (paper)",
+        "PG",
+        "PG (paper)",
+        "Instances",
+        "Classes",
+    ]
+    rows = []
+    for record in frame.to_dict("records"):
+        method = str(record["method"])
+        paper = PAPER_TABLE2.get(method, {})
+        rows.append(
+            [
+                METHOD_LABELS.get(method, method),
+                format_number(record["mean_iou"]),
+                _paper(paper.get("mean_iou")),
+                format_number(record["f1"]),
+                _paper(paper.get("f1")),
+                format_number(record["std_iou"]),
+                _paper(paper.get("std_iou")),
+                format_number(record["pg"], percent=True),
+                _paper(paper.get("pg"), percent=True),
+                format_count(record["n_instances"]),
+                format_count(record.get("n_classes")),
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def _table3_section(path: Path) -> str:
+    frame = pd.read_csv(path)
+    header = ["Class", "Instances"]
+    for method in TABLE3_METHODS:
+        label = METHOD_LABELS[method]
+        header += [f"{label} IoU", "(paper)", f"{label} F1", "(paper)"]
+    rows = []
+    counts_differ = False
+    for record in frame.to_dict("records"):
+        name = str(record["class"])
+        counts = [format_count(record[f"{m}_n"]) for m in TABLE3_METHODS]
+        counts_differ |= len(set(counts)) > 1
+        row = [name, counts[0] if len(set(counts)) == 1 else " / ".join(counts)]
+        for method in TABLE3_METHODS:
+            paper = PAPER_TABLE3.get(name, {}).get(method, {})
+            row += [
+                format_number(record[f"{method}_iou"]),
+                _paper(paper.get("iou")),
+                format_number(record[f"{method}_f1"]),
+                _paper(paper.get("f1")),
+            ]
+        rows.append(row)
+    note = (
+        "\nInstances differ between methods (each FW model used its own detections); "
+        "shown as IG / FW-WS / FW-SS.\n"
+        if counts_differ
+        else ""
+    )
+    return markdown_table(header, rows) + note
+
+
+def _tau_section(tau_star: Mapping[str, Any]) -> str:
+    methods = tau_star.get("methods", {})
+    header = [
+        "Method",
+        "τ* IoU",
+        "val IoU at τ*",
+        "τ* F1",
+        "val F1 at τ*",
+        "τ* IoU (paper)",
+        "τ* F1 (paper)",
+    ]
+    rows = []
+    ordered = [m for m in TABLE2_ORDER if m in methods] + [
+        m for m in methods if m not in TABLE2_ORDER
+    ]
+    for method in ordered:
+        entry = methods[method]
+        paper = PAPER_TAU_STAR.get(method, {})
+        rows.append(
+            [
+                METHOD_LABELS.get(method, method),
+                format_count(entry.get("iou", {}).get("tau")),
+                format_number(entry.get("iou", {}).get("val_value")),
+                format_count(entry.get("f1", {}).get("tau")),
+                format_number(entry.get("f1", {}).get("val_value")),
+                str(paper["iou"]) if "iou" in paper else "—",
+                str(paper["f1"]) if "f1" in paper else "—",
+            ]
+        )
+    tau_range = tau_star.get("tau_range", [])
+    rule = tau_star.get("selection", "")
+    lines = [markdown_table(header, rows)]
+    if tau_range:
+        lines.append(f"\nSwept τ = {tau_range[0]}..{tau_range[-1]}; selection: {rule}.\n")
+    return "".join(lines)
+
+
+def _convergence_section(convergence: Mapping[str, Any]) -> str:
+    splits = [s for s in ("val", "test") if isinstance(convergence.get(s), Mapping)]
+    header = [
+        "Split",
+        "Attributions",
+        "median abs(δ)",
+        "90th pct abs(δ)",
+        "max abs(δ)",
+        "median abs(δ) / abs(F(x)−F(0))",
+        "abs(F(x)−F(0)) ≤ floor",
+    ]
+    rows = []
+    for split in splits:
+        entry = convergence[split]
+        rows.append(
+            [
+                split,
+                format_count(entry.get("n_attributions")),
+                format_number(entry.get("median_abs_delta"), digits=4),
+                format_number(entry.get("p90_abs_delta"), digits=4),
+                format_number(entry.get("max_abs_delta"), digits=4),
+                format_number(entry.get("median_relative_abs_delta"), digits=4),
+                f"{format_count(entry.get('n_small_score_gap'))} "
+                f"(floor {entry.get('score_gap_floor', NOT_AVAILABLE)})",
+            ]
+        )
+    parts = [markdown_table(header, rows)]
+    if convergence.get("note"):
+        parts.append(f"\n{convergence['note']}.\n")
+    class_header = ["Class"] + [
+        f"{split} {what}" for split in splits for what in ("n", "median F(x)", "median F(0)")
+    ]
+    class_rows = []
+    for name in CLASSES:
+        row = [name]
+        seen = False
+        for split in splits:
+            entry = convergence[split].get("per_class", {}).get(name)
+            seen |= entry is not None
+            entry = entry or {}
+            row += [
+                format_count(entry.get("n", 0)),
+                format_number(entry.get("median_f_input"), digits=3),
+                format_number(entry.get("median_f_baseline"), digits=3),
+            ]
+        if seen:
+            class_rows.append(row)
+    if class_rows:
+        parts.append("\nClassifier score at the input F(x) and at the zero baseline F(0), ")
+        parts.append("per attributed class:\n\n")
+        parts.append(markdown_table(class_header, class_rows))
+    return "".join(parts)
+
+
+def _flatten(payload: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(payload, Mapping):
+        for key, value in payload.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(payload, list) and all(not isinstance(v, (Mapping, list)) for v in payload):
+        yield prefix, ", ".join(str(v) for v in payload)
+    elif isinstance(payload, list):
+        for index, value in enumerate(payload):
+            yield from _flatten(value, f"{prefix}[{index}]")
+    else:
+        yield prefix, payload
+
+
+def _key_value_table(payload: Mapping[str, Any]) -> str:
+    rows = [[f"`{key}`", str(value)] for key, value in _flatten(payload)]
+    return markdown_table(["Key", "Value"], rows) if rows else "(empty)\n"
+
+
+def _seeds(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        (key, value) for key, value in _flatten(config) if key.rsplit(".", 1)[-1].endswith("seed")
+    ]
+
+
+def _get(config: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _metadata_section(
+    config: Mapping[str, Any], backbone: Mapping[str, Any], versions: Mapping[str, str]
+) -> str:
+    def show(value: Any) -> str:
+        return "not recorded" if value is None else f"`{value}`"
+
+    lines = [
+        f"- Soundbank source: {show(_get(config, 'soundbank.source'))}",
+        f"- Backbone source: {show(backbone.get('source', _get(config, 'backbone.pretrained')))}",
+        f"- Backbone width: {show(backbone.get('width', _get(config, 'backbone.width')))}",
+        f"- Backbone sha256: {show(backbone.get('sha256'))}",
+        f"- Clip-head time pooling: {show(_get(config, 'heads.clip_pooling'))}",
+        f"- IG: {show(json.dumps(_get(config, 'attribution.ig'), sort_keys=True))}",
+        f"- Metrics options: {show(json.dumps(_get(config, 'metrics'), sort_keys=True))}",
+        "- Seeds: "
+        + (", ".join(f"`{key}` = {value}" for key, value in _seeds(config)) or "none in config"),
+        "- Package versions: " + ", ".join(f"{name} {ver}" for name, ver in versions.items()),
+    ]
+    other = {k: v for k, v in backbone.items() if k not in {"source", "width", "sha256"}}
+    text = "\n".join(lines) + "\n"
+    if other:
+        text += "\nBackbone metadata (backbone.json):\n\n" + _key_value_table(other)
+    return text
+
+
+def _figures_section(figures: Sequence[Path], base: Path) -> str:
+    by_stem: dict[str, list[Path]] = {}
+    for figure in figures:
+        by_stem.setdefault(Path(figure).stem, []).append(Path(figure))
+    parts = []
+    for stem, paths in by_stem.items():
+        caption = _FIGURE_CAPTIONS.get(stem, stem)
+        parts.append(f"### {caption}\n")
+        for path in sorted(paths, key=lambda p: p.suffix != ".png"):
+            relative = Path(os.path.relpath(path, base)).as_posix()
+            if path.suffix.lower() == ".png":
+                parts.append(f"![{caption}]({relative})\n")
+            else:
+                parts.append(f"[{path.suffix.lstrip('.').upper()} version]({relative})\n")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _plain(config: Mapping[str, Any]) -> Any:
+    return json.loads(json.dumps(config, default=str))
+
+
+def report(
+    out_path: Path,
+    *,
+    table1_csv: Path,
+    table2_csv: Path,
+    table3_csv: Path,
+    tau_star_json: Path,
+    convergence_json: Path,
+    split_summary_json: Path,
+    backbone_meta_json: Path,
+    config: dict[str, Any],
+    figures: list[Path],
+    package_versions: dict[str, str] | None = None,
+) -> None:
+    """Write the run's summary (markdown) to `out_path`; figure links are relative to it."""
+    out_path = Path(out_path)
+    versions = package_versions if package_versions is not None else installed_package_versions()
+    tau_star = read_json(tau_star_json)
+    convergence = read_json(convergence_json)
+    split_summary = read_json(split_summary_json)
+    backbone = read_json(backbone_meta_json)
+    options = tau_star.get("options", {})
+    sections = [
+        "# igsed run summary\n",
+        f"Reproduction of {PAPER_REFERENCE}. Columns marked *(paper)* are the paper's published "
+        "numbers, for comparison only; every other number comes from this run's outputs. A run "
+        "on the synthetic soundbank and the pipeline-trained backbone is not expected to match "
+        "them.\n",
+        "## Table I: clip classification (test, clip-probability threshold "
+        f"{_get(config, 'classify.threshold')})\n",
+        _table1_section(Path(table1_csv)),
+        "## Table II: temporal detection (test)\n",
+        "Mean IoU at each method's τ\\* for IoU and F1 at its τ\\* for F1 (both chosen on "
+        "val); Pointing Game does not depend on τ. Per-class means over instances, "
+        "macro-averaged over the classes with instances; Std IoU over all instances. "
+        "Instance options: "
+        f"`{json.dumps(options, sort_keys=True)}`.\n",
+        _table2_section(Path(table2_csv)),
+        "## Table III: per-class temporal detection (test)\n",
+        "n/a: no instance of the class (count 0), not a score of 0.\n",
+        _table3_section(Path(table3_csv)),
+        "## Chosen thresholds τ\\*\n",
+        _tau_section(tau_star),
+        "## Integrated Gradients convergence\n",
+        _convergence_section(convergence),
+        "## Data split\n",
+        _key_value_table(split_summary),
+        "\nPaper's counts: "
+        + ", ".join(f"{key} {value}" for key, value in PAPER_SPLIT_COUNTS.items())
+        + ".\n",
+        "## Figures\n",
+        _figures_section(figures, out_path.parent) if figures else "(none)\n",
+        "## Run metadata\n",
+        _metadata_section(config, backbone, versions),
+        "\nConfiguration of this run:\n",
+        "```yaml\n" + yaml.safe_dump(_plain(config), sort_keys=False) + "```\n",
+    ]
+    write_text(out_path, "\n".join(sections))

@@ -1,0 +1,1 @@
+"""Glue that rules/common.smk imports: readable config errors and rule code digests."""

@@ -1,0 +1,96 @@
+"""Readable explanations of config schema violations.
+
+jsonschema's own messages name the schema path, not the config key, and do not list
+the keys or values that would have been accepted; users fix configs faster with both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import jsonschema
+
+
+def _key_path(path: Any) -> str:
+    parts = [str(p) for p in path]
+    return ".".join(parts) if parts else "<top level>"
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    while "$ref" in schema:
+        ref = str(schema["$ref"])
+        node: Any = root
+        for part in ref.removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _explain(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
+    where = _key_path(error.absolute_path)
+    schema = _resolve(error.schema, root) if isinstance(error.schema, Mapping) else {}
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = (
+            sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        )
+        keys = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in extra)
+        return f"unknown config key {keys}; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        return f"config key {where} = {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "required":
+        return f"config section {where} is missing a required key: {error.message}"
+    if error.validator == "type":
+        return (
+            f"config key {where} = {error.instance!r} has the wrong type; "
+            f"expected {error.validator_value}"
+        )
+    if error.validator in {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}:
+        bound = {
+            "minimum": ">=",
+            "maximum": "<=",
+            "exclusiveMinimum": ">",
+            "exclusiveMaximum": "<",
+        }[str(error.validator)]
+        return (
+            f"config key {where} = {error.instance!r} is out of range; "
+            f"allowed: {bound} {error.validator_value}"
+        )
+    if error.validator == "const":
+        return (
+            f"config key {where} = {error.instance!r}; "
+            f"the only supported value is {error.validator_value!r}"
+        )
+    return f"config key {where}: {error.message}"
+
+
+# Keys that were renamed: old dotted name -> new dotted name. A config that still uses an
+# old name gets one line naming the new one instead of an "unknown key" error.
+RENAMED_KEYS: dict[str, str] = {
+    # "figure" meant two things: the Fig. 2 clip and every clip that keeps signed IG.
+    "attribution.figure_clips": "attribution.signed_clips",
+}
+
+
+def _renamed(config: Mapping[str, Any]) -> list[str]:
+    problems = []
+    for old, new in RENAMED_KEYS.items():
+        section: Any = config
+        *parents, leaf = old.split(".")
+        for part in parents:
+            section = section.get(part, {}) if isinstance(section, Mapping) else {}
+        if isinstance(section, Mapping) and leaf in section:
+            problems.append(f"config key {old} was renamed to {new}; rename it in your config")
+    return problems
+
+
+def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Every schema violation of `config`, one readable line each (empty if valid)."""
+    renamed = _renamed(config)
+    if renamed:
+        return renamed
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    return [_explain(error, schema) for error in errors]

@@ -1,0 +1,1 @@
+"""Stage `synthesis` (rules synthesize, split): Scaper soundscapes, polyphony filter, split."""

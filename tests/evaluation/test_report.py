@@ -1,0 +1,187 @@
+"""Figures and the summary report, on the evaluation of the hand-built run of test_evaluate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support.fake_run import FIGURE_CLIP, FakeRun, write_fake_run
+
+from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
+from igsed.core.atomic import write_json
+from igsed.evaluation import figures as figures_module
+from igsed.evaluation.evaluate import evaluate
+from igsed.evaluation.figures import FIGURE_NAMES
+from igsed.evaluation.report import installed_package_versions, report
+from igsed.formats.manifest import read_events, read_manifest
+
+CONFIG = {
+    "soundbank": {"source": "synthetic", "synthetic": {"seed": 1}},
+    "synthesis": {"seed": 7},
+    "split": {"max_polyphony": 2, "seed": 11},
+    "heads": {"clip_pooling": "max", "seed": 5},
+    "classify": {"threshold": 0.5},
+    "attribution": {"random_seed": 13, "ig": {"n_steps": 50, "method": "gausslegendre"}},
+    "metrics": {"tau": [1, 99], "count_false_positives": False, "fw_detections": "classifier"},
+}
+
+
+@pytest.fixture(scope="module")
+def run_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeRun]:
+    root = tmp_path_factory.mktemp("report")
+    run = write_fake_run(root, audio=True)
+    evaluate(run.val_shards, run.test_shards, root / "evaluation", expected_clips=run.expected)
+    return root, run
+
+
+@pytest.fixture(scope="module")
+def figures(run_outputs: tuple[Path, FakeRun]) -> list[Path]:
+    root, run = run_outputs
+    evaluation = root / "evaluation"
+    out = root / "figures"
+    figures_module.figures(
+        run.test_shards,
+        run.manifest,
+        run.events,
+        evaluation / "sweep_val.csv",
+        evaluation / "sweep_test.csv",
+        evaluation / "tau_star.json",
+        evaluation / "table3.csv",
+        out,
+        figure_clip=None,
+    )
+    return sorted(out.iterdir())
+
+
+def test_figures_are_written_as_png_and_svg(figures: list[Path]) -> None:
+    names = {p.name for p in figures}
+    assert names == {f"{stem}.{ext}" for stem in FIGURE_NAMES for ext in ("png", "svg")}
+    for path in figures:
+        assert path.stat().st_size > 5_000, path
+        head = path.read_bytes()[:8]
+        assert head.startswith(b"\x89PNG") if path.suffix == ".png" else b"<?xml" in head
+
+
+def test_figure_two_shows_the_polyphonic_clip(figures: list[Path]) -> None:
+    svg = next(p for p in figures if p.name == "fig2_attribution.svg").read_text()
+    # Text is drawn as paths; the clip id appears in the SVG's title comments.
+    assert FIGURE_CLIP in svg
+    assert "IG for Dog" in svg and "IG for Cat" in svg
+
+
+def test_make_figures_rejects_an_unknown_clip(run_outputs: tuple[Path, FakeRun]) -> None:
+    root, run = run_outputs
+    evaluation = root / "evaluation"
+    with pytest.raises(KeyError, match="test_404"):
+        figures_module.figures(
+            run.test_shards,
+            run.manifest,
+            run.events,
+            evaluation / "sweep_val.csv",
+            evaluation / "sweep_test.csv",
+            evaluation / "tau_star.json",
+            evaluation / "table3.csv",
+            root / "other_figures",
+            figure_clip="test_404",
+        )
+
+
+def test_choose_figure_clip_prefers_overlapping_classes(run_outputs: tuple[Path, FakeRun]) -> None:
+    _, run = run_outputs
+    # test_000 is the only test clip with two classes (Dog 0-1 s, Cat 0.5-2.55 s: overlapping).
+    for seed in (0, 1, 2):
+        assert choose_figure_clip(run.manifest, run.events, seed=seed) == FIGURE_CLIP
+    ranked = rank_figure_clips(read_manifest(run.manifest), read_events(run.events), seed=4)
+    assert ranked[0] == FIGURE_CLIP and sorted(ranked) == sorted(
+        ["test_000", "test_001", "test_002", "test_003"]
+    )
+    assert ranked == rank_figure_clips(run.manifest, run.events, seed=4)
+    assert choose_figure_clip(run.manifest, run.events, split="val") == "val_000"
+
+
+@pytest.fixture(scope="module")
+def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
+    root, _ = run_outputs
+    evaluation = root / "evaluation"
+    table1 = pd.DataFrame(
+        {
+            "class": ["Dog", "Cat", "Speech"],
+            "precision": [0.5, 0.25, 1.0],
+            "recall": [0.125, 1.0, 0.75],
+            "f1": [0.2, 0.4, 0.857],
+            "support": [3, 2, 1],
+        }
+    )
+    table1_csv = root / "table1.csv"
+    table1.to_csv(table1_csv, index=False)
+    split_summary = root / "split_summary.json"
+    write_json(split_summary, {"evalpool": {"generated": 160, "kept": 151}, "val": 75})
+    backbone = root / "backbone.json"
+    write_json(backbone, {"source": "pipeline", "width": 0.125, "sha256": "f00d" * 16})
+    out = root / "report" / "summary.md"
+    report(
+        out,
+        table1_csv=table1_csv,
+        table2_csv=evaluation / "table2.csv",
+        table3_csv=evaluation / "table3.csv",
+        tau_star_json=evaluation / "tau_star.json",
+        convergence_json=evaluation / "convergence.json",
+        split_summary_json=split_summary,
+        backbone_meta_json=backbone,
+        config=CONFIG,
+        figures=[p for p in figures],
+        package_versions={"numpy": "9.9.9", "torch": "not installed"},
+    )
+    return out.read_text()
+
+
+def _row(text: str, first_cell: str, after: str) -> list[str]:
+    section = text[text.index(after) :]
+    line = next(line for line in section.splitlines() if line.startswith(f"| {first_cell} |"))
+    return [cell.strip() for cell in line.strip("|").split("|")]
+
+
+def test_summary_table1_has_the_run_beside_the_paper(summary: str) -> None:
+    assert _row(summary, "Dog", "## Table I") == [
+        "Dog", "0.50", "1.00", "0.12", "0.56", "0.20", "0.71", "3"
+    ]  # fmt: skip
+
+
+def test_summary_table2_has_the_run_beside_the_paper(summary: str) -> None:
+    ig = _row(summary, "IG", "## Table II")
+    # Ours then the paper's: mean IoU, F1, std IoU, PG; then instances and classes.
+    assert ig == ["IG", "1.00", "0.39", "1.00", "0.52", "0.00", "0.23", "100.0%", "82.6%", "4", "3"]
+    energy = _row(summary, "Energy baseline", "## Table II")
+    assert energy[2] == "0.16" and energy[8] == "15.9%"
+
+
+def test_summary_table3_and_tau_star(summary: str) -> None:
+    alarm = _row(summary, "Alarm_bell_ringing", "## Table III")
+    assert alarm[:4] == ["Alarm_bell_ringing", "0", "n/a", "0.44"]
+    dog = _row(summary, "Dog", "## Table III")
+    assert dog[:6] == ["Dog", "2", "1.00", "0.45", "1.00", "0.57"]
+    ig_tau = _row(summary, "IG", "## Chosen thresholds")
+    assert ig_tau == ["IG", "96", "1.00", "96", "1.00", "56", "57"]
+
+
+def test_summary_metadata_and_figures(summary: str) -> None:
+    assert "`soundbank.synthetic.seed` = 1" in summary and "`split.seed` = 11" in summary
+    assert "`attribution.random_seed` = 13" in summary
+    assert "f00d" * 16 in summary and "numpy 9.9.9" in summary
+    assert "Clip-head time pooling: `max`" in summary
+    assert "```yaml\nsoundbank:\n  source: synthetic" in summary
+    assert "![Fig. 2" in summary and "(../figures/fig2_attribution.png)" in summary
+    assert "(../figures/fig3_threshold.svg)" in summary
+    assert "| `evalpool.kept` | 151 |" in summary
+    # IG convergence: val attributions and the one undefined relative error (Blender).
+    convergence = _row(summary, "val", "## Integrated Gradients convergence")
+    assert convergence[1] == "6" and convergence[2] == "0.0100"
+
+
+def test_installed_package_versions_reads_metadata() -> None:
+    versions = installed_package_versions(("numpy", "no-such-package-igsed"))
+    assert versions["numpy"][0].isdigit()
+    assert versions["no-such-package-igsed"] == "not installed"
+    assert json.dumps(versions)

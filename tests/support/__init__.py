@@ -1,0 +1,1 @@
+"""Helpers the tests share: HTTP and SLURM servers, fixtures' data, workflow runs."""

@@ -1,0 +1,52 @@
+"""A random state dict with the exact names and shapes of the PANNs CNN14 checkpoint."""
+
+from __future__ import annotations
+
+import torch
+
+PANNS_CHANNELS = (64, 128, 256, 512, 1024, 2048)
+
+
+def official_cnn14_shapes() -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the `model` state dict in PANNs' Cnn14_mAP=0.431.pth (written out
+    from the published architecture, not derived from our model)."""
+    shapes: dict[str, tuple[int, ...]] = {
+        "spectrogram_extractor.stft.conv_real.weight": (513, 1, 1024),
+        "spectrogram_extractor.stft.conv_imag.weight": (513, 1, 1024),
+        "logmel_extractor.melW": (513, 64),
+    }
+
+    def batch_norm(prefix: str, n: int) -> None:
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            shapes[f"{prefix}.{name}"] = (n,)
+        shapes[f"{prefix}.num_batches_tracked"] = ()
+
+    batch_norm("bn0", 64)
+    in_channels = 1
+    for index, out_channels in enumerate(PANNS_CHANNELS, start=1):
+        shapes[f"conv_block{index}.conv1.weight"] = (out_channels, in_channels, 3, 3)
+        shapes[f"conv_block{index}.conv2.weight"] = (out_channels, out_channels, 3, 3)
+        batch_norm(f"conv_block{index}.bn1", out_channels)
+        batch_norm(f"conv_block{index}.bn2", out_channels)
+        in_channels = out_channels
+    shapes["fc1.weight"] = (2048, 2048)
+    shapes["fc1.bias"] = (2048,)
+    shapes["fc_audioset.weight"] = (527, 2048)
+    shapes["fc_audioset.bias"] = (527,)
+    return shapes
+
+
+def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A checkpoint-shaped state dict that stays small on disk: every tensor is a random row
+    broadcast along its first axis (torch.save keeps the stride-0 view, not 80 M floats)."""
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    for name, shape in official_cnn14_shapes().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(1000, dtype=torch.long)
+        elif name.endswith("running_var"):
+            state[name] = torch.rand(shape, generator=generator) + 0.5
+        else:
+            row = torch.randn((1, *shape[1:]), generator=generator) * 0.01
+            state[name] = row.expand(shape)
+    return state

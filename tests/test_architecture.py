@@ -1,0 +1,95 @@
+"""The tree shows the architecture: layers bottom up, stage packages apart, thin packages.
+
+core -> formats -> models -> stage packages (one per rules/*.smk file); pipeline/ and cli.py
+sit on top. A lower layer never imports a higher one, a stage package never imports another
+stage package (stages talk through files), and every __init__.py is a docstring only.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from support.workflow import REPO
+
+from igsed.pipeline.code_digest import imported_modules, package_closure
+
+SRC = REPO / "src" / "igsed"
+LAYERS = {"core": 0, "formats": 1, "models": 2}
+STAGES = ("soundbank", "synthesis", "training", "attribution", "evaluation")
+TOP = ("pipeline", "cli")
+SCRIPTS = REPO / "workflow" / "scripts"
+
+
+def _package(path: Path) -> str:
+    return path.relative_to(SRC).parts[0].removesuffix(".py")
+
+
+def _igsed_imports(path: Path) -> set[str]:
+    return {
+        module.split(".")[1]
+        for module in imported_modules(path)
+        if module.startswith("igsed.") and len(module.split(".")) > 1
+    }
+
+
+MODULES = sorted(p for p in SRC.rglob("*.py") if p.parent != SRC or p.name == "cli.py")
+
+
+def test_every_package_is_known() -> None:
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert packages == set(LAYERS) | set(STAGES) | {"pipeline"}
+    assert sorted(p.name for p in SRC.glob("*.py")) == ["__init__.py", "cli.py"]
+
+
+def test_stage_packages_are_named_like_their_rule_files() -> None:
+    rule_files = {p.stem for p in (REPO / "rules").glob("*.smk")} - {"common"}
+    assert rule_files == set(STAGES)
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_follow_the_layers(path: Path) -> None:
+    package = _package(path)
+    for target in _igsed_imports(path):
+        if package in LAYERS:
+            assert target in LAYERS and LAYERS[target] <= LAYERS[package], (
+                f"{path.relative_to(SRC)} (layer {package}) imports igsed.{target}"
+            )
+        elif package in STAGES:
+            assert target in LAYERS or target == package, (
+                f"stage package {package} imports igsed.{target}: stages talk through files"
+            )
+        assert target not in TOP or package in TOP, f"{path} imports igsed.{target}"
+
+
+def test_every_init_is_a_docstring_only() -> None:
+    for init in SRC.rglob("__init__.py"):
+        body = ast.parse(init.read_text(encoding="utf-8")).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr), init
+        assert isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)
+
+
+def test_no_module_imports_snakemake() -> None:
+    for path in MODULES:
+        assert not any(m.split(".")[0] == "snakemake" for m in imported_modules(path)), path
+
+
+def test_every_rule_has_a_script_named_like_it_and_no_sys_path_preamble() -> None:
+    for script in SCRIPTS.glob("*.py"):
+        text = script.read_text(encoding="utf-8")
+        assert "sys.path" not in text, f"{script.name}: rules/common.smk sets PYTHONPATH"
+
+
+@pytest.mark.parametrize("rule", ["cache_features", "train_head", "classify", "attribute"])
+def test_downstream_rules_do_not_digest_pretraining_or_download_code(rule: str) -> None:
+    closure = {
+        p.relative_to(SRC).as_posix() for p in package_closure(SCRIPTS / f"{rule}.py", SRC.parent)
+    }
+    forbidden = {
+        "training/backbone.py",
+        "training/pretrain.py",
+        "training/panns.py",
+        "core/download.py",
+    }
+    assert not closure & forbidden, f"rule {rule} digests {sorted(closure & forbidden)}"

@@ -1,0 +1,92 @@
+"""The Snakemake workflow: resolution, config validation, and the tiny preset end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from support.workflow import PIPELINE_RULES, copy_workflow, run_snakemake
+
+
+@pytest.fixture(scope="module")
+def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.mark.parametrize(
+    "configfile", [None, "workflow/presets/paper.yaml", "workflow/presets/tiny.yaml"]
+)
+def test_dry_run_resolves(workflow_copy: Path, configfile: str | None) -> None:
+    extra = ["--configfile", configfile] if configfile else []
+    result = run_snakemake(workflow_copy, "-n", "--cores", "2", *extra)
+    for rule in ("soundbank", "synthesize", "split", "backbone", "report"):
+        assert rule in result.stdout
+
+
+def test_paper_preset_downloads_desed_and_panns(workflow_copy: Path) -> None:
+    result = run_snakemake(
+        workflow_copy, "-n", "--cores", "2", "--configfile", "workflow/presets/paper.yaml"
+    )
+    assert "resources/soundbank/desed" in result.stdout
+    # The paper protocol pretrains nothing: no pretrain pool is synthesized.
+    assert "results/synthesis/pretrain" not in result.stdout
+
+
+def test_bad_config_fails_before_any_job(workflow_copy: Path) -> None:
+    bad = workflow_copy / "bad.yaml"
+    bad.write_text("attribution:\n  ig:\n    engine: magic\n    n_stepz: 5\n")
+    result = run_snakemake(
+        workflow_copy, "-n", "--cores", "1", "--configfile", "bad.yaml", check=False
+    )
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert (
+        "attribution.ig.engine = 'magic' is not allowed; allowed values: 'captum', 'fused'"
+        in output
+    )
+    assert "unknown config key attribution.ig.n_stepz" in output
+    assert not (workflow_copy / "results").exists()
+
+
+def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
+    results = tiny_run / "results"
+    summary = (results / "report" / "summary.md").read_text()
+    for title in ("Table I", "Table II", "Table III"):
+        assert title in summary
+    for name in ("fig2_attribution", "fig3_threshold", "per_class_iou"):
+        for ext in ("png", "svg"):
+            assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    table2 = pd.read_csv(results / "evaluation" / "table2.csv")
+    assert set(table2["method"]) >= {"ig", "fw_weak", "fw_strong", "random", "energy"}
+    split = json.loads((results / "split" / "summary.json").read_text())
+    manifest = pd.read_csv(results / "split" / "manifest.tsv", sep="\t")
+    shards = sorted((results / "attribution").glob("*/*.h5"))
+    assert len(shards) == int((manifest["split"] != "train").sum())
+    assert split  # counts recorded
+    for rule in PIPELINE_RULES:
+        assert list((results / "logs" / rule).rglob("*.log")), f"no log for {rule}"
+        assert list((results / "benchmarks" / rule).rglob("*.tsv")), f"no benchmark for {rule}"
+    # No temporary file of an atomic write is left behind.
+    assert not [p for p in tiny_run.rglob("*.part") if ".snakemake" not in p.parts]
+
+
+def test_tiny_rerun_has_nothing_to_do(tiny_run: Path) -> None:
+    result = run_snakemake(
+        tiny_run, "-n", "--cores", "2", "--configfile", "workflow/presets/tiny.yaml"
+    )
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_snakemake_report_builds_a_browsable_html(tiny_run: Path, tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    run_snakemake(tiny_run, "--report", str(html), "--configfile", "workflow/presets/tiny.yaml")
+    text = html.read_text(encoding="utf-8", errors="replace")
+    # Every report() output is in it, with its caption.
+    for name in ("summary.md", "table1.md", "table2.md", "table3.md", "fig3_threshold.png"):
+        assert name in text, name
+    # Captions and categories are embedded as JSON (non-ASCII escaped).
+    assert "The run's summary: Tables I" in text
+    for category in ("0. Summary", "1. Data", "3. Temporal detection", "4. Figures"):
+        assert f'"{category}"' in text, category
