@@ -6,20 +6,16 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-# The one way rule scripts find igsed, in any env (the .venv, a conda env without igsed, a
-# SLURM node): the checkout's src/ on PYTHONPATH, which every job inherits.
 SRC_ROOT = str(Path(workflow.basedir) / "src")
-if SRC_ROOT not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (SRC_ROOT, os.environ.get("PYTHONPATH")) if p
-    )
 sys.path.insert(0, SRC_ROOT)
+from igsed.pipeline.environment import export_src_path, prefer_passive_openmp  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
 from igsed.pipeline.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
-# Busy-waiting OpenMP threads slow torch down by 10x when another job shares the cores.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
+export_src_path(SRC_ROOT)
+prefer_passive_openmp()
 
 SCHEMA = "../workflow/schemas/config.schema.yaml"
 SRC = Path(workflow.basedir) / "src" / "igsed"
