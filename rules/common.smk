@@ -8,14 +8,14 @@ from snakemake.utils import validate
 
 SRC_ROOT = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_ROOT)
-from igsed.pipeline.environment import export_src_path, prefer_passive_openmp  # noqa: E402
+from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
 from igsed.pipeline.config import config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
-export_src_path(SRC_ROOT)
-prefer_passive_openmp()
+environment.export_src_path(SRC_ROOT)
+environment.prefer_passive_openmp()
 
 SCHEMA = "../workflow/schemas/config.schema.yaml"
 SRC = Path(workflow.basedir) / "src" / "igsed"
