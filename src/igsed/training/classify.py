@@ -20,8 +20,8 @@ import torch
 
 from igsed.core.atomic import write_text
 from igsed.core.checksums import file_digest
+from igsed.core.classification import ClassCounts
 from igsed.core.constants import CLASSES
-from igsed.core.metrics import ClassCounts
 from igsed.formats.features import FeatureCache
 from igsed.formats.probabilities import write_probabilities
 from igsed.formats.tables import (

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 
 from igsed.core.annotations import Event, clip_labels
 from igsed.core.audio import load_clip
+from igsed.core.classification import clip_f1
 from igsed.core.constants import (
     CLASS_INDEX,
     CLASSES,
@@ -41,7 +42,6 @@ from igsed.core.constants import (
     STFT_HOP,
 )
 from igsed.core.logs import Progress
-from igsed.core.metrics import clip_f1
 from igsed.formats.manifest import read_chunk_events
 from igsed.models.cnn14 import LOG_FLOOR, N_FFT, TIME_POOLINGS, Cnn14
 

@@ -21,7 +21,7 @@ from torch import nn
 
 from igsed.core.atomic import atomic_path
 from igsed.core.checksums import file_digest
-from igsed.core.metrics import clip_f1
+from igsed.core.classification import clip_f1
 from igsed.formats.features import FeatureCache
 from igsed.formats.weights import require_backbone
 from igsed.models.cnn14 import TIME_POOLINGS, load_backbone, pool_time
