@@ -1,7 +1,7 @@
 """Clip classification counts and F1 (Table I, training logs), numpy only.
 
 Kept apart from igsed.core.metrics (the localisation metrics), so that an edit to either
-re-runs only the stages that use it.
+re-runs only the stages that use it; both share igsed.core.ratios.
 """
 
 from __future__ import annotations
@@ -10,15 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """numerator / denominator, 0 where the denominator is 0."""
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.asarray(denominator, dtype=np.float64)
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
-
+from igsed.core.ratios import safe_ratio
 
 # The two macro-average conventions of per-class F1; each caller names the one it reports.
 # "all": the unweighted mean over all classes, a class without TP, FP or FN scoring 0
@@ -48,13 +40,13 @@ class ClassCounts:
         )
 
     def precision(self) -> np.ndarray:
-        return _ratio(self.tp, self.tp + self.fp)
+        return safe_ratio(self.tp, self.tp + self.fp)
 
     def recall(self) -> np.ndarray:
-        return _ratio(self.tp, self.tp + self.fn)
+        return safe_ratio(self.tp, self.tp + self.fn)
 
     def f1(self) -> np.ndarray:
-        return _ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
+        return safe_ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn)
 
     def micro(self) -> ClassCounts:
         """The counts pooled over classes (one 0-d count each)."""

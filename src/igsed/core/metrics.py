@@ -33,19 +33,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from igsed.core.ratios import safe_ratio
+
 logger = logging.getLogger(__name__)
 
 # Instances per block of the vectorised sweep: bounds the (taus, instances, frames) boolean
 # array to ~100 MB for 99 thresholds and 100 frames.
 _SWEEP_BLOCK = 10_000
-
-
-def _safe_ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    numerator = np.asarray(numerator, dtype=np.float64)
-    denominator = np.asarray(denominator, dtype=np.float64)
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape), dtype=np.float64)
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
 
 
 def _scalar_or_array(values: np.ndarray) -> float | np.ndarray:
@@ -82,25 +76,25 @@ def confusion_counts(
 def iou(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
     """|M ∩ G| / |M ∪ G| (0.0 if both are empty)."""
     tp, fp, fn = confusion_counts(mask, truth)
-    return _scalar_or_array(_safe_ratio(tp, tp + fp + fn))
+    return _scalar_or_array(safe_ratio(tp, tp + fp + fn))
 
 
 def frame_f1(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
     """2 TP / (2 TP + FP + FN) over frames (0.0 if both are empty)."""
     tp, fp, fn = confusion_counts(mask, truth)
-    return _scalar_or_array(_safe_ratio(2 * tp, 2 * tp + fp + fn))
+    return _scalar_or_array(safe_ratio(2 * tp, 2 * tp + fp + fn))
 
 
 def frame_precision(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
     """TP / (TP + FP) (0.0 for an empty mask)."""
     tp, fp, _ = confusion_counts(mask, truth)
-    return _scalar_or_array(_safe_ratio(tp, tp + fp))
+    return _scalar_or_array(safe_ratio(tp, tp + fp))
 
 
 def frame_recall(mask: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
     """TP / (TP + FN) (0.0 for an empty ground truth)."""
     tp, _, fn = confusion_counts(mask, truth)
-    return _scalar_or_array(_safe_ratio(tp, tp + fn))
+    return _scalar_or_array(safe_ratio(tp, tp + fn))
 
 
 def pointing_game(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
@@ -144,8 +138,8 @@ def sweep(scores: np.ndarray, truth: np.ndarray, taus: Sequence[float] | np.ndar
         thresholds = percentile_threshold(scores[block], tau_array)  # (taus, instances)
         masks = scores[None, block, :] >= thresholds[..., None]
         tp, fp, fn = confusion_counts(masks, truth[None, block, :])
-        iou_out[:, block] = _safe_ratio(tp, tp + fp + fn)
-        f1_out[:, block] = _safe_ratio(2 * tp, 2 * tp + fp + fn)
+        iou_out[:, block] = safe_ratio(tp, tp + fp + fn)
+        f1_out[:, block] = safe_ratio(2 * tp, 2 * tp + fp + fn)
     return SweepResult(taus=tau_array, iou=iou_out, f1=f1_out)
 
 
