@@ -9,14 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 
-
-def _version() -> str:
-    try:
-        return metadata.version("igsed")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
+from igsed.core.versions import package_version
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
             "see README.md."
         ),
     )
-    parser.add_argument("--version", action="version", version=f"igsed {_version()}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"igsed {package_version('igsed', missing='unknown (not installed)')}",
+    )
     parser.add_subparsers(dest="command", metavar="COMMAND")
     return parser
 

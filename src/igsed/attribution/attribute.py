@@ -12,7 +12,6 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from igsed.core.constants import (
 )
 from igsed.core.device import pick_device
 from igsed.core.logs import peak_rss_mb
+from igsed.core.versions import package_version
 from igsed.formats.manifest import events_by_clip, read_events, read_manifest
 from igsed.formats.shards import ClipAttribution, write_shard
 from igsed.models.explained import load_explained_model, load_framewise_model
@@ -213,13 +213,6 @@ def _audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> di
     return {clip_id: Path(rows[clip_id].audio_path) for clip_id in clip_ids}
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 @dataclass(frozen=True)
 class ModelFiles:
     """The four model files one shard is attributed with."""
@@ -291,7 +284,7 @@ def _shard_settings(settings: AttributeSettings, device: torch.device) -> dict[s
         "baseline": "zero_waveform",
         "explained_output": "sigmoid",
         "torch_version": torch.__version__,
-        "captum_version": _version("captum"),
+        "captum_version": package_version("captum"),
     }
 
 

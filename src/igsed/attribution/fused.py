@@ -50,6 +50,7 @@ from igsed.attribution.ig import (
     IGSettings,
     model_device,
 )
+from igsed.models.freeze import freeze
 
 logger = logging.getLogger(__name__)
 
@@ -248,10 +249,7 @@ def _optimised_copy(model: nn.Module) -> nn.Module:
     device = model_device(model)
     if device.type == "cpu" and _widest_convolution(network) <= CHANNELS_LAST_MAX_CHANNELS:
         network = network.to(memory_format=torch.channels_last)
-    network.eval()
-    for parameter in network.parameters():
-        parameter.requires_grad_(False)
-    return network
+    return freeze(network)
 
 
 def inference_network(model: nn.Module, optimize: bool = True) -> nn.Module:

@@ -10,7 +10,6 @@ case-insensitively; further columns such as a support count are shown as they ar
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +21,7 @@ import yaml
 
 from igsed.core.atomic import read_json, write_text
 from igsed.core.constants import CLASSES
+from igsed.core.versions import package_version
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
     PAPER_SPLIT_COUNTS,
@@ -64,13 +64,7 @@ _FIGURE_CAPTIONS: dict[str, str] = {
 
 def installed_package_versions(names: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str]:
     """Installed distribution versions (read from metadata; nothing is imported)."""
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
+    return {name: package_version(name, missing="not installed") for name in names}
 
 
 def _paper(value: float | None, percent: bool = False) -> str:
