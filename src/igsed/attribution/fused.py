@@ -50,6 +50,7 @@ from igsed.attribution.ig import (
     IGSettings,
     model_device,
 )
+from igsed.core.logs import Progress
 from igsed.models.freeze import freeze
 
 logger = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ def fused_attributions(
             options = replace(options, max_batch_steps=int(settings.internal_batch_size))
         steps_per_batch = batch_steps(network, power, len(alphas), len(targets), options)
         accumulated = torch.zeros((len(targets), *power.shape[1:]), dtype=dtype, device=device)
-        last_report = time.perf_counter()
+        progress = Progress(logger, "fused IG", None, every_s=PROGRESS_SECONDS)
         for first in range(0, len(alphas), steps_per_batch):
             batch_alphas = alphas[first : first + steps_per_batch]
             batch_weights = weights[first : first + steps_per_batch]
@@ -357,14 +358,8 @@ def fused_attributions(
                 )
                 accumulated[row] += (coefficients * gradient).sum(dim=0)
             del scores, step_powers
-            if time.perf_counter() - last_report > PROGRESS_SECONDS:
-                last_report = time.perf_counter()
-                logger.info(
-                    "fused IG: %d/%d steps, %.0f s",
-                    min(first + steps_per_batch, len(alphas)),
-                    len(alphas),
-                    last_report - start,
-                )
+            done = min(first + steps_per_batch, len(alphas))
+            progress.update(done, f"{done}/{len(alphas)} steps")
 
         results = []
         for row, target in enumerate(targets):

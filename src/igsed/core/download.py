@@ -23,6 +23,7 @@ import urllib.request
 from pathlib import Path
 
 from igsed.core.checksums import file_digest
+from igsed.core.logs import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -214,16 +215,13 @@ def _stream(
     url: str, response: http.client.HTTPResponse, part: Path, *, offset: int, total: int | None
 ) -> None:
     received = offset
-    last_report = time.monotonic()
+    progress = Progress(logger, url, total, every_s=_PROGRESS_EVERY_S)
     try:
         with open(part, "ab" if offset else "wb") as handle:
             while chunk := response.read(_CHUNK_BYTES):
                 handle.write(chunk)
                 received += len(chunk)
-                now = time.monotonic()
-                if now - last_report >= _PROGRESS_EVERY_S:
-                    last_report = now
-                    logger.info("%s: %s", url, _progress(received, total))
+                progress.update(received, _progress(received, total))
     except (OSError, http.client.HTTPException) as err:
         raise _RetryableError(
             f"connection lost after {received} bytes ({type(err).__name__}: {err})"

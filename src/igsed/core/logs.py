@@ -57,12 +57,14 @@ class Progress:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def update(self, done: int, detail: str = "") -> None:
-        """Report `done` items if `every_s` passed since the last report, or if all are done."""
+    def update(self, done: int, detail: str | None = None) -> None:
+        """Report `done` items if `every_s` passed since the last report, or if all are done.
+
+        `detail` replaces the "done/total" count in the line (e.g. a byte count in MiB).
+        """
         now = time.monotonic()
         if now - self.last < self.every_s and done != self.total:
             return
         self.last = now
         count = f"{done}/{self.total}" if self.total is not None else str(done)
-        suffix = f", {detail}" if detail else ""
-        self.logger.info("%s: %s (%.1f s%s)", self.what, count, now - self.started, suffix)
+        self.logger.info("%s: %s (%.1f s)", self.what, detail or count, now - self.started)

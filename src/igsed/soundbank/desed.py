@@ -29,7 +29,6 @@ import re
 import shutil
 import stat
 import tarfile
-import time
 import urllib.parse
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -40,6 +39,7 @@ from typing import IO, Any
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
 from igsed.core.download import download
+from igsed.core.logs import Progress
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,
@@ -226,7 +226,7 @@ def _extract(
     written: dict[Path, str] = {}
     matched_prefixes: set[tuple[str, ...]] = set()
     top_level: set[str] = set()
-    last_report = time.monotonic()
+    progress = Progress(logger, f"{archive.name}: files extracted", None, _PROGRESS_EVERY_S)
     with _members(archive) as members:
         for member in members:
             try:
@@ -271,9 +271,7 @@ def _extract(
                 with member.open() as source, open(destination, "wb") as sink:
                     shutil.copyfileobj(source, sink, 1 << 20)
                 written[destination] = member.name
-            if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
-                last_report = time.monotonic()
-                logger.info("%s: extracted %d files so far", archive.name, len(written))
+            progress.update(len(written))
     for prefix, _ in spec.members:
         if prefix not in matched_prefixes:
             raise SoundbankError(

@@ -10,13 +10,13 @@ files (a leading dot: `.DS_Store`, macOS `._x.wav`) are ignored, as Scaper ignor
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
 from igsed.core.constants import CLASSES, CLIP_SECONDS
+from igsed.core.logs import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def validate_soundbank_layout(root: Path) -> dict[str, Any]:
     files = layout_files(root)
     counts: dict[str, Any] = {}
     checked = 0
-    last_report = time.monotonic()
+    progress = Progress(logger, f"soundbank files checked under {root}", None, _PROGRESS_EVERY_S)
     for pool in POOLS:
         rates: set[int] = set()
         short_backgrounds: list[Path] = []
@@ -78,9 +78,7 @@ def validate_soundbank_layout(root: Path) -> dict[str, Any]:
             if is_background and seconds < CLIP_SECONDS:
                 short_backgrounds.append(path)
             checked += 1
-            if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
-                last_report = time.monotonic()
-                logger.info("checked %d soundbank files under %s", checked, root)
+            progress.update(checked)
         if short_backgrounds:
             logger.warning(
                 "%d of %d %s backgrounds are shorter than a %.0f s clip (e.g. %s)",
