@@ -93,7 +93,7 @@ def test_empty_class_pool_names_path(tmp_path: Path) -> None:
     src = _make_soundbank(tmp_path / "mine")
     (src / "eval" / "foreground" / "Cat" / "Cat_1.wav").unlink()
     with pytest.raises(
-        SoundbankError, match=re.escape(f"empty pool: {src / 'eval' / 'foreground' / 'Cat'}")
+        SoundbankError, match=re.escape(f"empty folder: {src / 'eval' / 'foreground' / 'Cat'}")
     ):
         validate_soundbank_layout(src)
 
@@ -102,7 +102,7 @@ def test_empty_background_pool_names_path(tmp_path: Path) -> None:
     src = _make_soundbank(tmp_path / "mine")
     (src / "train" / "background" / "room.wav").unlink()
     with pytest.raises(
-        SoundbankError, match=re.escape(f"empty pool: {src / 'train' / 'background'}")
+        SoundbankError, match=re.escape(f"empty folder: {src / 'train' / 'background'}")
     ):
         validate_soundbank_layout(src)
 

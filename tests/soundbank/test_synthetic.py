@@ -88,12 +88,12 @@ def test_layout_counts_and_format(bank: tuple[Path, dict]) -> None:
                 assert path.suffix == ".wav"
                 assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
                 seconds += info.duration
-            entry = summary["pools"][pool]["foreground"][label]
+            entry = summary["halves"][pool]["foreground"][label]
             assert entry["files"] == FILES_PER_CLASS[pool]
             assert entry["seconds"] == pytest.approx(seconds, abs=0.01)
         backgrounds = sorted((root / pool / "background").iterdir())
         assert len(backgrounds) == BACKGROUNDS[pool]
-        assert summary["pools"][pool]["background"]["files"] == BACKGROUNDS[pool]
+        assert summary["halves"][pool]["background"]["files"] == BACKGROUNDS[pool]
     assert summary["seed"] == 1 and summary["sample_rate"] == SAMPLE_RATE
 
 

@@ -15,7 +15,7 @@ from igsed.core.constants import CLASSES
 from igsed.formats.manifest import CHUNK_EVENT_COLUMNS, read_chunk_events
 from igsed.synthesis.synthesize import (
     DCASE_COLUMNS,
-    POOL_SOURCE,
+    SOUNDBANK_HALF,
     SynthesisSettings,
     chunk_indices,
     read_clip_jams,
@@ -139,7 +139,7 @@ def test_pools_seeds_and_sources_differ(soundbank: Path, train_chunk: Path, tmp_
     train_wav = (train_chunk / "train_00000.wav").read_bytes()
     assert (tmp_path / "pretrain" / "pretrain_00000.wav").read_bytes() != train_wav
     assert (tmp_path / "reseeded" / "train_00000.wav").read_bytes() != train_wav
-    assert POOL_SOURCE == {"pretrain": "train", "train": "train", "evalpool": "eval"}
+    assert SOUNDBANK_HALF == {"pretrain": "train", "train": "train", "evalpool": "eval"}
     assert read_chunk_events(tmp_path / "pretrain")["source_file"].str.startswith("train/").all()
     eval_sources = read_chunk_events(tmp_path / "evalpool")["source_file"]
     assert eval_sources.str.startswith("eval/foreground/").all()

@@ -13,8 +13,8 @@ desed/desed/download.py) fetches:
   `.meta.zip`, keeping the files labelled `other`) and optionally TUT Acoustic Scenes 2017
   dev (Zenodo 400515, 10 zips, labels home/office/library). These are tens of GB, selected by
   a label file rather than by folder, so they are not in the defaults: the paper's train and
-  test clips share one background pool, and the default maps the eval soundbank's
-  backgrounds to both pools.
+  test clips share one set of backgrounds, and the default maps the eval soundbank's
+  backgrounds to both halves.
 
 Archives are kept in `downloads_dir`, so a rerun (or a file placed there by hand) is not
 downloaded again. Members are read one by one and written under paths computed here, never
@@ -43,7 +43,7 @@ from igsed.core.logs import Progress
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,
-    POOLS,
+    HALVES,
     SoundbankError,
     validate_soundbank_layout,
 )
@@ -73,7 +73,7 @@ DEFAULT_DESED_ARCHIVES: list[dict[str, Any]] = [
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg"})
 _CUT_VARIANT = re.compile(r"^(?P<label>.+?)_(?P<cut>nOn_nOff|nOn|nOff)$")
-_VALID_TARGETS = frozenset(f"{pool}/{kind}" for pool in POOLS for kind in (FOREGROUND, BACKGROUND))
+_VALID_TARGETS = frozenset(f"{half}/{kind}" for half in HALVES for kind in (FOREGROUND, BACKGROUND))
 _PROGRESS_EVERY_S = 5.0
 
 
@@ -90,7 +90,7 @@ def fetch_desed_soundbank(
     """Download `archives` into `downloads_dir` and write their audio to `out_dir` in our layout.
 
     Each archive: {name, url, md5 (or None), size_bytes (optional), filename (optional),
-    members: {archive folder prefix: "<pool>/foreground" | "<pool>/background" | [targets]}}.
+    members: {archive folder prefix: "<half>/foreground" | "<half>/background" | [targets]}}.
     Under a foreground prefix the first folder names the class (a CLASSES name); cut variants
     (`<Class>_nOn_nOff` ...) are kept only with `include_cut_variants`, renamed
     `<stem>_<cut>.<ext>`. Deeper folders are flattened into the file name with `_`.
@@ -299,16 +299,16 @@ def _destination(
     skipped: _Skipped,
     include_variants: bool,
 ) -> Path | None:
-    pool, kind = target.split("/")
+    half, kind = target.split("/")
     if kind == BACKGROUND:
-        return out_dir / pool / BACKGROUND / "_".join(relative)
+        return out_dir / half / BACKGROUND / "_".join(relative)
     if len(relative) < 2:
         skipped.unknown_folder_files += 1  # a file directly under foreground/ has no class
         return None
     folder, file_parts = relative[0], relative[1:]
     file_name = "_".join(file_parts)
     if folder in CLASSES:
-        return out_dir / pool / FOREGROUND / folder / file_name
+        return out_dir / half / FOREGROUND / folder / file_name
     variant = _CUT_VARIANT.match(folder)
     if variant and variant.group("label") in CLASSES:
         if not include_variants:
@@ -316,7 +316,7 @@ def _destination(
             return None
         stem = PurePosixPath(file_name)
         renamed = f"{stem.stem}_{variant.group('cut')}{stem.suffix}"
-        return out_dir / pool / FOREGROUND / variant.group("label") / renamed
+        return out_dir / half / FOREGROUND / variant.group("label") / renamed
     skipped.unknown_folders.add(folder)
     skipped.unknown_folder_files += 1
     return None

@@ -15,7 +15,7 @@ from igsed.core.constants import CLASSES
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,
-    POOLS,
+    HALVES,
     SoundbankError,
     layout_files,
     validate_soundbank_layout,
@@ -39,11 +39,11 @@ def link_folder_soundbank(src: Path, out_dir: Path) -> dict[str, Any]:
 
     files = layout_files(source_root)
     n_links = 0
-    for pool in POOLS:
+    for half in HALVES:
         for name in CLASSES:
-            target_dir = out_dir / pool / FOREGROUND / name
-            n_links += _link_all(files[pool][FOREGROUND][name], target_dir)
-        n_links += _link_all(files[pool][BACKGROUND], out_dir / pool / BACKGROUND)
+            target_dir = out_dir / half / FOREGROUND / name
+            n_links += _link_all(files[half][FOREGROUND][name], target_dir)
+        n_links += _link_all(files[half][BACKGROUND], out_dir / half / BACKGROUND)
     logger.info("linked %d files of soundbank %s into %s", n_links, source_root, out_dir)
     return {"source": str(source_root), "counts": counts}
 

@@ -20,7 +20,7 @@ from igsed.core.logs import Progress
 
 logger = logging.getLogger(__name__)
 
-POOLS: tuple[str, ...] = ("train", "eval")
+HALVES: tuple[str, ...] = ("train", "eval")
 FOREGROUND = "foreground"
 BACKGROUND = "background"
 _PROGRESS_EVERY_S = 5.0
@@ -36,7 +36,7 @@ def visible_entries(folder: Path) -> list[Path]:
 
 
 def layout_files(root: Path) -> dict[str, dict[str, Any]]:
-    """Audio file paths per pool: {pool: {"foreground": {Class: [paths]}, "background": [...]}}.
+    """Audio file paths per half: {half: {"foreground": {Class: [paths]}, "background": [...]}}.
 
     Checks the folder structure only (not the audio); raises SoundbankError.
     """
@@ -44,16 +44,16 @@ def layout_files(root: Path) -> dict[str, dict[str, Any]]:
     if not root.is_dir():
         raise SoundbankError(f"soundbank folder {root} does not exist or is not a folder")
     files: dict[str, dict[str, Any]] = {}
-    for pool in POOLS:
-        pool_dir = root / pool
-        foreground_dir = pool_dir / FOREGROUND
-        background_dir = pool_dir / BACKGROUND
-        for required in (pool_dir, foreground_dir, background_dir):
+    for half in HALVES:
+        half_dir = root / half
+        foreground_dir = half_dir / FOREGROUND
+        background_dir = half_dir / BACKGROUND
+        for required in (half_dir, foreground_dir, background_dir):
             if not required.is_dir():
                 raise SoundbankError(f"missing folder {required} (soundbank layout: {_LAYOUT})")
-        files[pool] = {
+        files[half] = {
             FOREGROUND: _class_files(foreground_dir),
-            BACKGROUND: _flat_files(background_dir, what=f"{pool} background"),
+            BACKGROUND: _flat_files(background_dir, what=f"{half} background"),
         }
     return files
 
@@ -61,18 +61,18 @@ def layout_files(root: Path) -> dict[str, dict[str, Any]]:
 def validate_soundbank_layout(root: Path) -> dict[str, Any]:
     """Check `root` follows the layout and every file is readable, non-empty audio.
 
-    Returns counts: {pool: {"foreground": {Class: n}, "background": n,
-    "sample_rates": [Hz, ...]}} for pool in train, eval. Raises SoundbankError naming the
+    Returns counts: {half: {"foreground": {Class: n}, "background": n,
+    "sample_rates": [Hz, ...]}} for half in train, eval. Raises SoundbankError naming the
     first offending path.
     """
     files = layout_files(root)
     counts: dict[str, Any] = {}
     checked = 0
     progress = Progress(logger, f"soundbank files checked under {root}", None, _PROGRESS_EVERY_S)
-    for pool in POOLS:
+    for half in HALVES:
         rates: set[int] = set()
         short_backgrounds: list[Path] = []
-        for path, is_background in _all_files(files[pool]):
+        for path, is_background in _all_files(files[half]):
             rate, seconds = _audio_info(path)
             rates.add(rate)
             if is_background and seconds < CLIP_SECONDS:
@@ -83,14 +83,14 @@ def validate_soundbank_layout(root: Path) -> dict[str, Any]:
             logger.warning(
                 "%d of %d %s backgrounds are shorter than a %.0f s clip (e.g. %s)",
                 len(short_backgrounds),
-                len(files[pool][BACKGROUND]),
-                pool,
+                len(files[half][BACKGROUND]),
+                half,
                 CLIP_SECONDS,
                 short_backgrounds[0],
             )
-        counts[pool] = {
-            FOREGROUND: {name: len(paths) for name, paths in files[pool][FOREGROUND].items()},
-            BACKGROUND: len(files[pool][BACKGROUND]),
+        counts[half] = {
+            FOREGROUND: {name: len(paths) for name, paths in files[half][FOREGROUND].items()},
+            BACKGROUND: len(files[half][BACKGROUND]),
             "sample_rates": sorted(rates),
         }
     logger.info("soundbank %s valid: %d audio files", root, checked)
@@ -128,14 +128,14 @@ def _flat_files(folder: Path, *, what: str) -> list[Path]:
         if not entry.is_file():
             raise SoundbankError(f"{entry}: not a regular file (a broken link?)")
     if not entries:
-        raise SoundbankError(f"empty pool: {folder} holds no audio files ({what})")
+        raise SoundbankError(f"empty folder: {folder} holds no audio files ({what})")
     return entries
 
 
-def _all_files(pool_files: dict[str, Any]) -> list[tuple[Path, bool]]:
-    """(path, is_background) for every file of one pool."""
-    paths = [(p, False) for name in CLASSES for p in pool_files[FOREGROUND][name]]
-    return paths + [(p, True) for p in pool_files[BACKGROUND]]
+def _all_files(half_files: dict[str, Any]) -> list[tuple[Path, bool]]:
+    """(path, is_background) for every file of one half."""
+    paths = [(p, False) for name in CLASSES for p in half_files[FOREGROUND][name]]
+    return paths + [(p, True) for p in half_files[BACKGROUND]]
 
 
 def _audio_info(path: Path) -> tuple[int, float]:

@@ -2,7 +2,7 @@
 
 The offline default of the pipeline needs a soundbank without downloads. Each class gets a
 time-frequency signature a listener (and a small CNN on log-mel) would recognise, with random
-pitch, timbre, level and length per file, so that the train and eval pools hold different
+pitch, timbre, level and length per file, so that the train and eval halves hold different
 sounds of the same kind, as DESED's do. Backgrounds are quiet domestic ambience (coloured
 noise, mains hum, faint distant thumps) that carries none of the foreground signatures.
 
@@ -11,8 +11,8 @@ Output follows the DESED layout that Scaper reads::
     <out_dir>/{train,eval}/foreground/<Class>/*.wav
     <out_dir>/{train,eval}/background/*.wav
 
-Every file is seeded from (seed, pool, kind, class, index) through numpy's SeedSequence
-spawn keys, so the pools come from disjoint seed streams and any one file can be regenerated
+Every file is seeded from (seed, half, kind, class, index) through numpy's SeedSequence
+spawn keys, so the halves come from disjoint seed streams and any one file can be regenerated
 alone.
 """
 
@@ -31,8 +31,8 @@ from igsed.soundbank import _dsp as dsp
 
 logger = logging.getLogger(__name__)
 
-POOLS: tuple[str, ...] = ("train", "eval")
-_POOL_KEY = {"train": 0, "eval": 1}
+HALVES: tuple[str, ...] = ("train", "eval")
+_HALF_KEY = {"train": 0, "eval": 1}
 _FOREGROUND_KEY = 0
 _BACKGROUND_KEY = 1
 
@@ -539,21 +539,21 @@ def generate_background(
 # ------------------------------------------------------------------------------------ soundbank
 
 
-def _file_rng(seed: int, pool: str, kind: int, class_index: int, index: int) -> np.random.Generator:
-    sequence = np.random.SeedSequence(seed, spawn_key=(_POOL_KEY[pool], kind, class_index, index))
+def _file_rng(seed: int, half: str, kind: int, class_index: int, index: int) -> np.random.Generator:
+    sequence = np.random.SeedSequence(seed, spawn_key=(_HALF_KEY[half], kind, class_index, index))
     return np.random.default_rng(sequence)
 
 
 def _check_counts(name: str, counts: Mapping[str, int]) -> dict[str, int]:
-    if set(counts) != set(POOLS):
-        raise ValueError(f"{name} must have exactly the keys {list(POOLS)}, got {sorted(counts)}")
+    if set(counts) != set(HALVES):
+        raise ValueError(f"{name} must have exactly the keys {list(HALVES)}, got {sorted(counts)}")
     checked = {}
-    for pool in POOLS:
-        value = counts[pool]
-        # Every pool needs at least one file per folder: Scaper cannot draw from an empty one.
+    for half in HALVES:
+        value = counts[half]
+        # Every half needs at least one file per folder: Scaper cannot draw from an empty one.
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name}[{pool!r}] must be a positive integer, got {value!r}")
-        checked[pool] = int(value)
+            raise ValueError(f"{name}[{half!r}] must be a positive integer, got {value!r}")
+        checked[half] = int(value)
     return checked
 
 
@@ -567,15 +567,15 @@ def generate_synthetic_soundbank(
 ) -> dict:
     """Write the procedural soundbank in DESED layout under `out_dir`; return a summary.
 
-    `files_per_class` and `backgrounds` are keyed by pool (`train`, `eval`). `out_dir` must be
+    `files_per_class` and `backgrounds` are keyed by half (`train`, `eval`). `out_dir` must be
     absent or empty (the caller wraps it in an atomic directory). The same seed gives
-    byte-identical files; the two pools use disjoint seed streams, so no file is shared.
+    byte-identical files; the two halves use disjoint seed streams, so no file is shared.
     """
     out_dir = Path(out_dir)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"soundbank seed must be a non-negative integer, got {seed!r}")
     per_class = _check_counts("files_per_class", files_per_class)
-    per_pool_backgrounds = _check_counts("backgrounds", backgrounds)
+    per_half_backgrounds = _check_counts("backgrounds", backgrounds)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ValueError(f"{out_dir}: output directory is not empty; refusing to mix soundbanks")
 
@@ -584,50 +584,50 @@ def generate_synthetic_soundbank(
         "source": "synthetic",
         "seed": int(seed),
         "sample_rate": int(sample_rate),
-        "pools": {},
+        "halves": {},
     }
-    for pool in POOLS:
-        pool_summary: dict = {"foreground": {}, "background": {}}
+    for half in HALVES:
+        half_summary: dict = {"foreground": {}, "background": {}}
         for class_index, label in enumerate(CLASSES):
-            class_dir = out_dir / pool / "foreground" / label
+            class_dir = out_dir / half / "foreground" / label
             class_dir.mkdir(parents=True, exist_ok=True)
             seconds = 0.0
-            for index in range(per_class[pool]):
-                rng = _file_rng(int(seed), pool, _FOREGROUND_KEY, class_index, index)
+            for index in range(per_class[half]):
+                rng = _file_rng(int(seed), half, _FOREGROUND_KEY, class_index, index)
                 audio = generate_event(label, rng, sample_rate)
-                write_wav(class_dir / f"{label}_{pool}_{index:04d}.wav", audio, sample_rate)
+                write_wav(class_dir / f"{label}_{half}_{index:04d}.wav", audio, sample_rate)
                 seconds += audio.shape[0] / sample_rate
-            pool_summary["foreground"][label] = {
-                "files": per_class[pool],
+            half_summary["foreground"][label] = {
+                "files": per_class[half],
                 "seconds": round(seconds, 3),
             }
             logger.info(
                 "synthetic soundbank %s/%s: %d files, %.1f s (%.1f s elapsed)",
-                pool,
+                half,
                 label,
-                per_class[pool],
+                per_class[half],
                 seconds,
                 time.perf_counter() - started,
             )
-        background_dir = out_dir / pool / "background"
+        background_dir = out_dir / half / "background"
         background_dir.mkdir(parents=True, exist_ok=True)
         seconds = 0.0
-        for index in range(per_pool_backgrounds[pool]):
-            rng = _file_rng(int(seed), pool, _BACKGROUND_KEY, 0, index)
+        for index in range(per_half_backgrounds[half]):
+            rng = _file_rng(int(seed), half, _BACKGROUND_KEY, 0, index)
             audio = generate_background(rng, rng.uniform(*BACKGROUND_SECONDS), sample_rate)
-            write_wav(background_dir / f"background_{pool}_{index:04d}.wav", audio, sample_rate)
+            write_wav(background_dir / f"background_{half}_{index:04d}.wav", audio, sample_rate)
             seconds += audio.shape[0] / sample_rate
-        pool_summary["background"] = {
-            "files": per_pool_backgrounds[pool],
+        half_summary["background"] = {
+            "files": per_half_backgrounds[half],
             "seconds": round(seconds, 3),
         }
         logger.info(
             "synthetic soundbank %s/background: %d files, %.1f s",
-            pool,
-            per_pool_backgrounds[pool],
+            half,
+            per_half_backgrounds[half],
             seconds,
         )
-        summary["pools"][pool] = pool_summary
+        summary["halves"][half] = half_summary
     logger.info(
         "synthetic soundbank written to %s in %.1f s", out_dir, time.perf_counter() - started
     )

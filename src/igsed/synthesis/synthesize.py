@@ -38,8 +38,8 @@ from igsed.formats.manifest import CHUNK_EVENT_COLUMNS, CHUNK_EVENTS_NAME, write
 
 log = logging.getLogger(__name__)
 
-# Which soundbank pool feeds each clip pool: train and eval sources never meet.
-POOL_SOURCE: dict[str, str] = {"pretrain": "train", "train": "train", "evalpool": "eval"}
+# Which soundbank half feeds each clip pool: train and eval sources never meet.
+SOUNDBANK_HALF: dict[str, str] = {"pretrain": "train", "train": "train", "evalpool": "eval"}
 # Part of every clip's seed, so `pretrain_00003` and `train_00003` differ although both draw
 # from the train soundbank pool. Never renumber: it would change every clip.
 POOL_CODE: dict[str, int] = {"pretrain": 1, "train": 2, "evalpool": 3}
@@ -89,7 +89,7 @@ class _Source:
 
 
 @dataclass
-class _PoolFiles:
+class _HalfFiles:
     foreground_dir: Path
     foreground: dict[str, list[_Source]]  # class -> files, only classes that have files
     background: list[_Source]
@@ -135,9 +135,9 @@ def _source(path: Path, root: Path) -> _Source:
     return _Source(path, path.relative_to(root).as_posix(), info.frames / info.samplerate)
 
 
-def _scan_pool(soundbank_dir: Path, source_pool: str) -> _PoolFiles:
-    pool_dir = soundbank_dir / source_pool
-    fg_dir, bg_dir = pool_dir / "foreground", pool_dir / "background"
+def _scan_half(soundbank_dir: Path, half: str) -> _HalfFiles:
+    half_dir = soundbank_dir / half
+    fg_dir, bg_dir = half_dir / "foreground", half_dir / "background"
     for folder in (fg_dir, bg_dir):
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: missing soundbank folder (DESED layout expected)")
@@ -162,7 +162,7 @@ def _scan_pool(soundbank_dir: Path, source_pool: str) -> _PoolFiles:
     ]
     if not bg_files:
         raise FileNotFoundError(f"{bg_dir}: no background files")
-    return _PoolFiles(fg_dir, foreground, [_source(p, soundbank_dir) for p in bg_files])
+    return _HalfFiles(fg_dir, foreground, [_source(p, soundbank_dir) for p in bg_files])
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,7 @@ class _PlannedEvent:
 
 
 def _plan_clip(
-    rng: np.random.Generator, files: _PoolFiles, settings: SynthesisSettings
+    rng: np.random.Generator, files: _HalfFiles, settings: SynthesisSettings
 ) -> tuple[_Source, float, list[_PlannedEvent]]:
     background = files.background[int(rng.integers(len(files.background)))]
     # A background shorter than the clip is looped by Scaper from its start.
@@ -289,10 +289,12 @@ def synthesize(
 
     `out_dir` should be the temporary directory of `igsed.core.atomic.atomic_dir`.
     """
-    if pool not in POOL_SOURCE:
-        raise ValueError(f"unknown synthesis pool {pool!r}; expected one of {sorted(POOL_SOURCE)}")
+    if pool not in SOUNDBANK_HALF:
+        raise ValueError(
+            f"unknown synthesis pool {pool!r}; expected one of {sorted(SOUNDBANK_HALF)}"
+        )
     soundbank_dir, out_dir = Path(soundbank_dir), Path(out_dir)
-    files = _scan_pool(soundbank_dir, POOL_SOURCE[pool])
+    files = _scan_half(soundbank_dir, SOUNDBANK_HALF[pool])
     out_dir.mkdir(parents=True, exist_ok=True)
     digests: dict[Path, str] = {}
     rows: list[dict[str, Any]] = []
@@ -308,7 +310,7 @@ def synthesize(
         indices.start,
         indices.stop - 1,
         soundbank_dir,
-        POOL_SOURCE[pool],
+        SOUNDBANK_HALF[pool],
     )
     for done, index in enumerate(indices, start=1):
         cid = clip_id(pool, index)
@@ -367,7 +369,7 @@ def synthesize(
     write_table_tsv(events, out_dir / CHUNK_EVENTS_NAME)
     summary: dict[str, Any] = {
         "pool": pool,
-        "soundbank_pool": POOL_SOURCE[pool],
+        "soundbank_half": SOUNDBANK_HALF[pool],
         "seed": seed,
         "indices": [indices.start, indices.stop],
         "n_clips": len(indices),
