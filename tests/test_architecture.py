@@ -8,6 +8,7 @@ stage package (stages talk through files), and every __init__.py is a docstring 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,12 @@ def test_no_module_imports_snakemake() -> None:
 
 
 def test_every_rule_has_a_script_named_like_it_and_no_sys_path_preamble() -> None:
+    rules = {
+        match.group(1)
+        for smk in (REPO / "rules").glob("*.smk")
+        for match in re.finditer(r"^(?:rule|checkpoint) (\w+):", smk.read_text(), re.MULTILINE)
+    }
+    assert rules == {script.stem for script in SCRIPTS.glob("*.py")}
     for script in SCRIPTS.glob("*.py"):
         text = script.read_text(encoding="utf-8")
         assert "sys.path" not in text, f"{script.name}: rules/common.smk sets PYTHONPATH"
