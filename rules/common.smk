@@ -10,7 +10,7 @@ SRC_ROOT = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_ROOT)
 from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
-from igsed.pipeline.config import config_errors  # noqa: E402
+from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
@@ -24,6 +24,7 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 def validate_config():
     """Fail before any job runs, naming each bad key and what it allows."""
+    coerce_command_line(config, workflow.config_settings.overwrite_config)
     schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
     with open(schema_path) as handle:
         schema = yaml.safe_load(handle)

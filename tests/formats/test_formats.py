@@ -1,4 +1,4 @@
-"""The formats layer: atomic writes, frame masks, manifests, shards, config errors."""
+"""The formats layer: atomic writes, frame masks, manifests, shards."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from igsed.core.annotations import Event, clip_labels, frame_labels, frame_mask, max_polyphony
 from igsed.core.atomic import atomic_path, write_json
@@ -20,7 +19,6 @@ from igsed.formats.manifest import (
     write_manifest,
 )
 from igsed.formats.shards import ClipAttribution, read_shard, write_shard
-from igsed.pipeline.config import config_errors
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -127,31 +125,3 @@ def test_shard_round_trip_including_clips_without_detections(tmp_path: Path) -> 
     np.testing.assert_allclose(by_id["a"].ig, clips[0].ig.astype(np.float32))
     assert by_id["b"].ig.shape == (0, 100)
     assert by_id["b"].ig_signed is None
-
-
-def test_config_errors_name_key_and_allowed_values() -> None:
-    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    assert config_errors(config, schema) == []
-    config["attribution"]["ig"]["engnie"] = "fused"
-    config["attribution"]["ig"]["method"] = "simpson"
-    config["synthesis"]["chunks"] = 0
-    config["heads"]["lr"] = "fast"
-    problems = "\n".join(config_errors(config, schema))
-    assert "attribution.ig.engnie" in problems and "allowed keys here: engine" in problems
-    assert "attribution.ig.method = 'simpson'" in problems and "'riemann_trapezoid'" in problems
-    assert "synthesis.chunks = 0 is out of range; allowed: >= 1" in problems
-    assert "heads.lr = 'fast' has the wrong type; expected number" in problems
-
-
-def test_a_renamed_config_key_names_its_new_name() -> None:
-    import yaml
-
-    from igsed.pipeline.config import config_errors
-
-    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    assert config_errors(config, schema) == []
-    config["attribution"]["figure_clips"] = config["attribution"].pop("signed_clips")
-    (problem,) = config_errors(config, schema)
-    assert "attribution.figure_clips" in problem and "attribution.signed_clips" in problem

@@ -50,6 +50,25 @@ def test_bad_config_fails_before_any_job(workflow_copy: Path) -> None:
     assert not (workflow_copy / "results").exists()
 
 
+def test_nested_command_line_config_is_typed(workflow_copy: Path) -> None:
+    # The README's own example: Snakemake hands nested --config leaves over as strings.
+    result = run_snakemake(
+        workflow_copy, "-n", "--cores", "1", "--config", "synthesis={seed: 8, snr_db: [5, 15]}"
+    )
+    assert "synthesize" in result.stdout
+
+
+def test_reversed_range_fails_before_any_job(workflow_copy: Path) -> None:
+    result = run_snakemake(
+        workflow_copy, "-n", "--cores", "1", "--config", "metrics={tau: [99, 1]}", check=False
+    )
+    assert result.returncode != 0
+    assert "metrics.tau = [99, 1]: the first value must not exceed the second" in (
+        result.stdout + result.stderr
+    )
+    assert not (workflow_copy / "results").exists()
+
+
 def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
     results = tiny_run / "results"
     summary = (results / "report" / "summary.md").read_text()

@@ -249,11 +249,11 @@ def sweep_method(instances: InstanceSet, taus: np.ndarray) -> MethodSweep:
 
 def _tau_grid(tau_range: Sequence[int]) -> np.ndarray:
     if len(tau_range) != 2:
-        raise ValueError(f"tau_range must be (low, high), got {tau_range!r}")
+        raise ValueError(f"metrics.tau must be [low, high], got {list(tau_range)!r}")
     low, high = (int(t) for t in tau_range)
     if (low, high) != tuple(tau_range) or not 0 <= low <= high <= 100:
         raise ValueError(
-            f"tau_range must be integers with 0 <= low <= high <= 100, got {tau_range}"
+            f"metrics.tau must be integers with 0 <= low <= high <= 100, got {list(tau_range)}"
         )
     return np.arange(low, high + 1, dtype=np.float64)
 

@@ -7,9 +7,11 @@ the keys or values that would have been accepted; users fix configs faster with 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import jsonschema
+import yaml
 
 
 def _key_path(path: Any) -> str:
@@ -93,4 +95,89 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
         return renamed
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    return [_explain(error, schema) for error in errors]
+    problems = [_explain(error, schema) for error in errors]
+    return problems or cross_field_errors(config)
+
+
+def _yaml_scalar(value: Any) -> Any:
+    """A `--config` leaf as YAML would read it: '8' -> 8, 'true' -> True, 'null' -> None."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    return parsed if isinstance(parsed, (int, float, bool)) or parsed is None else value
+
+
+def _coerced(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _coerced(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_coerced(item) for item in value]
+    return _yaml_scalar(value)
+
+
+def coerce_command_line(config: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    """Re-read the nested values of `--config` in `config` the way YAML would.
+
+    Snakemake parses a nested `--config key='{seed: 8}'` with YAML's BaseLoader, which
+    keeps every leaf a string ('8'), so no nested number or boolean could be overridden.
+    Top-level values are already typed by Snakemake and are left alone.
+    """
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(config.get(key), dict):
+            _replace_leaves(config[key], value)
+
+
+def _replace_leaves(section: dict[str, Any], overrides: Mapping[str, Any]) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(section.get(key), dict):
+            _replace_leaves(section[key], value)
+        elif key in section:
+            section[key] = _coerced(value)
+
+
+def _ordered_range(config: Mapping[str, Any], dotted: str) -> list[str]:
+    section: Any = config
+    for part in dotted.split("."):
+        section = section[part]
+    low, high = section
+    if low > high:
+        return [
+            f"config key {dotted} = {list(section)}: the first value must not exceed the second"
+        ]
+    return []
+
+
+def _backbone_problems(backbone: Mapping[str, Any]) -> list[str]:
+    if backbone["pretrained"] == "panns" and float(backbone["width"]) != 1.0:
+        return [
+            f"config key backbone.width = {backbone['width']}: backbone.pretrained: panns "
+            "loads the AudioSet CNN14, which has width 1.0"
+        ]
+    return []
+
+
+def _soundbank_problems(soundbank: Mapping[str, Any]) -> list[str]:
+    if soundbank["source"] != "folder":
+        return []
+    path = (soundbank.get("folder") or {}).get("path")
+    if not path:
+        return [
+            "config key soundbank.folder.path is required when soundbank.source is folder "
+            "(your soundbank in the DESED layout)"
+        ]
+    if not Path(str(path)).expanduser().is_dir():
+        return [f"config key soundbank.folder.path = {path!r} is not a folder"]
+    return []
+
+
+def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
+    """Problems the schema cannot see because they involve two keys or the file system."""
+    problems: list[str] = []
+    for dotted in ("synthesis.n_events", "synthesis.snr_db", "metrics.tau"):
+        problems += _ordered_range(config, dotted)
+    problems += _backbone_problems(config["backbone"])
+    problems += _soundbank_problems(config["soundbank"])
+    return problems

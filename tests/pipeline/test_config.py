@@ -1,0 +1,102 @@
+"""Config validation: schema messages, renamed keys, cross-field checks, `--config` typing."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from igsed.pipeline.config import coerce_command_line, config_errors
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
+
+
+def _default() -> dict[str, Any]:
+    return copy.deepcopy(DEFAULT)
+
+
+def test_config_errors_name_key_and_allowed_values() -> None:
+    config = _default()
+    assert config_errors(config, SCHEMA) == []
+    config["attribution"]["ig"]["engnie"] = "fused"
+    config["attribution"]["ig"]["method"] = "simpson"
+    config["synthesis"]["chunks"] = 0
+    config["heads"]["lr"] = "fast"
+    problems = "\n".join(config_errors(config, SCHEMA))
+    assert "attribution.ig.engnie" in problems and "allowed keys here: engine" in problems
+    assert "attribution.ig.method = 'simpson'" in problems and "'riemann_trapezoid'" in problems
+    assert "synthesis.chunks = 0 is out of range; allowed: >= 1" in problems
+    assert "heads.lr = 'fast' has the wrong type; expected number" in problems
+
+
+def test_a_renamed_config_key_names_its_new_name() -> None:
+    config = _default()
+    config["attribution"]["figure_clips"] = config["attribution"].pop("signed_clips")
+    (problem,) = config_errors(config, SCHEMA)
+    assert "attribution.figure_clips" in problem and "attribution.signed_clips" in problem
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [
+        ("synthesis", "snr_db", [25, 15]),
+        ("synthesis", "n_events", [3, 1]),
+        ("metrics", "tau", [99, 1]),
+    ],
+)
+def test_a_reversed_range_is_an_error_naming_its_key(
+    section: str, key: str, value: list[int]
+) -> None:
+    config = _default()
+    config[section][key] = value
+    (problem,) = config_errors(config, SCHEMA)
+    assert f"{section}.{key} = {value}" in problem and "must not exceed" in problem
+
+
+def test_panns_needs_the_full_width() -> None:
+    config = _default()
+    config["backbone"]["pretrained"] = "panns"
+    config["backbone"]["width"] = 0.3
+    (problem,) = config_errors(config, SCHEMA)
+    assert "backbone.width = 0.3" in problem and "width 1.0" in problem
+    config["backbone"]["width"] = 1.0
+    assert config_errors(config, SCHEMA) == []
+
+
+def test_a_folder_soundbank_needs_an_existing_path(tmp_path: Path) -> None:
+    config = _default()
+    config["soundbank"]["source"] = "folder"
+    (problem,) = config_errors(config, SCHEMA)
+    assert "soundbank.folder.path is required" in problem
+    config["soundbank"]["folder"]["path"] = str(tmp_path / "missing")
+    (problem,) = config_errors(config, SCHEMA)
+    assert "soundbank.folder.path" in problem and "is not a folder" in problem
+    config["soundbank"]["folder"]["path"] = str(tmp_path)
+    assert config_errors(config, SCHEMA) == []
+
+
+def test_nested_command_line_values_are_read_as_yaml() -> None:
+    # What Snakemake's --config gives for synthesis='{seed: 8, snr_db: [5, 15]}' and
+    # metrics='{count_false_positives: true}': YAML's BaseLoader keeps every leaf a string.
+    overrides = {
+        "synthesis": {"seed": "8", "snr_db": ["5", "15.5"]},
+        "metrics": {"count_false_positives": "true"},
+        "soundbank": {"folder": {"path": "null"}, "source": "synthetic"},
+    }
+    config = _default()
+    for section, values in overrides.items():
+        config[section].update(copy.deepcopy(values))
+    assert config_errors(config, SCHEMA)  # the strings fail validation as they are
+    coerce_command_line(config, overrides)
+    assert config["synthesis"]["seed"] == 8
+    assert config["synthesis"]["snr_db"] == [5, 15.5]
+    assert config["metrics"]["count_false_positives"] is True
+    assert config["soundbank"]["folder"]["path"] is None
+    assert config["soundbank"]["source"] == "synthetic"
+    assert config["synthesis"]["n_clips"] == DEFAULT["synthesis"]["n_clips"]
+    assert config_errors(config, SCHEMA) == []
