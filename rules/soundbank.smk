@@ -17,6 +17,7 @@ rule soundbank:
     params:
         settings=lambda wildcards: config["soundbank"].get(wildcards.source, {}),
         downloads="resources/downloads",
+        folder_listing=folder_listing,
         code=code_version("soundbank.py"),
     script:
         "../workflow/scripts/soundbank.py"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -49,6 +50,30 @@ def test_valid_layout_is_linked(tmp_path: Path) -> None:
     assert (out_dir / "eval" / "background" / "room.wav").is_symlink()
     assert not (out_dir / "train" / "foreground" / "Cat" / ".DS_Store").exists()
     assert validate_soundbank_layout(out_dir) == counts
+
+
+def test_stray_files_are_skipped_with_one_warning_naming_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    src = _make_soundbank(tmp_path / "mine")
+    cat = src / "train" / "foreground" / "Cat"
+    stray = [cat / "README.txt", cat / ".DS_Store", src / "eval" / "background" / "notes.md"]
+    for path in stray:
+        path.write_text("not audio")
+    out_dir = tmp_path / "linked"
+    with caplog.at_level(logging.WARNING, logger="igsed.soundbank.layout"):
+        summary = link_folder_soundbank(src, out_dir)
+
+    assert summary["counts"]["train"]["foreground"]["Cat"] == 1
+    assert summary["counts"]["eval"]["background"] == 1
+    assert sorted(p.name for p in (out_dir / "train" / "foreground" / "Cat").iterdir()) == [
+        "Cat_1.wav"
+    ]
+    assert not (out_dir / "eval" / "background" / "notes.md").exists()
+    # One warning for the whole soundbank, not one per file or per listing.
+    skips = [r for r in caplog.records if "hidden or non-audio" in r.getMessage()]
+    assert len(skips) == 1 and skips[0].levelno == logging.WARNING
+    assert all(str(path) in skips[0].getMessage() for path in stray)
 
 
 def test_relative_source_gives_absolute_links(

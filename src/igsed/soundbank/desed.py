@@ -41,6 +41,7 @@ from igsed.core.constants import CLASSES
 from igsed.core.download import download
 from igsed.core.logs import Progress
 from igsed.soundbank.layout import (
+    AUDIO_SUFFIXES,
     BACKGROUND,
     FOREGROUND,
     HALVES,
@@ -71,7 +72,6 @@ DEFAULT_DESED_ARCHIVES: list[dict[str, Any]] = [
     },
 ]
 
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg"})
 _CUT_VARIANT = re.compile(r"^(?P<label>.+?)_(?P<cut>nOn_nOff|nOn|nOff)$")
 _VALID_TARGETS = frozenset(f"{half}/{kind}" for half in HALVES for kind in (FOREGROUND, BACKGROUND))
 _PROGRESS_EVERY_S = 5.0

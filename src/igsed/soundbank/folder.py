@@ -32,12 +32,13 @@ def link_folder_soundbank(src: Path, out_dir: Path) -> dict[str, Any]:
     """
     src = Path(src).expanduser()
     source_root = src.resolve()
-    counts = validate_soundbank_layout(source_root)
+    # Listed once, so stray files are warned about once; only listed files are linked.
+    files = layout_files(source_root)
+    counts = validate_soundbank_layout(source_root, files)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise SoundbankError(f"output folder {out_dir} is not empty")
 
-    files = layout_files(source_root)
     n_links = 0
     for half in HALVES:
         for name in CLASSES:

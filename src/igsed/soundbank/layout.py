@@ -3,13 +3,15 @@
     <root>/{train,eval}/foreground/<Class>/<file>   one folder per class of CLASSES
     <root>/{train,eval}/background/<file>
 
-Files are any format soundfile reads, at any sample rate (synthesis resamples). Hidden
-files (a leading dot: `.DS_Store`, macOS `._x.wav`) are ignored, as Scaper ignores them.
+Files are audio (AUDIO_SUFFIXES, any sample rate: synthesis resamples). Hidden files (a
+leading dot: `.DS_Store`, macOS `._x.wav`) and files with another suffix (a README.txt) are
+skipped with one warning naming them; an audio file that does not decode is an error.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +25,33 @@ logger = logging.getLogger(__name__)
 HALVES: tuple[str, ...] = ("train", "eval")
 FOREGROUND = "foreground"
 BACKGROUND = "background"
+# Suffixes (lower case) of audio formats soundfile reads: the files a soundbank is made of.
+AUDIO_SUFFIXES: frozenset[str] = frozenset(
+    {".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au", ".caf"}
+)
 _PROGRESS_EVERY_S = 5.0
+_SKIPPED_SHOWN = 20
 
 
 class SoundbankError(ValueError):
     """A soundbank that does not follow the layout; the message names the offending path."""
 
 
-def visible_entries(folder: Path) -> list[Path]:
-    """Entries of `folder` without hidden ones, sorted by name (a stable order)."""
-    return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+def is_audio_file_name(path: Path) -> bool:
+    """A visible file name with an audio suffix: the files a soundbank is made of."""
+    return not path.name.startswith(".") and path.suffix.lower() in AUDIO_SUFFIXES
 
 
 def layout_files(root: Path) -> dict[str, dict[str, Any]]:
     """Audio file paths per half: {half: {"foreground": {Class: [paths]}, "background": [...]}}.
 
-    Checks the folder structure only (not the audio); raises SoundbankError.
+    Checks the folder structure only (not the audio); raises SoundbankError. Hidden and
+    non-audio files are left out, with one warning that names them.
     """
     root = Path(root)
     if not root.is_dir():
         raise SoundbankError(f"soundbank folder {root} does not exist or is not a folder")
+    skipped: list[Path] = []
     files: dict[str, dict[str, Any]] = {}
     for half in HALVES:
         half_dir = root / half
@@ -52,20 +61,25 @@ def layout_files(root: Path) -> dict[str, dict[str, Any]]:
             if not required.is_dir():
                 raise SoundbankError(f"missing folder {required} (soundbank layout: {_LAYOUT})")
         files[half] = {
-            FOREGROUND: _class_files(foreground_dir),
-            BACKGROUND: _flat_files(background_dir, what=f"{half} background"),
+            FOREGROUND: _class_files(foreground_dir, skipped),
+            BACKGROUND: _flat_files(background_dir, skipped, what=f"{half} background"),
         }
+    if skipped:
+        _warn_skipped(root, skipped)
     return files
 
 
-def validate_soundbank_layout(root: Path) -> dict[str, Any]:
+def validate_soundbank_layout(
+    root: Path, files: Mapping[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Check `root` follows the layout and every file is readable, non-empty audio.
 
-    Returns counts: {half: {"foreground": {Class: n}, "background": n,
+    `files` is `layout_files(root)` when the caller has it already (one skip warning, not
+    two). Returns counts: {half: {"foreground": {Class: n}, "background": n,
     "sample_rates": [Hz, ...]}} for half in train, eval. Raises SoundbankError naming the
     first offending path.
     """
-    files = layout_files(root)
+    files = layout_files(root) if files is None else files
     counts: dict[str, Any] = {}
     checked = 0
     progress = Progress(logger, f"soundbank files checked under {root}", None, _PROGRESS_EVERY_S)
@@ -100,8 +114,8 @@ def validate_soundbank_layout(root: Path) -> dict[str, Any]:
 _LAYOUT = "<root>/{train,eval}/foreground/<Class>/*.wav and <root>/{train,eval}/background/*.wav"
 
 
-def _class_files(foreground_dir: Path) -> dict[str, list[Path]]:
-    entries = visible_entries(foreground_dir)
+def _class_files(foreground_dir: Path, skipped: list[Path]) -> dict[str, list[Path]]:
+    entries = _kept_entries(foreground_dir, skipped)
     for entry in entries:
         if not entry.is_dir():
             raise SoundbankError(
@@ -116,12 +130,12 @@ def _class_files(foreground_dir: Path) -> dict[str, list[Path]]:
         class_dir = foreground_dir / name
         if not class_dir.is_dir():
             raise SoundbankError(f"missing class folder {class_dir} (every class needs one)")
-        result[name] = _flat_files(class_dir, what=f"class {name}")
+        result[name] = _flat_files(class_dir, skipped, what=f"class {name}")
     return result
 
 
-def _flat_files(folder: Path, *, what: str) -> list[Path]:
-    entries = visible_entries(folder)
+def _flat_files(folder: Path, skipped: list[Path], *, what: str) -> list[Path]:
+    entries = _kept_entries(folder, skipped)
     for entry in entries:
         if entry.is_dir():
             raise SoundbankError(f"{entry}: sub-folders are not allowed here; put files directly")
@@ -130,6 +144,33 @@ def _flat_files(folder: Path, *, what: str) -> list[Path]:
     if not entries:
         raise SoundbankError(f"empty folder: {folder} holds no audio files ({what})")
     return entries
+
+
+def _kept_entries(folder: Path, skipped: list[Path]) -> list[Path]:
+    """Sub-folders and audio files of `folder`, sorted; the other files go to `skipped`.
+
+    Stray files (a README.txt, Finder's .DS_Store) are common in a user's folder, and
+    nothing in the pipeline reads them, so they are skipped rather than fatal.
+    """
+    kept: list[Path] = []
+    for entry in sorted(folder.iterdir()):
+        visible = not entry.name.startswith(".")
+        wanted = visible and (entry.is_dir() or is_audio_file_name(entry))
+        (kept if wanted else skipped).append(entry)
+    return kept
+
+
+def _warn_skipped(root: Path, skipped: list[Path]) -> None:
+    shown = ", ".join(str(p) for p in skipped[:_SKIPPED_SHOWN])
+    more = f" and {len(skipped) - _SKIPPED_SHOWN} more" if len(skipped) > _SKIPPED_SHOWN else ""
+    logger.warning(
+        "soundbank %s: skipped %d hidden or non-audio entries (audio suffixes: %s): %s%s",
+        root,
+        len(skipped),
+        " ".join(sorted(AUDIO_SUFFIXES)),
+        shown,
+        more,
+    )
 
 
 def _all_files(half_files: dict[str, Any]) -> list[tuple[Path, bool]]:
