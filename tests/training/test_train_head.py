@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import igsed.training.train_head as train_head_module
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES, N_MODEL_FRAMES
 from igsed.formats.features import FeatureBatch, FeatureCache, FeatureCacheWriter
@@ -147,6 +150,31 @@ def test_early_stopping_and_determinism(caches: dict[str, Path], tmp_path: Path)
     assert first["clip_pooling"] == "max_mean"
     for key, value in first["state_dict"].items():
         assert torch.equal(value, second["state_dict"][key])
+
+
+def test_head_files_are_byte_reproducible(
+    caches: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def train(name: str) -> dict:
+        return train_head(
+            "fw_weak",
+            caches["train"],
+            caches["val"],
+            caches["backbone"],
+            tmp_path / f"{name}.pt",
+            tmp_path / f"{name}.tsv",
+            **{**SETTINGS, "epochs": 3},
+        )
+
+    first = train("a")
+    # The second run on a machine 1000 times slower: its timings cannot match the first's.
+    slow_clock = SimpleNamespace(monotonic=lambda: 1000.0 * time.monotonic())
+    monkeypatch.setattr(train_head_module, "time", slow_clock)
+    second = train("b")
+    assert second["seconds"] > first["seconds"]  # still measured and returned
+    assert (tmp_path / "a.pt").read_bytes() == (tmp_path / "b.pt").read_bytes()
+    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
+    assert "seconds" not in read_head_file(tmp_path / "a.pt")["training"]
 
 
 def test_cache_from_another_backbone_is_rejected(caches: dict[str, Path], tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ Both are torch files written atomically and byte-reproducibly:
   sidecar holding the file's sha256, so every later stage can record which backbone it used;
 - head: {"format_version", "head", "state_dict" (the 10-class linear layer only),
   "embedding_dim", "n_classes", "clip_pooling", "backbone_sha256", "training"}; fc1 comes
-  from the backbone file whose sha256 the head records.
+  from the backbone file whose sha256 the head records. "training" holds settings and
+  results only: a timing there would make every run's file differ.
 Building modules from these payloads is `igsed.models`' job.
 """
 
