@@ -101,9 +101,14 @@ def test_choose_figure_clip_prefers_overlapping_classes(run_outputs: tuple[Path,
     assert choose_figure_clip(run.manifest, run.events, split="val") == "val_000"
 
 
-@pytest.fixture(scope="module")
-def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
-    root, _ = run_outputs
+def _write_summary(
+    root: Path,
+    figures: list[Path],
+    config: dict,
+    backbone_meta: dict,
+    name: str = "summary",
+) -> str:
+    """The summary of the hand-built run under `config`, as `report/<name>.md`."""
     evaluation = root / "evaluation"
     table1 = pd.DataFrame(
         {
@@ -118,9 +123,9 @@ def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
     table1.to_csv(table1_csv, index=False)
     split_summary = root / "split_summary.json"
     write_json(split_summary, {"evalpool": {"generated": 160, "kept": 151}, "val": 75})
-    backbone = root / "backbone.json"
-    write_json(backbone, {"source": "pipeline", "width": 0.125, "sha256": "f00d" * 16})
-    out = root / "report" / "summary.md"
+    backbone = root / f"{name}_backbone.json"
+    write_json(backbone, backbone_meta)
+    out = root / "report" / f"{name}.md"
     report(
         out,
         table1_csv=table1_csv,
@@ -130,11 +135,19 @@ def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
         convergence_json=evaluation / "convergence.json",
         split_summary_json=split_summary,
         backbone_meta_json=backbone,
-        config=CONFIG,
-        figures=[p for p in figures],
+        config=config,
+        figures=list(figures),
         package_versions={"numpy": "9.9.9", "torch": "not installed"},
     )
     return out.read_text()
+
+
+PIPELINE_BACKBONE = {"source": "pipeline", "width": 0.125, "sha256": "f00d" * 16}
+
+
+@pytest.fixture(scope="module")
+def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
+    return _write_summary(run_outputs[0], figures, CONFIG, PIPELINE_BACKBONE)
 
 
 def _row(text: str, first_cell: str, after: str) -> list[str]:
@@ -178,6 +191,61 @@ def test_summary_metadata_and_figures(summary: str) -> None:
     # IG convergence: val attributions and the one undefined relative error (Blender).
     convergence = _row(summary, "val", "## Integrated Gradients convergence")
     assert convergence[1] == "6" and convergence[2] == "0.0100"
+
+
+def _opening(summary: str) -> str:
+    return summary.split("\n## ", 1)[0]
+
+
+def _seeds_line(summary: str) -> str:
+    return next(line for line in summary.splitlines() if line.startswith("- Seeds: "))
+
+
+def test_summary_opening_names_the_synthetic_run(summary: str) -> None:
+    opening = _opening(summary)
+    assert "the synthetic soundbank (generator seed 1)" in opening
+    assert "the pipeline-trained CNN14 backbone at width 0.125" in opening
+    assert (
+        "A run on the synthetic soundbank and the pipeline-trained backbone is not expected "
+        "to match them." in opening.replace("\n", " ")
+    )
+
+
+def test_summary_opening_names_a_folder_soundbank(run_outputs: tuple[Path, FakeRun]) -> None:
+    config = {
+        **CONFIG,
+        "soundbank": {
+            "source": "folder",
+            "synthetic": {"seed": 1},
+            "folder": {"path": "/data/my_soundbank"},
+        },
+        "backbone": {"pretrained": "pipeline", "pretrain": {"seed": 3}},
+    }
+    text = _write_summary(run_outputs[0], [], config, PIPELINE_BACKBONE, name="folder")
+    opening = _opening(text)
+    assert "the folder soundbank `/data/my_soundbank`" in opening
+    assert "synthetic" not in opening
+    assert "A run on a folder soundbank and the pipeline-trained backbone" in opening
+    seeds = _seeds_line(text)
+    assert "soundbank.synthetic.seed" not in seeds  # a folder run generates nothing
+    assert "`backbone.pretrain.seed` = 3" in seeds and "`synthesis.seed` = 7" in seeds
+
+
+def test_summary_opening_names_the_panns_backbone(run_outputs: tuple[Path, FakeRun]) -> None:
+    config = {
+        **CONFIG,
+        "soundbank": {"source": "desed", "synthetic": {"seed": 1}},
+        "backbone": {"pretrained": "panns", "width": 1.0, "pretrain": {"seed": 3}},
+    }
+    meta = {"source": "panns", "width": 1.0, "sha256": "beef" * 16}
+    text = _write_summary(run_outputs[0], [], config, meta, name="panns")
+    opening = _opening(text)
+    assert "the DESED soundbank and the PANNs AudioSet CNN14 backbone" in opening
+    assert "pipeline-trained" not in opening and "synthetic" not in opening
+    assert "not expected to match" not in opening
+    seeds = _seeds_line(text)
+    assert "soundbank.synthetic.seed" not in seeds and "backbone.pretrain.seed" not in seeds
+    assert "`split.seed` = 11" in seeds and "`heads.seed` = 5" in seeds
 
 
 def test_installed_package_versions_reads_metadata() -> None:

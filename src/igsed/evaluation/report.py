@@ -280,10 +280,31 @@ def _key_value_table(payload: Mapping[str, Any]) -> str:
     return markdown_table(["Key", "Value"], rows) if rows else "(empty)\n"
 
 
-def _seeds(config: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def _seeds(config: Mapping[str, Any], backbone_source: Any) -> list[tuple[str, Any]]:
+    """The config's seeds that this run used: not those of sections it never read."""
+    unused = _unused_sections(config, backbone_source)
     return [
-        (key, value) for key, value in _flatten(config) if key.rsplit(".", 1)[-1].endswith("seed")
+        (key, value)
+        for key, value in _flatten(config)
+        if key.rsplit(".", 1)[-1].endswith("seed")
+        and not any(key.startswith(f"{section}.") for section in unused)
     ]
+
+
+def _unused_sections(config: Mapping[str, Any], backbone_source: Any) -> set[str]:
+    """The other soundbank sources' settings, and a downloaded backbone's pretraining recipe."""
+    unused: set[str] = set()
+    source = _get(config, "soundbank.source")
+    soundbank = _get(config, "soundbank")
+    if source is not None and isinstance(soundbank, Mapping):
+        unused |= {
+            f"soundbank.{name}"
+            for name, section in soundbank.items()
+            if isinstance(section, Mapping) and name != source
+        }
+    if backbone_source is not None and backbone_source != "pipeline":
+        unused.add("backbone.pretrain")
+    return unused
 
 
 def _get(config: Mapping[str, Any], dotted: str) -> Any:
@@ -295,22 +316,80 @@ def _get(config: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def _backbone_source(config: Mapping[str, Any], backbone: Mapping[str, Any]) -> Any:
+    """What the backbone stage recorded, else what the config asked for."""
+    return backbone.get("source", _get(config, "backbone.pretrained"))
+
+
+def _soundbank_phrase(config: Mapping[str, Any]) -> str:
+    source = _get(config, "soundbank.source")
+    if source == "synthetic":
+        seed = _get(config, "soundbank.synthetic.seed")
+        return "the synthetic soundbank" + ("" if seed is None else f" (generator seed {seed})")
+    if source == "desed":
+        return "the DESED soundbank"
+    if source == "folder":
+        path = _get(config, "soundbank.folder.path")
+        return f"the folder soundbank `{path}`" if path else "a folder soundbank"
+    return "a soundbank of unrecorded source" if source is None else f"the {source} soundbank"
+
+
+def _backbone_phrase(source: Any, width: Any) -> str:
+    if source == "panns":
+        return "the PANNs AudioSet CNN14 backbone"
+    if source == "pipeline":
+        at_width = "" if width is None else f" at width {width}"
+        return f"the pipeline-trained CNN14 backbone{at_width}"
+    return "a backbone of unrecorded source" if source is None else f"the {source} backbone"
+
+
+# How the comparison sentence names what differs from the paper's DESED + PANNs setup.
+_OTHER_SOUNDBANKS = {"synthetic": "the synthetic soundbank", "folder": "a folder soundbank"}
+_OTHER_BACKBONES = {"pipeline": "the pipeline-trained backbone"}
+
+
+def _opening(config: Mapping[str, Any], backbone: Mapping[str, Any]) -> str:
+    """What the run was, and why its numbers may differ from the paper's (DESED + PANNs)."""
+    source = _get(config, "soundbank.source")
+    backbone_source = _backbone_source(config, backbone)
+    width = backbone.get("width", _get(config, "backbone.width"))
+    differences = []
+    if source != "desed":
+        differences.append(_OTHER_SOUNDBANKS.get(source, "a soundbank other than DESED's"))
+    if backbone_source != "panns":
+        differences.append(_OTHER_BACKBONES.get(backbone_source, "a backbone other than PANNs'"))
+    if differences:
+        comparison = f"A run on {' and '.join(differences)} is not expected to match them."
+    else:
+        comparison = (
+            "The paper used the same soundbank and backbone; this run's soundscapes and heads "
+            "are its own, so its numbers can still differ from them."
+        )
+    return (
+        f"Reproduction of {PAPER_REFERENCE}. This run used {_soundbank_phrase(config)} and "
+        f"{_backbone_phrase(backbone_source, width)}. Columns marked *(paper)* are the paper's "
+        "published numbers, for comparison only; every other number comes from this run's "
+        f"outputs. {comparison}\n"
+    )
+
+
 def _metadata_section(
     config: Mapping[str, Any], backbone: Mapping[str, Any], versions: Mapping[str, str]
 ) -> str:
     def show(value: Any) -> str:
         return "not recorded" if value is None else f"`{value}`"
 
+    backbone_source = _backbone_source(config, backbone)
+    seeds = _seeds(config, backbone_source)
     lines = [
         f"- Soundbank source: {show(_get(config, 'soundbank.source'))}",
-        f"- Backbone source: {show(backbone.get('source', _get(config, 'backbone.pretrained')))}",
+        f"- Backbone source: {show(backbone_source)}",
         f"- Backbone width: {show(backbone.get('width', _get(config, 'backbone.width')))}",
         f"- Backbone sha256: {show(backbone.get('sha256'))}",
         f"- Clip-head time pooling: {show(_get(config, 'heads.clip_pooling'))}",
         f"- IG: {show(json.dumps(_get(config, 'attribution.ig'), sort_keys=True))}",
         f"- Metrics options: {show(json.dumps(_get(config, 'metrics'), sort_keys=True))}",
-        "- Seeds: "
-        + (", ".join(f"`{key}` = {value}" for key, value in _seeds(config)) or "none in config"),
+        "- Seeds: " + (", ".join(f"`{key}` = {value}" for key, value in seeds) or "none in config"),
         "- Package versions: " + ", ".join(f"{name} {ver}" for name, ver in versions.items()),
     ]
     other = {k: v for k, v in backbone.items() if k not in {"source", "width", "sha256"}}
@@ -366,10 +445,7 @@ def report(
     options = tau_star.get("options", {})
     sections = [
         "# igsed run summary\n",
-        f"Reproduction of {PAPER_REFERENCE}. Columns marked *(paper)* are the paper's published "
-        "numbers, for comparison only; every other number comes from this run's outputs. A run "
-        "on the synthetic soundbank and the pipeline-trained backbone is not expected to match "
-        "them.\n",
+        _opening(config, backbone),
         "## Table I: clip classification (test, clip-probability threshold "
         f"{_get(config, 'classify.threshold')})\n",
         _table1_section(Path(table1_csv)),
