@@ -35,3 +35,4 @@ rule all:
     default_target: True
     input:
         default_targets(),
+        all_shard_files,

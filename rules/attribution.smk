@@ -1,38 +1,11 @@
 # Stage 4: one attribution shard per `clips_per_shard` clips of val and test.
 
 
-rule figure_clip:
-    input:
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
-    output:
-        "results/split/figure_clip.json",
-    log:
-        "results/logs/figure_clip/figure_clip.log",
-    benchmark:
-        "results/benchmarks/figure_clip/figure_clip.tsv"
-    conda:
-        "../envs/analysis.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=10,
-    params:
-        signed_clips=config["attribution"]["signed_clips"],
-        code=code_version("figure_clip.py"),
-    script:
-        "../workflow/scripts/figure_clip.py"
-
-
 rule attribute:
     input:
+        **MODEL_FILES,
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
-        figure_clip="results/split/figure_clip.json",
-        backbone="results/models/backbone.pt",
-        clip_head="results/models/head_clip.pt",
-        fw_weak="results/models/head_fw_weak.pt",
-        fw_strong="results/models/head_fw_strong.pt",
     output:
         "results/attribution/{eval_split}/{shard}.h5",
     log:
@@ -50,6 +23,7 @@ rule attribute:
         gpu=gpus(config["attribution"]["device"]),
     params:
         clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],
+        signed_clips=shard_signed_clips,
         threshold=config["attribution"]["threshold"],
         random_seed=config["attribution"]["random_seed"],
         device=config["attribution"]["device"],

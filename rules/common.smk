@@ -1,4 +1,5 @@
 # Shared helpers for every stage: config validation, input functions, code versions.
+import functools
 import os
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
 from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
+from igsed.attribution.figure_clip import signed_clips  # noqa: E402
+from igsed.core.checksums import listing_digest  # noqa: E402
+from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
 environment.export_src_path(SRC_ROOT)
@@ -59,14 +63,48 @@ EVAL_SPLITS = ("val", "test")
 FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
 
 
+# The model files of every attribution shard, by role (igsed.formats.shards.MODEL_ROLES).
+MODEL_FILES = {
+    "backbone": "results/models/backbone.pt",
+    "clip_head": "results/models/head_clip.pt",
+    "fw_weak": "results/models/head_fw_weak.pt",
+    "fw_strong": "results/models/head_fw_strong.pt",
+}
+
+
+def shard_settings():
+    """The configured values a shard records and every reader of shards checks."""
+    section = config["attribution"]
+    return {
+        **section["ig"],
+        "threshold": section["threshold"],
+        "random_seed": section["random_seed"],
+    }
+
+
 def chunk_dirs(pool):
     return [f"results/synthesis/{pool}/chunk_{chunk}" for chunk in CHUNKS]
 
 
+def folder_listing(wildcards):
+    """Digest of the folder soundbank's audio files (paths, sizes, mtimes), else "".
+
+    The rule links the user's files without Snakemake seeing them, so an added or edited
+    file would give "Nothing to be done"; as a param, a changed listing re-runs the rule.
+    """
+    path = (config["soundbank"].get("folder") or {}).get("path")
+    if wildcards.source != "folder" or not path:
+        return ""
+    return listing_digest(Path(path).expanduser(), AUDIO_SUFFIXES)
+
+
+def pool_is_used(pool):
+    """The pretrain pool exists only for a backbone pretrained here."""
+    return pool != "pretrain" or config["backbone"]["pretrained"] == "pipeline"
+
+
 def pretrain_inputs(wildcards):
-    if config["backbone"]["pretrained"] == "pipeline":
-        return chunk_dirs("pretrain")
-    return []
+    return chunk_dirs("pretrain") if pool_is_used("pretrain") else []
 
 
 def split_clip_ids(split):
@@ -78,6 +116,32 @@ def split_shards(split):
     return shard_assignment(
         split_clip_ids(split), config["attribution"]["clips_per_shard"]
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _signed_clips(manifest, events, mtimes):
+    try:
+        return signed_clips(manifest, events, config["attribution"]["signed_clips"])
+    except ValueError as error:
+        raise WorkflowError(str(error)) from error
+
+
+def signed_clip_plan():
+    """The Fig. 2 clip and the clips that keep signed IG, validated once the split exists."""
+    split = checkpoints.split.get().output
+    mtimes = tuple(Path(p).stat().st_mtime_ns for p in (split.manifest, split.events))
+    return _signed_clips(split.manifest, split.events, mtimes)
+
+
+def shard_signed_clips(wildcards):
+    """The shard's clips that keep signed IG: a change re-runs only the shards it touches."""
+    kept = set(signed_clip_plan().signed_clips)
+    clip_ids = split_shards(wildcards.eval_split)[wildcards.shard]
+    return [clip_id for clip_id in clip_ids if clip_id in kept]
+
+
+def figure_clip(wildcards):
+    return signed_clip_plan().figure_clip
 
 
 def shard_files(split):
@@ -105,5 +169,30 @@ def gpus(device):
     return 1 if device == "cuda" else 0
 
 
+def all_shard_files(wildcards):
+    """Every attribution shard of the run, known once the split checkpoint has run."""
+    return [path for name in EVAL_SPLITS for path in shard_files(name)]
+
+
 def default_targets():
-    return ["results/report/summary.md"] + figure_paths()
+    """Every output of the run (shards: all_shard_files), so a plain re-run rebuilds a
+    deleted intermediate. Asking only for the report would let Snakemake skip a missing
+    shard or model whose downstream outputs still exist ("Nothing to be done").
+    """
+    return [
+        SOUNDBANK,
+        *[path for pool in POOLS if pool_is_used(pool) for path in chunk_dirs(pool)],
+        "results/split/manifest.tsv",
+        "results/split/events.tsv",
+        "results/split/summary.json",
+        "results/models/backbone.json",
+        *MODEL_FILES.values(),
+        *[f"results/models/head_{head}.log.tsv" for head in HEADS],
+        *[f"results/features/{name}.h5" for name in ("train", *EVAL_SPLITS)],
+        *[f"results/classify/probabilities_{name}.tsv" for name in EVAL_SPLITS],
+        "results/tables/table1.csv",
+        "results/tables/table1.md",
+        *rules.evaluate.output,
+        *figure_paths(),
+        "results/report/summary.md",
+    ]

@@ -3,6 +3,7 @@
 
 rule evaluate:
     input:
+        **MODEL_FILES,
         val=lambda wildcards: shard_files("val"),
         test=lambda wildcards: shard_files("test"),
     output:
@@ -37,6 +38,7 @@ rule evaluate:
         expected=expected_clips,
         threshold=config["attribution"]["threshold"],
         metrics=config["metrics"],
+        shard_settings=shard_settings(),
         code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
@@ -44,10 +46,10 @@ rule evaluate:
 
 rule figures:
     input:
+        **MODEL_FILES,
         test=lambda wildcards: shard_files("test"),
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
-        figure_clip="results/split/figure_clip.json",
         sweep_val="results/evaluation/sweep_val.csv",
         sweep_test="results/evaluation/sweep_test.csv",
         tau_star="results/evaluation/tau_star.json",
@@ -69,6 +71,8 @@ rule figures:
         mem_mb=2000,
         runtime=30,
     params:
+        figure_clip=figure_clip,
+        shard_settings=shard_settings(),
         code=code_version("figures.py"),
     script:
         "../workflow/scripts/figures.py"

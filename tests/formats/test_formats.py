@@ -18,7 +18,15 @@ from igsed.formats.manifest import (
     shard_assignment,
     write_manifest,
 )
-from igsed.formats.shards import ClipAttribution, read_shard, write_shard
+from igsed.formats.shards import (
+    ClipAttribution,
+    ShardError,
+    ShardExpectation,
+    model_checksum,
+    read_shard,
+    require_current_shards,
+    write_shard,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,3 +133,47 @@ def test_shard_round_trip_including_clips_without_detections(tmp_path: Path) -> 
     np.testing.assert_allclose(by_id["a"].ig, clips[0].ig.astype(np.float32))
     assert by_id["b"].ig.shape == (0, 100)
     assert by_id["b"].ig_signed is None
+
+
+def test_a_truncated_shard_is_named_with_its_rebuild_command(tmp_path: Path) -> None:
+    path = tmp_path / "results" / "attribution" / "test" / "c1.h5"
+    path.parent.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    write_shard(path, [_clip("a", ["Dog"], rng)], split="test", model_checksum="m", settings={})
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ShardError) as error:
+        read_shard(path)
+    message = str(error.value)
+    assert str(path) in message and "cut short" in message
+    assert f"--forcerun {path}" in message
+
+
+def _models(tmp_path: Path, content: str) -> dict[str, Path]:
+    models = {}
+    for role in ("backbone", "clip_head", "fw_weak", "fw_strong"):
+        models[role] = tmp_path / f"{role}.pt"
+        models[role].write_text(f"{role} {content}")
+    return models
+
+
+def test_shards_made_with_other_settings_or_models_are_refused(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    models = _models(tmp_path, "v1")
+    settings = {"n_steps": 4, "method": "gausslegendre", "threshold": 0.5, "device": "cpu"}
+    current, stale = tmp_path / "current.h5", tmp_path / "stale.h5"
+    checksum = model_checksum(models)
+    for path, n_steps in ((current, 6), (stale, 4)):
+        clips = [_clip(path.stem, ["Dog"], rng)]
+        shard_settings = {**settings, "n_steps": n_steps}
+        write_shard(path, clips, split="test", model_checksum=checksum, settings=shard_settings)
+    configured = {"n_steps": 6, "method": "gausslegendre", "threshold": 0.5}
+    require_current_shards([current], ShardExpectation.of(models, configured))
+    with pytest.raises(ShardError) as error:
+        require_current_shards([current, stale], ShardExpectation.of(models, configured))
+    message = str(error.value)
+    assert f"{stale}: n_steps = 4 (configured: 6)" in message
+    assert f"--forcerun {stale}" in message and f"{current}:" not in message
+    retrained = _models(tmp_path, "v2")
+    with pytest.raises(ShardError, match="made with other model files"):
+        require_current_shards([current], ShardExpectation.of(retrained, configured))

@@ -24,7 +24,6 @@ PIPELINE_RULES = (
     "cache_features",
     "train_head",
     "classify",
-    "figure_clip",
     "attribute",
     "evaluate",
     "figures",

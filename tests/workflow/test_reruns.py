@@ -16,6 +16,8 @@ import pytest
 import yaml
 from support.workflow import PIPELINE_RULES, planned_jobs, run_snakemake
 
+from igsed.formats.shards import read_shard
+
 TINY = "workflow/presets/tiny.yaml"
 # Rules downstream of the attribution shards, and of the evaluation tables.
 REPORTING = {"evaluate", "figures", "report", "all"}
@@ -115,3 +117,34 @@ def test_code_change_reruns_its_stage(tiny_run: Path, edited_metrics_module: Pat
     assert planned_jobs(output) == dict.fromkeys(REPORTING, 1)
     # params.code carries the digest of the modules the evaluate rule runs.
     assert _reasons(output, "evaluate") == {"Params have changed since last execution"}
+
+
+def _unsigned_test_clip(workdir: Path) -> str:
+    """A test clip whose shard keeps no signed IG (tiny shards hold one clip each)."""
+    for path in sorted((workdir / "results" / "attribution" / "test").glob("*.h5")):
+        (clip,) = read_shard(path).clips
+        if clip.ig_signed is None:
+            return clip.clip_id
+    raise AssertionError("every test clip keeps signed IG")
+
+
+def test_a_new_signed_clip_reruns_only_its_shard(tiny_run: Path) -> None:
+    clip_id = _unsigned_test_clip(tiny_run)
+    output = _dry_run(tiny_run, {"attribution": {"signed_clips": [clip_id]}})
+    assert planned_jobs(output) == {"attribute": 1, **dict.fromkeys(REPORTING, 1)}
+    assert _reasons(output, "attribute") == {"Params have changed since last execution"}
+    assert f"output: results/attribution/test/{clip_id}.h5" in output
+
+
+def test_an_unknown_signed_clip_is_named_before_any_job(tiny_run: Path) -> None:
+    override = tiny_run / "unknown_clip.yaml"
+    override.write_text(yaml.safe_dump({"attribution": {"signed_clips": ["test_999x"]}}))
+    try:
+        result = run_snakemake(
+            tiny_run, "-n", "--cores", "2", "--configfile", TINY, override.name, check=False
+        )
+    finally:
+        override.unlink()
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "attribution.signed_clips" in output and "['test_999x']" in output

@@ -5,7 +5,6 @@ from pathlib import Path
 import torch
 
 from igsed.attribution.attribute import AttributeSettings, ModelFiles, ShardJob, attribute
-from igsed.core.atomic import read_json
 from igsed.core.logs import log_to_file
 
 log_to_file(snakemake.log[0])
@@ -22,7 +21,7 @@ job = ShardJob(
         fw_strong=Path(snakemake.input.fw_strong),
     ),
     out_path=Path(snakemake.output[0]),
-    signed_clips=tuple(read_json(snakemake.input.figure_clip)["signed_clips"]),
+    signed_clips=tuple(snakemake.params.signed_clips),
 )
 settings = AttributeSettings.from_config(
     {

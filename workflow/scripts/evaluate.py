@@ -4,6 +4,7 @@ from pathlib import Path
 
 from igsed.core.logs import log_to_file
 from igsed.evaluation.evaluate import evaluate
+from igsed.formats.shards import MODEL_ROLES, ShardExpectation
 
 log_to_file(snakemake.log[0])
 metrics = dict(snakemake.params.metrics)
@@ -16,4 +17,7 @@ evaluate(
     threshold=snakemake.params.threshold,
     count_false_positives=metrics["count_false_positives"],
     fw_detections=metrics["fw_detections"],
+    shards_made_with=ShardExpectation.of(
+        {role: snakemake.input[role] for role in MODEL_ROLES}, snakemake.params.shard_settings
+    ),
 )

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from igsed.core.atomic import read_json
 from igsed.core.logs import log_to_file
 from igsed.evaluation.figures import figures
+from igsed.formats.shards import MODEL_ROLES, ShardExpectation
 
 log_to_file(snakemake.log[0])
 figures(
@@ -16,5 +16,8 @@ figures(
     Path(snakemake.input.tau_star),
     Path(snakemake.input.table3),
     Path(snakemake.output[0]).parent,
-    figure_clip=read_json(snakemake.input.figure_clip)["figure_clip"],
+    figure_clip=snakemake.params.figure_clip,
+    shards_made_with=ShardExpectation.of(
+        {role: snakemake.input[role] for role in MODEL_ROLES}, snakemake.params.shard_settings
+    ),
 )

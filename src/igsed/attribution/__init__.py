@@ -1,1 +1,1 @@
-"""Stage `attribution` (rules figure_clip, attribute): IG and the comparison methods."""
+"""Stage `attribution` (rule attribute): IG and the comparison methods."""

@@ -25,7 +25,6 @@ from igsed.attribution.frames import frame_magnitude, fw_to_eval_grid
 from igsed.attribution.ig import IGSettings, model_device
 from igsed.core.annotations import Event, frame_labels
 from igsed.core.audio import load_clip
-from igsed.core.checksums import combined_digest
 from igsed.core.constants import (
     CLASSES,
     CLIP_SAMPLES,
@@ -37,7 +36,7 @@ from igsed.core.device import pick_device
 from igsed.core.logs import peak_rss_mb
 from igsed.core.versions import package_version
 from igsed.formats.manifest import events_by_clip, read_events, read_manifest
-from igsed.formats.shards import ClipAttribution, write_shard
+from igsed.formats.shards import ClipAttribution, model_checksum, write_shard
 from igsed.models.explained import load_explained_model, load_framewise_model
 from igsed.models.freeze import freeze
 
@@ -225,6 +224,15 @@ class ModelFiles:
     def paths(self) -> list[Path]:
         return [Path(p) for p in (self.backbone, self.clip_head, self.fw_weak, self.fw_strong)]
 
+    def by_role(self) -> dict[str, Path]:
+        """The files keyed by igsed.formats.shards.MODEL_ROLES."""
+        return {
+            "backbone": Path(self.backbone),
+            "clip_head": Path(self.clip_head),
+            "fw_weak": Path(self.fw_weak),
+            "fw_strong": Path(self.fw_strong),
+        }
+
 
 @dataclass(frozen=True)
 class ShardJob:
@@ -326,7 +334,7 @@ def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
         job.out_path,
         clips,
         split=job.split,
-        model_checksum=combined_digest(job.models.paths()),
+        model_checksum=model_checksum(job.models.by_role()),
         settings=_shard_settings(settings, torch_device),
     )
     summary.update(

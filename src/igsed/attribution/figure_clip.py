@@ -1,14 +1,16 @@
 """Which test clip Fig. 2 shows, chosen from the split alone, before any attribution.
 
 The attribution shard of that clip keeps the full-resolution signed IG the figure draws, so
-the choice is made right after the split (rule figure_clip) and needs only the manifest
-and the events, none of the plotting or metric code.
+the choice is made right after the split (by the workflow, as each shard's `signed_clips`
+param, so a change re-runs only the shards whose kept clips changed) and needs only the
+manifest and the events, none of the plotting or metric code.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -85,3 +87,36 @@ def choose_figure_clip(
     a pipeline may keep signed IG for the first few of `rank_figure_clips` instead.
     """
     return rank_figure_clips(manifest, events, split, seed)[0]
+
+
+@dataclass(frozen=True)
+class SignedClips:
+    """The Fig. 2 clip and every clip whose shard keeps full-resolution signed IG."""
+
+    figure_clip: str
+    signed_clips: tuple[str, ...]
+
+
+def signed_clips(
+    manifest: pd.DataFrame | str | os.PathLike[str],
+    events: pd.DataFrame | str | os.PathLike[str],
+    requested: Sequence[str],
+) -> SignedClips:
+    """The Fig. 2 clip first, then the configured `attribution.signed_clips`.
+
+    Raises ValueError naming every requested id that is not a val or test clip, so a typo
+    is caught before any attribution rather than silently keeping nothing.
+    """
+    manifest_frame = _as_frame(manifest, read_manifest)
+    known = set(
+        str(c) for c in manifest_frame.loc[manifest_frame["split"].isin(["val", "test"]), "clip_id"]
+    )
+    unknown = [str(clip_id) for clip_id in requested if str(clip_id) not in known]
+    if unknown:
+        examples = ", ".join(sorted(known)[:3])
+        raise ValueError(
+            f"config key attribution.signed_clips names clips that are in neither val nor "
+            f"test: {unknown} (val and test clip ids look like: {examples})"
+        )
+    chosen = choose_figure_clip(manifest_frame, events)
+    return SignedClips(chosen, tuple(dict.fromkeys([chosen, *map(str, requested)])))

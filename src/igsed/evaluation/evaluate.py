@@ -39,7 +39,13 @@ from igsed.core.atomic import write_json, write_text
 from igsed.core.constants import CLASS_INDEX, CLASSES, N_CLASSES, N_EVAL_FRAMES
 from igsed.core.logs import Progress
 from igsed.core.metrics import best_tau, class_means, macro_average, pointing_game, sweep
-from igsed.formats.shards import FRAME_METHODS, ClipAttribution, read_shard
+from igsed.formats.shards import (
+    FRAME_METHODS,
+    ClipAttribution,
+    ShardExpectation,
+    read_shard,
+    require_current_shards,
+)
 from igsed.formats.tables import (
     METHOD_LABELS,
     TABLE2_ORDER,
@@ -348,13 +354,18 @@ def evaluate(
     threshold: float = 0.5,
     count_false_positives: bool = False,
     fw_detections: str = "classifier",
+    shards_made_with: ShardExpectation | None = None,
 ) -> dict[str, Any]:
     """Score every method on val and test, pick tau* on val, write Tables II/III and curves.
 
     Writes into `out_dir`: table2.{csv,md}, table3.{csv,md}, sweep_val.csv, sweep_test.csv,
     instances_test.csv, tau_star.json, convergence.json. Returns the Table II rows and tau*.
+    With `shards_made_with`, first refuses shards made with other models or settings.
     """
     out_dir = Path(out_dir)
+    if shards_made_with is not None:
+        present = [Path(p) for p in [*val_shards, *test_shards] if Path(p).is_file()]
+        require_current_shards(present, shards_made_with)
     taus = _tau_grid(tau_range)
     if fw_detections not in FW_DETECTION_MODES:
         raise ValueError(f"fw_detections={fw_detections!r}; expected one of {FW_DETECTION_MODES}")

@@ -32,7 +32,12 @@ from igsed.core.constants import (
 )
 from igsed.core.metrics import percentile_threshold
 from igsed.formats.manifest import read_events, read_manifest
-from igsed.formats.shards import ClipAttribution, iter_clips
+from igsed.formats.shards import (
+    ClipAttribution,
+    ShardExpectation,
+    iter_clips,
+    require_current_shards,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -328,13 +333,17 @@ def figures(
     out_dir: Path,
     *,
     figure_clip: str | None = None,
+    shards_made_with: ShardExpectation | None = None,
 ) -> None:
     """Write fig2_attribution, fig3_threshold and per_class_iou (.png and .svg) into out_dir.
 
     Fig. 2 shows `figure_clip`, or else the first test clip with the most to show: at least two
     attributed classes, signed IG kept in its shard, two of them present in the ground truth.
+    With `shards_made_with`, first refuses shards made with other models or settings.
     """
     out_dir = Path(out_dir)
+    if shards_made_with is not None:
+        require_current_shards(test_shards, shards_made_with)
     tau_star = read_json(tau_star_json)
     chosen = _pick_clip([Path(p) for p in test_shards], figure_clip)
     if chosen is not None:

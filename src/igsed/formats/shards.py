@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,29 @@ import h5py
 import numpy as np
 
 from igsed.core.atomic import atomic_path
+from igsed.core.checksums import combined_digest
 from igsed.core.constants import N_EVAL_FRAMES
 
 FORMAT_VERSION = 1
 FRAME_METHODS: tuple[str, ...] = ("ig", "fw_weak", "fw_strong", "energy", "random")
+# The model files a shard is made with, in the order of its model_checksum.
+MODEL_ROLES: tuple[str, ...] = ("backbone", "clip_head", "fw_weak", "fw_strong")
+
+
+class ShardError(ValueError):
+    """A shard that cannot be used: unreadable, or made with other models or settings."""
+
+
+def rebuild_command(paths: Sequence[str | os.PathLike[str]]) -> str:
+    return "snakemake --cores all --forcerun " + " ".join(str(p) for p in paths)
+
+
+def model_checksum(models: Mapping[str, str | os.PathLike[str]]) -> str:
+    """The checksum a shard records of the model files it was made with (MODEL_ROLES)."""
+    missing = [role for role in MODEL_ROLES if role not in models]
+    if missing:
+        raise KeyError(f"model files missing for roles {missing}; expected {MODEL_ROLES}")
+    return combined_digest(models[role] for role in MODEL_ROLES)
 
 
 @dataclass
@@ -133,16 +152,84 @@ def _read_clip(clip_id: str, group: h5py.Group) -> ClipAttribution:
     )
 
 
+def _open(path: str | os.PathLike[str]) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ShardError(
+            f"attribution shard {path} is unreadable ({error}); it was probably cut short. "
+            f"Rebuild it with: {rebuild_command([path])}"
+        ) from error
+
+
+def _header(h5: h5py.File, path: str | os.PathLike[str]) -> Shard:
+    version = int(h5.attrs.get("format_version", -1))
+    if version != FORMAT_VERSION:
+        raise ShardError(
+            f"{path}: shard format {version}, expected {FORMAT_VERSION}; "
+            f"rebuild it with: {rebuild_command([path])}"
+        )
+    return Shard(
+        split=str(h5.attrs["split"]),
+        model_checksum=str(h5.attrs["model_checksum"]),
+        settings=json.loads(h5.attrs["settings"]),
+        clips=[],
+    )
+
+
 def read_shard(path: str | os.PathLike[str]) -> Shard:
-    with h5py.File(path, "r") as h5:
-        version = int(h5.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise ValueError(f"{path}: shard format {version}, expected {FORMAT_VERSION}")
-        return Shard(
-            split=str(h5.attrs["split"]),
-            model_checksum=str(h5.attrs["model_checksum"]),
-            settings=json.loads(h5.attrs["settings"]),
-            clips=[_read_clip(clip_id, h5[clip_id]) for clip_id in h5],
+    with _open(path) as h5:
+        shard = _header(h5, path)
+        shard.clips = [_read_clip(clip_id, h5[clip_id]) for clip_id in h5]
+        return shard
+
+
+@dataclass(frozen=True)
+class ShardExpectation:
+    """What every shard a stage reads must have been made with.
+
+    `settings` holds the configured values of the recorded settings that shape the numbers;
+    a shard whose recorded value differs (or whose models differ) is stale, for example one
+    finished by an orphaned job after a hard kill, which Snakemake keeps without metadata.
+    """
+
+    model_checksum: str
+    settings: Mapping[str, Any]
+
+    @classmethod
+    def of(
+        cls, models: Mapping[str, str | os.PathLike[str]], settings: Mapping[str, Any]
+    ) -> ShardExpectation:
+        """From the model files by role (MODEL_ROLES) and the configured settings."""
+        return cls(model_checksum(models), dict(settings))
+
+    def differences(self, shard: Shard) -> list[str]:
+        found = [
+            f"{key} = {shard.settings.get(key)!r} (configured: {value!r})"
+            for key, value in sorted(self.settings.items())
+            if shard.settings.get(key) != value
+        ]
+        if shard.model_checksum != self.model_checksum:
+            found.append("made with other model files")
+        return found
+
+
+def require_current_shards(
+    paths: Sequence[str | os.PathLike[str]], expectation: ShardExpectation
+) -> None:
+    """Raise ShardError naming every shard not made with the expected models and settings."""
+    stale: dict[str, list[str]] = {}
+    for path in paths:
+        with _open(path) as h5:
+            differences = expectation.differences(_header(h5, path))
+        if differences:
+            stale[str(path)] = differences
+    if stale:
+        lines = "\n".join(f"  {path}: {'; '.join(diff)}" for path, diff in stale.items())
+        raise ShardError(
+            f"{len(stale)} attribution shards were made with other settings or models than "
+            f"this run's, and would mix into its results:\n{lines}\n"
+            f"Rebuild them with: {rebuild_command(list(stale))}"
         )
 
 
