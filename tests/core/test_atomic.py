@@ -41,3 +41,24 @@ def test_a_stricter_umask_is_respected(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert _mode(tmp_path / "private.txt") == 0o600
+
+
+@pytest.mark.parametrize("kind", ["file", "dir"])
+def test_leftovers_of_a_killed_writer_are_removed_on_the_next_write(
+    tmp_path: Path, kind: str
+) -> None:
+    # What `kill -9` in the middle of a write leaves: the temporary sibling, never renamed.
+    name = "table[1].csv" if kind == "file" else "chunk_0"
+    stale_file = tmp_path / f".{name}.k3j2h1.part"
+    stale_file.write_text("half")
+    stale_dir = tmp_path / f".{name}.a9b8c7.part"
+    stale_dir.mkdir()
+    (stale_dir / "clip.wav").write_bytes(b"RIFF")
+    other = tmp_path / ".other.csv.x1.part"
+    other.write_text("someone else's")
+    if kind == "file":
+        write_text(tmp_path / name, "done\n")
+    else:
+        with atomic_dir(tmp_path / name) as staging:
+            (staging / "clip.wav").write_bytes(b"RIFF")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, other.name])

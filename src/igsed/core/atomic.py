@@ -7,6 +7,7 @@ so Snakemake (or a user) never mistakes it for a finished output.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import shutil
@@ -32,11 +33,27 @@ def permission_bits(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~_umask()
 
 
+def _remove_leftovers(target: Path) -> None:
+    """Remove temporary siblings of `target` that a killed writer left behind.
+
+    A process killed outright (SIGKILL, power cut) never reaches its cleanup; the next write
+    of the same target is the one moment its leftovers are known to be dead weight, since
+    one target has one writer at a time.
+    """
+    pattern = os.path.join(glob.escape(str(target.parent)), f".{glob.escape(target.name)}.*.part")
+    for leftover in map(Path, glob.glob(pattern)):
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to `target`; rename it onto `target` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -54,6 +71,7 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary directory next to `target`; move it onto `target` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
     os.chmod(tmp, permission_bits(directory=True))
     try:
