@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.workflow import PIPELINE_RULES, copy_workflow, run_snakemake
+from support.workflow import PIPELINE_RULES, REPO, copy_workflow, run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +111,13 @@ def test_snakemake_report_builds_a_browsable_html(tiny_run: Path, tmp_path: Path
     assert "The run's summary: Tables I" in text
     for category in ("0. Summary", "1. Data", "3. Temporal detection", "4. Figures"):
         assert f'"{category}"' in text, category
+    # The workflow description page (the Snakefile's `report:`).
+    assert "tell **when** sound events" in text or "when</strong> sound events" in text
+
+
+def test_the_run_environment_has_what_the_report_needs() -> None:
+    # scripts/run.sh installs the runtime dependencies only; --report imports pygments.
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    dependencies = pyproject["project"]["dependencies"]
+    runtime = {re.split(r"[<>=!~ ]", dep)[0].lower() for dep in dependencies}
+    assert "pygments" in runtime
