@@ -146,7 +146,7 @@ def test_a_truncated_shard_is_named_with_its_rebuild_command(tmp_path: Path) -> 
         read_shard(path)
     message = str(error.value)
     assert str(path) in message and "cut short" in message
-    assert f"--forcerun {path}" in message
+    assert f"--rerun-incomplete --forcerun {path}" in message
 
 
 def _models(tmp_path: Path, content: str) -> dict[str, Path]:

@@ -10,7 +10,9 @@ stopped job and nothing that had finished.
 
 from __future__ import annotations
 
+import base64
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,16 +23,22 @@ import pytest
 import torch
 from support.workflow import SNAKEMAKE, copy_workflow, planned_jobs, run_snakemake
 
+from igsed.formats.shards import read_shard
+
 TARGET = "results/models/backbone.pt"
 TINY = "workflow/presets/tiny.yaml"
 KILL_DEADLINE_S = 600
 
 
 def _start(workdir: Path) -> subprocess.Popen[str]:
+    return _start_run(workdir, TARGET, "--cores", "2", "--configfile", TINY)
+
+
+def _start_run(workdir: Path, *args: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.Popen(
-        [SNAKEMAKE, TARGET, "--cores", "2", "--configfile", TINY],
+        [SNAKEMAKE, *args],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -93,3 +101,67 @@ def test_stopped_run_resumes_without_redoing_finished_jobs(
     assert payload
     # No temporary siblings of the killed write were left to be mistaken for outputs.
     assert not list((workdir / "results" / "models").glob("*.part"))
+
+
+def _live_jobs(workdir: Path) -> list[int]:
+    """Processes running a job script of `workdir`: what README's `pgrep -f` check lists."""
+    result = subprocess.run(
+        ["pgrep", "-f", f"{workdir}/.snakemake/scripts/"], capture_output=True, text=True
+    )
+    return [int(pid) for pid in result.stdout.split()]
+
+
+def _without_attribution(tiny_run: Path, workdir: Path) -> None:
+    """A copy of the tiny run as it was before its attribution stage first ran."""
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    shutil.rmtree(workdir / "results" / "attribution")
+    for record in (workdir / ".snakemake" / "metadata").iterdir():
+        if base64.urlsafe_b64decode(record.name).decode().startswith("results/attribution/"):
+            record.unlink()
+
+
+def test_orphans_of_a_killed_snakemake_never_mix_into_the_results(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """`kill -9` of Snakemake alone: its running jobs finish as orphans, without metadata.
+
+    After the README's recovery (no job alive, --unlock) a changed setting re-runs only the
+    shards Snakemake has records of; the evaluation refuses the orphans' shards by name,
+    and the command it names makes the results consistent.
+    """
+    workdir = tmp_path / "orphans"
+    _without_attribution(tiny_run, workdir)
+    steps = ("--config", "attribution={ig: {n_steps: 5}}")
+    run = _start_run(workdir, "--cores", "2", "--configfile", TINY, *steps)
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    while not any("attribute" in _cmdline(pid) for pid in _live_jobs(workdir)):
+        assert run.poll() is None and time.monotonic() < deadline, "no attribute job started"
+        time.sleep(0.2)
+    run.kill()  # Snakemake alone, not its process group
+    run.wait(timeout=60)
+    assert _live_jobs(workdir), "the jobs died with Snakemake; nothing was orphaned"
+    while _live_jobs(workdir):
+        assert time.monotonic() < deadline, "the orphaned jobs did not finish"
+        time.sleep(0.5)
+    shards = workdir.glob("results/attribution/*/*.h5")
+    orphaned = sorted(str(path.relative_to(workdir)) for path in shards)
+    assert orphaned
+
+    run_snakemake(workdir, "--unlock", "--configfile", TINY)
+    changed = ("--config", "attribution={ig: {n_steps: 6}}")
+    failed = run_snakemake(workdir, "--cores", "2", "--configfile", TINY, *changed, check=False)
+    assert failed.returncode != 0, "a run mixing n_steps 5 and 6 shards succeeded"
+    message = (workdir / "results/logs/evaluate/evaluate.log").read_text()
+    for shard in orphaned:
+        assert f"{shard}: n_steps = 5 (configured: 6)" in message
+    rebuild = message.split("to the run's snakemake command: ", 1)[1].split()
+    run_snakemake(workdir, "--cores", "2", "--configfile", TINY, *changed, *rebuild)
+    shards = list(workdir.glob("results/attribution/*/*.h5"))
+    assert {read_shard(path).settings["n_steps"] for path in shards} == {6}
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

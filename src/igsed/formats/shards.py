@@ -43,8 +43,21 @@ class ShardError(ValueError):
     """A shard that cannot be used: unreadable, or made with other models or settings."""
 
 
-def rebuild_command(paths: Sequence[str | os.PathLike[str]]) -> str:
-    return "snakemake --cores all --forcerun " + " ".join(str(p) for p in paths)
+def rebuild_options(paths: Sequence[str | os.PathLike[str]]) -> str:
+    """What to add to the run's snakemake command to rebuild `paths`.
+
+    --rerun-incomplete because a shard finished by an orphaned job is still marked
+    incomplete, and Snakemake refuses to force it otherwise.
+    """
+    return "--rerun-incomplete --forcerun " + " ".join(str(p) for p in paths)
+
+
+def _rebuild_hint(paths: Sequence[str | os.PathLike[str]]) -> str:
+    which = "it" if len(paths) == 1 else "them"
+    return (
+        f"Rebuild {which} by adding these options to the run's snakemake command: "
+        f"{rebuild_options(paths)}"
+    )
 
 
 def model_checksum(models: Mapping[str, str | os.PathLike[str]]) -> str:
@@ -158,7 +171,7 @@ def _open(path: str | os.PathLike[str]) -> h5py.File:
     except OSError as error:
         raise ShardError(
             f"attribution shard {path} is unreadable ({error}); it was probably cut short. "
-            f"Rebuild it with: {rebuild_command([path])}"
+            f"{_rebuild_hint([path])}"
         ) from error
 
 
@@ -166,8 +179,7 @@ def _header(h5: h5py.File, path: str | os.PathLike[str]) -> Shard:
     version = int(h5.attrs.get("format_version", -1))
     if version != FORMAT_VERSION:
         raise ShardError(
-            f"{path}: shard format {version}, expected {FORMAT_VERSION}; "
-            f"rebuild it with: {rebuild_command([path])}"
+            f"{path}: shard format {version}, expected {FORMAT_VERSION}; {_rebuild_hint([path])}"
         )
     return Shard(
         split=str(h5.attrs["split"]),
@@ -229,7 +241,7 @@ def require_current_shards(
         raise ShardError(
             f"{len(stale)} attribution shards were made with other settings or models than "
             f"this run's, and would mix into its results:\n{lines}\n"
-            f"Rebuild them with: {rebuild_command(list(stale))}"
+            f"{_rebuild_hint(list(stale))}"
         )
 
 
