@@ -27,11 +27,22 @@ from igsed.formats.shards import read_shard
 
 TARGET = "results/models/backbone.pt"
 TINY = "workflow/presets/tiny.yaml"
+# The tiny backbone trains for about two seconds: too short a window to be sure the stop
+# lands mid-training on a busy machine. More epochs keep the job busy for the stop.
+BACKBONE_RUN = (
+    TARGET,
+    "--cores",
+    "2",
+    "--configfile",
+    TINY,
+    "--config",
+    "backbone={pretrain: {epochs: 12}}",
+)
 KILL_DEADLINE_S = 600
 
 
 def _start(workdir: Path) -> subprocess.Popen[str]:
-    return _start_run(workdir, TARGET, "--cores", "2", "--configfile", TINY)
+    return _start_run(workdir, *BACKBONE_RUN)
 
 
 def _start_run(workdir: Path, *args: str) -> subprocess.Popen[str]:
@@ -88,10 +99,10 @@ def test_stopped_run_resumes_without_redoing_finished_jobs(
     assert any("synthesis" in path.parts for path in before)
 
     if stop_signal == signal.SIGKILL:
-        locked = run_snakemake(workdir, TARGET, "--cores", "2", "--configfile", TINY, check=False)
+        locked = run_snakemake(workdir, *BACKBONE_RUN, check=False)
         assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
         run_snakemake(workdir, TARGET, "--unlock", "--configfile", TINY)
-    restart = run_snakemake(workdir, TARGET, "--cores", "2", "--configfile", TINY)
+    restart = run_snakemake(workdir, *BACKBONE_RUN)
     log = restart.stdout + restart.stderr
     assert planned_jobs(log) == {"backbone": 1}, log
     # What had finished is untouched; the killed job's output is now complete.
