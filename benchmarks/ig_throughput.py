@@ -256,7 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", default=method)
     parser.add_argument("--classes", default="1,2,3", help="attributed classes per clip")
     parser.add_argument("--backbones", default="default,full")
-    parser.add_argument("--devices", default="auto", help="auto (cpu + cuda if present), cpu")
+    parser.add_argument(
+        "--devices",
+        default="auto",
+        choices=("auto", "cpu", "cuda"),
+        help="auto: cpu + cuda if present",
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-flops", action="store_true", help="skip the FLOP count")
     parser.add_argument("--workdir", type=Path, default=REPO, help="where results/ lives")
@@ -264,9 +269,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    devices = [torch.device("cpu")]
-    if args.devices == "auto" and torch.cuda.is_available():
-        devices.append(torch.device("cuda"))
+    if args.devices == "cuda" and not torch.cuda.is_available():
+        parser.error("--devices cuda: torch sees no CUDA device")
+    names = {"auto": ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]}
+    devices = [torch.device(name) for name in names.get(args.devices, [args.devices])]
     class_counts = [int(c) for c in args.classes.split(",")]
     waveform, clip_name = _clip(args.workdir)
     load_before = os.getloadavg()

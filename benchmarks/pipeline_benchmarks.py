@@ -7,6 +7,12 @@ start of the newest .snakemake/log/*.snakemake.log that precedes the newest benc
 `--all` takes every file instead (each job's latest execution, whichever run it was).
 
     .venv/bin/python benchmarks/pipeline_benchmarks.py [--workdir DIR] [--all] [--out t.tsv]
+    .venv/bin/python benchmarks/pipeline_benchmarks.py --compare BEFORE_DIR AFTER_DIR
+
+`--compare` puts two runs side by side (the last run of each working directory): per rule the
+jobs, the summed job wall time and CPU time, before and after, with the after/before ratio,
+then the total and the pipeline's span (first job start to last job end; a job starts at its
+benchmark file's modification time minus its wall time).
 """
 
 from __future__ import annotations
@@ -113,12 +119,93 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def span_s(jobs: pd.DataFrame) -> float:
+    """Seconds from the first job's start to the last job's end."""
+    if jobs.empty:
+        return 0.0
+    ends = jobs["modified"]
+    starts = ends - pd.to_timedelta(jobs["wall_s"], unit="s")
+    return float((ends.max() - starts.min()).total_seconds())
+
+
+def _ratio(before: float, after: float) -> str:
+    return f"{after / before:.2f}" if before > 0 else "n/a"
+
+
+def comparison(before: pd.DataFrame, after: pd.DataFrame) -> str:
+    """Markdown: per rule and in total, the two runs' jobs, wall and CPU seconds, ratios."""
+    sides = {
+        name: per_rule(jobs).set_index("rule")
+        for name, jobs in (("before", before), ("after", after))
+    }
+    rules = sorted(
+        set(sides["before"].index) | set(sides["after"].index),
+        key=lambda rule: -max(float(sides[k]["total_wall_s"].get(rule, 0.0)) for k in sides),
+    )
+    header = (
+        "| rule | jobs before | jobs after | wall s before | wall s after | after/before "
+        "| CPU s before | CPU s after |"
+    )
+    lines = [header, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+
+    def cell(side: str, rule: str, column: str) -> float:
+        table = sides[side]
+        return float(table[column].get(rule, 0.0))
+
+    for rule in rules:
+        wall = [cell(k, rule, "total_wall_s") for k in sides]
+        cpu = [cell(k, rule, "total_cpu_s") for k in sides]
+        jobs = [int(cell(k, rule, "jobs")) for k in sides]
+        lines.append(
+            f"| {rule} | {jobs[0]} | {jobs[1]} | {wall[0]:.1f} | {wall[1]:.1f} | "
+            f"{_ratio(*wall)} | {cpu[0]:.1f} | {cpu[1]:.1f} |"
+        )
+    totals = [float(sides[k]["total_wall_s"].sum()) for k in sides]
+    cpus = [float(sides[k]["total_cpu_s"].sum()) for k in sides]
+    lines.append(
+        f"| **all jobs** | {len(before)} | {len(after)} | {totals[0]:.1f} | {totals[1]:.1f} | "
+        f"{_ratio(*totals)} | {cpus[0]:.1f} | {cpus[1]:.1f} |"
+    )
+    spans = [span_s(before), span_s(after)]
+    lines.append(
+        f"| **pipeline span** (first start to last end) | | | {spans[0]:.1f} | {spans[1]:.1f} "
+        f"| {_ratio(*spans)} | | |"
+    )
+    return "\n".join(lines)
+
+
+def _last_run_jobs(workdir: Path) -> tuple[pd.DataFrame, str]:
+    return last_run(read_benchmarks(workdir), run_starts(workdir))
+
+
+def compare_main(before_dir: Path, after_dir: Path) -> int:
+    runs = {}
+    for name, workdir in (("before", before_dir), ("after", after_dir)):
+        if not (workdir / "results" / "benchmarks").is_dir():
+            print(f"no benchmark files under {workdir}/results/benchmarks (run the pipeline first)")
+            return 1
+        runs[name], scope = _last_run_jobs(workdir)
+        print(f"# {name}: {workdir}, {len(runs[name])} jobs of {scope}")
+    print(
+        "# wall = Snakemake's `s` summed over a rule's jobs (which may have run in parallel); "
+        "the span is the pipeline's wall clock"
+    )
+    print()
+    print(comparison(runs["before"], runs["after"]))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=REPO, help="the pipeline's directory")
     parser.add_argument("--all", action="store_true", help="every benchmark file, any run")
     parser.add_argument("--out", type=Path, help="also write the table as TSV here")
+    parser.add_argument(
+        "--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"), help="two run directories"
+    )
     args = parser.parse_args(argv)
+    if args.compare is not None:
+        return compare_main(*args.compare)
     root = args.workdir / "results" / "benchmarks"
     if not root.is_dir():
         print(f"no benchmark files: {root} does not exist (run the pipeline first)")

@@ -22,8 +22,8 @@ that work when the model exposes the split `forward(x) == from_power(power_spect
    spectrogram, and the front-end's backward (a vector-Jacobian product at x) runs once
    per class instead of once per step.
 
-The quadrature nodes alpha_k and weights w_k come from Captum's own
-`approximation_parameters`, so both engines evaluate the same sum; the convergence delta
+The quadrature nodes alpha_k and weights w_k are Captum's (`quadrature`, checked bit for bit
+against `approximation_parameters`), so both engines evaluate the same sum; the convergence delta
 is Captum's: sum(attribution) - (F(x) - F(0)). Steps are batched so that the activations
 kept for the backward passes fit a memory budget (`FusedOptions.memory_budget_mb`).
 """
@@ -40,12 +40,12 @@ from typing import Protocol, cast
 
 import numpy as np
 import torch
-from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 from torch.fx.experimental.optimization import fuse as fuse_conv_bn
 
 from igsed.attribution.ig import (
     DEFAULT_MEMORY_BUDGET_MB,
+    IG_METHODS,
     IGResult,
     IGSettings,
     model_device,
@@ -111,12 +111,32 @@ class FusedOptions:
 
 
 def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """Captum's nodes alpha_k in [0, 1] and weights w_k for `method` with `n_steps` points."""
-    step_sizes, alphas = approximation_parameters(method)
-    return (
-        np.asarray(alphas(int(n_steps)), dtype=np.float64),
-        np.asarray(step_sizes(int(n_steps)), dtype=np.float64),
-    )
+    """Captum's nodes alpha_k in [0, 1] and weights w_k for `method` with `n_steps` points.
+
+    The same numbers as captum.attr._utils.approximation_methods (a test checks them bit for
+    bit), computed here because importing anything of captum.attr costs an attribution job
+    half a second of start-up. Captum's Riemann nodes come from a float32 torch.linspace.
+    """
+    n = int(n_steps)
+    if method == "gausslegendre":
+        nodes, weights = np.polynomial.legendre.leggauss(n)
+        return 0.5 * (1 + nodes), 0.5 * weights
+    if method not in IG_METHODS:
+        raise ValueError(f"IG method {method!r} is not supported; allowed: {IG_METHODS}")
+    if n < 2:
+        raise ValueError(f"{method} needs at least two steps, got {n}")
+    start, stop = {
+        "riemann_trapezoid": (0.0, 1.0),
+        "riemann_left": (0.0, 1 - 1 / n),
+        "riemann_middle": (1 / (2 * n), 1 - 1 / (2 * n)),
+        "riemann_right": (1 / n, 1.0),
+    }[method]
+    alphas = torch.linspace(start, stop, n).to(torch.float64).numpy()
+    weights = np.full(n, 1 / n)
+    if method == "riemann_trapezoid":
+        weights[0] /= 2
+        weights[-1] /= 2
+    return alphas, weights
 
 
 def _model_dtype(model: nn.Module) -> torch.dtype:

@@ -12,11 +12,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients
 from torch import nn
+
+if TYPE_CHECKING:
+    from captum.attr import IntegratedGradients
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +149,10 @@ def captum_engine(
     model: nn.Module, waveform: torch.Tensor, targets: Sequence[int], settings: IGSettings
 ) -> list[IGResult]:
     """Reference engine: Captum's IntegratedGradients, one target at a time."""
+    # Imported here: captum.attr takes half a second to import, which every attribution
+    # job paid at start-up although the default engine never calls Captum.
+    from captum.attr import IntegratedGradients
+
     batch = _as_batch(waveform, model_device(model))
     f_input, f_baseline = _end_point_scores(model, batch)
     explainer = IntegratedGradients(model)
