@@ -160,7 +160,9 @@ def figure_paths():
 
 def attribution_runtime(wildcards):
     """Minutes one attribution shard may take on a CPU node (SLURM sums them per group job)."""
-    minutes_per_clip = 15 if config["backbone"]["width"] > 0.5 else 3
+    # Measured on a CPU: ~3 s per clip at the default width (2 min leaves room for slow
+    # nodes), minutes per clip at full width.
+    minutes_per_clip = 15 if config["backbone"]["width"] > 0.5 else 2
     return 5 + minutes_per_clip * config["attribution"]["clips_per_shard"]
 
 

@@ -217,7 +217,7 @@ def test_demo_workflow_through_slurm_profile_packs_the_attribution_group(
     job_ids = {prepare_id, combine_id, *shard_ids.values()}
     assert all(job_id.isdigit() for job_id in job_ids), job_ids
 
-    # The profile's group-components (20) packs all four shards into one sbatch job.
+    # The profile's group-components (4) packs all four shards into one sbatch job.
     group_ids = set(shard_ids.values())
     assert len(group_ids) == 1, shard_ids
     assert len(job_ids) == 3, job_ids
