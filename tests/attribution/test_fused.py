@@ -19,6 +19,7 @@ import pytest
 import torch
 from captum.attr import IntegratedGradients
 from captum.attr._utils.approximation_methods import approximation_parameters
+from support.explained import NARROW, burst_clip, random_explained
 from torch import nn
 
 from igsed.attribution.engines import ENGINES, attribute_clip
@@ -32,7 +33,7 @@ from igsed.attribution.fused import (
 )
 from igsed.attribution.ig import ENGINE_NAMES, IG_METHODS, IGSettings
 from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
-from igsed.models.cnn14 import Cnn14, pool_time
+from igsed.models.cnn14 import Cnn14
 from igsed.models.explained import ExplainedModel
 from igsed.models.heads import make_head
 
@@ -46,70 +47,7 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(previous)
 
 
-NARROW = 0.125  # the default backbone width
 SHORTEST = 10_240  # 0.32 s: 33 STFT frames, the fewest CNN14's five 2x2 poolings accept
-
-
-def _explained(
-    width: float,
-    seed: int,
-    dtype: torch.dtype = torch.float32,
-    calibrate_on: np.ndarray | None = None,
-) -> ExplainedModel:
-    """A random-weight CNN14 + clip head with non-trivial BatchNorm statistics, frozen.
-
-    A random CNN14 scores every input about the same, so F(x) - F(0) would be ~1e-3 and the
-    attributions tiny. With `calibrate_on`, each class's head row keeps its random direction
-    but is scaled and offset so that the class logit is +1 on that clip and -1 on silence
-    (even classes) or the reverse (odd classes), like a trained classifier's detections.
-    """
-    torch.manual_seed(seed)
-    backbone = Cnn14(width=width)
-    model = ExplainedModel(backbone, make_head("clip", backbone, "max"))
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                n = module.num_features
-                module.running_mean.copy_(0.2 * torch.randn(n, generator=generator))
-                module.running_var.copy_(0.5 + torch.rand(n, generator=generator))
-                module.weight.copy_(0.8 + 0.4 * torch.rand(n, generator=generator))
-                module.bias.copy_(0.1 * torch.randn(n, generator=generator))
-        # bn0 normalises dB values around the log floor (-100 dB) and speech-like levels.
-        model.backbone.bn0.running_mean.fill_(-60.0)
-        model.backbone.bn0.running_var.fill_(400.0)
-    model = model.to(dtype).eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    if calibrate_on is not None:
-        _calibrate_head(model, torch.as_tensor(calibrate_on, dtype=dtype))
-    return model
-
-
-def _calibrate_head(model: ExplainedModel, waveform: torch.Tensor) -> None:
-    with torch.no_grad():
-        frames = model.backbone.frame_features(torch.stack([waveform, torch.zeros_like(waveform)]))
-        clip, silence = model.head.embedding(pool_time(frames, model.head.pooling))
-        linear = model.head.linear
-        separation = linear.weight @ (clip - silence)
-        signs = torch.tensor([1.0, -1.0], dtype=separation.dtype).repeat(5)
-        linear.weight.mul_((2.0 * signs / separation)[:, None])
-        linear.bias.copy_(-linear.weight @ (clip + silence) / 2)
-
-
-def _clip(n_samples: int, seed: int) -> np.ndarray:
-    """A quiet noise bed, three louder bursts (tone + noise) and a stretch of digital silence."""
-    rng = np.random.default_rng(seed)
-    clip = 0.003 * rng.standard_normal(n_samples)
-    t = np.arange(n_samples) / SAMPLE_RATE
-    for _ in range(3):
-        start = int(rng.integers(0, n_samples * 3 // 4))
-        length = int(rng.integers(n_samples // 20, n_samples // 5))
-        window = slice(start, min(n_samples, start + length))
-        tone = np.sin(2 * np.pi * rng.uniform(200, 4000) * t[window])
-        clip[window] += 0.3 * tone + 0.05 * rng.standard_normal(tone.shape[0])
-    clip[n_samples // 10 : n_samples // 10 + n_samples // 20] = 0.0
-    return clip.astype(np.float32)
 
 
 def _captum(
@@ -147,8 +85,8 @@ def test_quadrature_is_captums(method: str) -> None:
 
 
 def test_power_spectrogram_is_quadratic_in_the_waveform() -> None:
-    model = _explained(NARROW, seed=0, dtype=torch.float64)
-    x = torch.from_numpy(_clip(SAMPLE_RATE, seed=1)).double()[None]
+    model = random_explained(NARROW, seed=0, dtype=torch.float64)
+    x = torch.from_numpy(burst_clip(SAMPLE_RATE, seed=1)).double()[None]
     power = model.power_spectrogram(x)
     probe = torch.randn(
         power.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
@@ -192,8 +130,8 @@ def _assert_equivalent(
 
 
 def test_fused_matches_captum_on_the_default_width_over_ten_seconds() -> None:
-    clip = _clip(CLIP_SAMPLES, seed=4)
-    model = _explained(NARROW, seed=3, dtype=torch.float64, calibrate_on=clip)
+    clip = burst_clip(CLIP_SAMPLES, seed=4)
+    model = random_explained(NARROW, seed=3, dtype=torch.float64, calibrate_on=clip)
     _assert_equivalent(
         model,
         torch.from_numpy(clip).double(),
@@ -205,8 +143,8 @@ def test_fused_matches_captum_on_the_default_width_over_ten_seconds() -> None:
 
 
 def test_fused_matches_captum_on_full_width_cnn14() -> None:
-    clip = _clip(SHORTEST, seed=6)
-    model = _explained(1.0, seed=5, dtype=torch.float64, calibrate_on=clip)
+    clip = burst_clip(SHORTEST, seed=6)
+    model = random_explained(1.0, seed=5, dtype=torch.float64, calibrate_on=clip)
     _assert_equivalent(
         model,
         torch.from_numpy(clip).double(),
@@ -218,8 +156,8 @@ def test_fused_matches_captum_on_full_width_cnn14() -> None:
 
 
 def test_float32_engines_agree_through_attribute_clip() -> None:
-    waveform = _clip(CLIP_SAMPLES, seed=8)
-    model = _explained(NARROW, seed=7, calibrate_on=waveform)
+    waveform = burst_clip(CLIP_SAMPLES, seed=8)
+    model = random_explained(NARROW, seed=7, calibrate_on=waveform)
     targets = [0, 6]
     captum = attribute_clip(model, waveform, targets, IGSettings(n_steps=5, engine="captum"))
     fused = attribute_clip(model, waveform, targets, IGSettings(n_steps=5, engine="fused"))
@@ -238,8 +176,8 @@ def test_float32_engines_agree_through_attribute_clip() -> None:
 
 
 def test_step_batches_follow_the_memory_budget() -> None:
-    model = _explained(NARROW, seed=9, dtype=torch.float64)
-    waveform = torch.from_numpy(_clip(SHORTEST, seed=10)).double()
+    model = random_explained(NARROW, seed=9, dtype=torch.float64)
+    waveform = torch.from_numpy(burst_clip(SHORTEST, seed=10)).double()
     settings = IGSettings(n_steps=5, engine="fused")
     network = inference_network(model)
     # BatchNorm after each convolution folded away (bn0 acts on the log-mel, not a conv).
@@ -280,8 +218,8 @@ def test_full_width_ten_second_batches_fit_eight_gigabytes() -> None:
 
 
 def test_edited_weights_are_seen_by_the_next_call() -> None:
-    clip = _clip(SHORTEST, seed=12)
-    model = _explained(NARROW, seed=11, dtype=torch.float64, calibrate_on=clip)
+    clip = burst_clip(SHORTEST, seed=12)
+    model = random_explained(NARROW, seed=11, dtype=torch.float64, calibrate_on=clip)
     waveform = torch.from_numpy(clip).double()
     settings = IGSettings(n_steps=2, engine="fused")
     (before,) = fused_attributions(model, waveform, [4], settings)
@@ -305,7 +243,7 @@ def test_clear_errors() -> None:
     settings = IGSettings(n_steps=2, engine="fused")
     with pytest.raises(TypeError, match="power_spectrogram"):
         attribute_clip(_WaveformOnly(), waveform, [0], settings)
-    model = _explained(1 / 32, seed=13)
+    model = random_explained(1 / 32, seed=13)
     with pytest.raises(ValueError, match="out of range"):
         fused_attributions(model, waveform, [10], settings)
     with pytest.raises(ValueError, match="n_steps"):
@@ -320,8 +258,8 @@ def test_clear_errors() -> None:
 
 
 def test_config_memory_budget_reaches_the_fused_engine(caplog: pytest.LogCaptureFixture) -> None:
-    model = _explained(NARROW, seed=14)
-    waveform = _clip(SHORTEST, seed=15)
+    model = random_explained(NARROW, seed=14)
+    waveform = burst_clip(SHORTEST, seed=15)
     power = model.power_spectrogram(torch.from_numpy(waveform)[None])
     one_step_mb = step_memory_bytes(inference_network(model), power) / 2**20
     settings = IGSettings(n_steps=3, engine="fused", memory_budget_mb=one_step_mb)

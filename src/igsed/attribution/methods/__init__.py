@@ -1,0 +1,1 @@
+"""Attribution methods beyond IG, one module per family (gradients, layer, perturbation)."""
