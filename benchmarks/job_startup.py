@@ -34,8 +34,10 @@ IMPORTS = {
     "interpreter alone": "pass",
     "snakemake.script (script preamble)": "import snakemake.script",
     "torch": "import torch",
-    "igsed.attribution.attribute (the job's imports)": "import igsed.attribution.attribute",
-    "captum.attr (after torch; no longer imported)": "import torch; import captum.attr",
+    "the job's imports (torch + igsed.attribution.attribute)": (
+        "import igsed.attribution.attribute"
+    ),
+    "torch + captum.attr (no longer imported by a job)": "import torch; import captum.attr",
 }
 LOAD_MODELS = """
 import torch
