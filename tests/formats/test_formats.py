@@ -177,3 +177,19 @@ def test_shards_made_with_other_settings_or_models_are_refused(tmp_path: Path) -
     retrained = _models(tmp_path, "v2")
     with pytest.raises(ShardError, match="made with other model files"):
         require_current_shards([current], ShardExpectation.of(retrained, configured))
+
+
+def test_a_damaged_dataset_in_a_shard_that_opens_is_named(tmp_path: Path) -> None:
+    import h5py
+
+    path = tmp_path / "c2.h5"
+    rng = np.random.default_rng(3)
+    write_shard(path, [_clip("a", ["Dog"], rng)], split="test", model_checksum="m", settings={})
+    with h5py.File(path, "r") as h5:
+        chunk = h5["a"]["random"].id.get_chunk_info(0)
+    data = bytearray(path.read_bytes())
+    data[chunk.byte_offset : chunk.byte_offset + chunk.size] = bytes(chunk.size)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ShardError, match="unreadable") as error:
+        read_shard(path)
+    assert str(path) in str(error.value) and "--forcerun" in str(error.value)

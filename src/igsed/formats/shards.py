@@ -165,21 +165,25 @@ def _read_clip(clip_id: str, group: h5py.Group) -> ClipAttribution:
     )
 
 
+def _unreadable(path: str | os.PathLike[str], error: OSError) -> ShardError:
+    return ShardError(
+        f"attribution shard {path} is unreadable ({error}); it was probably cut short. "
+        f"{_rebuild_hint([path])}"
+    )
+
+
 def _open(path: str | os.PathLike[str]) -> h5py.File:
     try:
         return h5py.File(path, "r")
     except OSError as error:
-        raise ShardError(
-            f"attribution shard {path} is unreadable ({error}); it was probably cut short. "
-            f"{_rebuild_hint([path])}"
-        ) from error
+        raise _unreadable(path, error) from error
 
 
 def _header(h5: h5py.File, path: str | os.PathLike[str]) -> Shard:
     version = int(h5.attrs.get("format_version", -1))
     if version != FORMAT_VERSION:
         raise ShardError(
-            f"{path}: shard format {version}, expected {FORMAT_VERSION}; {_rebuild_hint([path])}"
+            f"{path}: shard format {version}, expected {FORMAT_VERSION}. {_rebuild_hint([path])}"
         )
     return Shard(
         split=str(h5.attrs["split"]),
@@ -192,7 +196,10 @@ def _header(h5: h5py.File, path: str | os.PathLike[str]) -> Shard:
 def read_shard(path: str | os.PathLike[str]) -> Shard:
     with _open(path) as h5:
         shard = _header(h5, path)
-        shard.clips = [_read_clip(clip_id, h5[clip_id]) for clip_id in h5]
+        try:
+            shard.clips = [_read_clip(clip_id, h5[clip_id]) for clip_id in h5]
+        except OSError as error:  # a damaged dataset inside a file that still opens
+            raise _unreadable(path, error) from error
         return shard
 
 
