@@ -221,9 +221,6 @@ class ModelFiles:
     fw_weak: Path
     fw_strong: Path
 
-    def paths(self) -> list[Path]:
-        return [Path(p) for p in (self.backbone, self.clip_head, self.fw_weak, self.fw_strong)]
-
     def by_role(self) -> dict[str, Path]:
         """The files keyed by igsed.formats.shards.MODEL_ROLES."""
         return {
@@ -306,7 +303,7 @@ def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
     clip_ids = list(job.clip_ids)
     if len(set(clip_ids)) != len(clip_ids):
         raise ValueError(f"duplicate clip ids in shard {job.out_path}: {clip_ids}")
-    for weight_path in job.models.paths():
+    for weight_path in job.models.by_role().values():
         if not weight_path.is_file():
             raise FileNotFoundError(f"model weights not found: {weight_path}")
     audio_paths = _audio_paths(Path(job.manifest), clip_ids, job.split)
