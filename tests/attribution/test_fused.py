@@ -12,14 +12,18 @@ The float64 tests are the equivalence tests (1e-6, far inside the required 1e-4)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 import torch
 from captum.attr import IntegratedGradients
 from captum.attr._utils.approximation_methods import approximation_parameters
-from support.explained import NARROW, burst_clip, random_explained
+from support.explained import (  # one_torch_thread: an autouse fixture
+    NARROW,
+    burst_clip,
+    one_torch_thread,  # noqa: F401
+    random_explained,
+)
 from torch import nn
 
 from igsed.attribution.engines import ENGINES, attribute_clip
@@ -36,16 +40,6 @@ from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
 from igsed.models.cnn14 import Cnn14
 from igsed.models.explained import ExplainedModel
 from igsed.models.heads import make_head
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    # One thread: on this shared 2-core machine a second OpenMP thread mostly spin-waits.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 SHORTEST = 10_240  # 0.32 s: 33 STFT frames, the fewest CNN14's five 2x2 poolings accept
 

@@ -7,8 +7,6 @@ calls in the same order) and hands them to the method's private function.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -20,7 +18,12 @@ from captum.attr import (
     Occlusion,
     Saliency,
 )
-from support.explained import NARROW, burst_clip, random_explained
+from support.explained import (  # one_torch_thread: an autouse fixture
+    NARROW,
+    burst_clip,
+    one_torch_thread,  # noqa: F401
+    random_explained,
+)
 
 from igsed.attribution.methods.gradients import (
     NoiseSettings,
@@ -40,14 +43,6 @@ N_SAMPLES = 32_000  # 1 s: ten 100 ms frames; the definitions do not depend on t
 FRAME = 3_200
 TARGETS = (0, 3)
 TOLERANCE = 1e-6  # relative L2, the bound
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,10 @@ detect half the classes on a given clip, so that attributions are not vanishingl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -16,6 +19,18 @@ from igsed.models.explained import ExplainedModel
 from igsed.models.heads import make_head
 
 NARROW = 0.125  # the default backbone width
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for the importing test module, restored afterwards.
+
+    On this shared 2-core machine a second OpenMP thread mostly spin-waits.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 def random_explained(
