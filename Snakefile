@@ -25,11 +25,13 @@ wildcard_constraints:
     eval_split="val|test",
     head="|".join(HEADS),
     shard=r"[A-Za-z0-9_\-]+",
+    method="|".join(METHOD_NAMES),
 
 
 include: "rules/soundbank.smk"
 include: "rules/synthesis.smk"
 include: "rules/training.smk"
+include: "rules/instances.smk"
 include: "rules/attribution.smk"
 include: "rules/evaluation.smk"
 

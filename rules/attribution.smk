@@ -1,17 +1,15 @@
-# Stage 4: one attribution shard per `clips_per_shard` clips of val and test.
+# Stage 4b: one shard per method, split and `clips_per_shard` clips of val and test.
 
 
 rule attribute:
     input:
-        **MODEL_FILES,
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
+        unpack(attribute_inputs),
     output:
-        "results/attribution/{eval_split}/{shard}.h5",
+        "results/attribution/{method}/{eval_split}/{shard}.h5",
     log:
-        "results/logs/attribute/{eval_split}/{shard}.log",
+        "results/logs/attribute/{method}/{eval_split}/{shard}.log",
     benchmark:
-        "results/benchmarks/attribute/{eval_split}/{shard}.tsv"
+        "results/benchmarks/attribute/{method}/{eval_split}/{shard}.tsv"
     group:
         "attribution"
     conda:
@@ -24,10 +22,8 @@ rule attribute:
     params:
         clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],
         signed_clips=shard_signed_clips,
-        threshold=config["attribution"]["threshold"],
-        random_seed=config["attribution"]["random_seed"],
+        method=lambda wildcards: method_params(wildcards.method),
         device=config["attribution"]["device"],
-        ig=config["attribution"]["ig"],
         code=code_version("attribute.py"),
     script:
         "../workflow/scripts/attribute.py"

@@ -16,6 +16,7 @@ from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
 from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
+from igsed.core.methods import METHOD_INFO, METHOD_NAMES  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
 environment.export_src_path(SRC_ROOT)
@@ -72,13 +73,45 @@ MODEL_FILES = {
 }
 
 
-def shard_settings():
-    """The configured values a shard records and every reader of shards checks."""
-    section = config["attribution"]
+# The methods this run attributes with, in the order of Tables II and III.
+RUN_METHODS = list(config["attribution"]["run"])
+
+
+def method_params(method):
+    """A method's config section: its attribute jobs' params, so only its shards re-run."""
+    return config["attribution"]["methods"][method]
+
+
+def method_models(method):
+    """The model files one method runs with, by role (only those re-run it)."""
+    return {role: MODEL_FILES[role] for role in METHOD_INFO[method].models}
+
+
+def run_model_files():
+    """The model files of every method this run attributes with, by role."""
     return {
-        **section["ig"],
-        "threshold": section["threshold"],
-        "random_seed": section["random_seed"],
+        role: path
+        for method in RUN_METHODS
+        for role, path in method_models(method).items()
+    }
+
+
+def attribute_inputs(wildcards):
+    """Manifest, the method's model files and, for classifier-dependent methods, instances."""
+    inputs = {
+        "manifest": "results/split/manifest.tsv",
+        **method_models(wildcards.method),
+    }
+    if not METHOD_INFO[wildcards.method].all_classes:
+        inputs["instances"] = (
+            f"results/attribution/instances_{wildcards.eval_split}.tsv"
+        )
+    return inputs
+
+
+def instances_files():
+    return {
+        split: f"results/attribution/instances_{split}.tsv" for split in EVAL_SPLITS
     }
 
 
@@ -134,7 +167,10 @@ def signed_clip_plan():
 
 
 def shard_signed_clips(wildcards):
-    """The shard's clips that keep signed IG: a change re-runs only the shards it touches."""
+    """The shard's clips that keep per-sample attributions (waveform methods only), so a
+    change re-runs only the shards it touches."""
+    if not METHOD_INFO[wildcards.method].waveform:
+        return []
     kept = set(signed_clip_plan().signed_clips)
     clip_ids = split_shards(wildcards.eval_split)[wildcards.shard]
     return [clip_id for clip_id in clip_ids if clip_id in kept]
@@ -144,8 +180,23 @@ def figure_clip(wildcards):
     return signed_clip_plan().figure_clip
 
 
-def shard_files(split):
-    return [f"results/attribution/{split}/{shard}.h5" for shard in split_shards(split)]
+def shard_files(method, split):
+    return [
+        f"results/attribution/{method}/{split}/{shard}.h5"
+        for shard in split_shards(split)
+    ]
+
+
+def shard_plan(wildcards):
+    """Every shard the evaluation reads, by method then split (its params: the grouping)."""
+    return {
+        method: {split: shard_files(method, split) for split in EVAL_SPLITS}
+        for method in RUN_METHODS
+    }
+
+
+def test_shards(wildcards):
+    return [path for method in RUN_METHODS for path in shard_files(method, "test")]
 
 
 def expected_clips(wildcards):
@@ -173,7 +224,12 @@ def gpus(device):
 
 def all_shard_files(wildcards):
     """Every attribution shard of the run, known once the split checkpoint has run."""
-    return [path for name in EVAL_SPLITS for path in shard_files(name)]
+    return [
+        path
+        for method in RUN_METHODS
+        for name in EVAL_SPLITS
+        for path in shard_files(method, name)
+    ]
 
 
 def default_targets():
@@ -192,6 +248,7 @@ def default_targets():
         *[f"results/models/head_{head}.log.tsv" for head in HEADS],
         *[f"results/features/{name}.h5" for name in ("train", *EVAL_SPLITS)],
         *[f"results/classify/probabilities_{name}.tsv" for name in EVAL_SPLITS],
+        *instances_files().values(),
         "results/tables/table1.csv",
         "results/tables/table1.md",
         *rules.evaluate.output,

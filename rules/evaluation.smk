@@ -3,9 +3,11 @@
 
 rule evaluate:
     input:
-        **MODEL_FILES,
-        val=lambda wildcards: shard_files("val"),
-        test=lambda wildcards: shard_files("test"),
+        **run_model_files(),
+        instances_val="results/attribution/instances_val.tsv",
+        instances_test="results/attribution/instances_test.tsv",
+        events="results/split/events.tsv",
+        shards=all_shard_files,
     output:
         table2_csv="results/evaluation/table2.csv",
         table2_md=report(
@@ -36,9 +38,10 @@ rule evaluate:
         runtime=30,
     params:
         expected=expected_clips,
+        shards=shard_plan,
+        methods={method: method_params(method) for method in RUN_METHODS},
         threshold=config["attribution"]["threshold"],
         metrics=config["metrics"],
-        shard_settings=shard_settings(),
         code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
@@ -46,8 +49,10 @@ rule evaluate:
 
 rule figures:
     input:
-        **MODEL_FILES,
-        test=lambda wildcards: shard_files("test"),
+        **run_model_files(),
+        instances_val="results/attribution/instances_val.tsv",
+        instances_test="results/attribution/instances_test.tsv",
+        shards=test_shards,
         manifest="results/split/manifest.tsv",
         events="results/split/events.tsv",
         sweep_val="results/evaluation/sweep_val.csv",
@@ -72,7 +77,8 @@ rule figures:
         runtime=30,
     params:
         figure_clip=figure_clip,
-        shard_settings=shard_settings(),
+        shards=shard_plan,
+        methods={method: method_params(method) for method in RUN_METHODS},
         code=code_version("figures.py"),
     script:
         "../workflow/scripts/figures.py"

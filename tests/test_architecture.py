@@ -18,7 +18,7 @@ from igsed.pipeline.code_digest import imported_modules, package_closure
 
 SRC = REPO / "src" / "igsed"
 LAYERS = {"core": 0, "formats": 1, "models": 2}
-STAGES = ("soundbank", "synthesis", "training", "attribution", "evaluation")
+STAGES = ("soundbank", "synthesis", "training", "instances", "attribution", "evaluation")
 TOP = ("pipeline", "cli")
 SCRIPTS = REPO / "workflow" / "scripts"
 

@@ -67,14 +67,14 @@ def test_comparison_puts_two_runs_side_by_side() -> None:
 def test_job_costs_subtract_the_clips_from_the_job(tmp_path: Path) -> None:
     startup = _script("job_startup")
     for shard, wall, clips in (("a", 10.0, (3.0, 2.0)), ("b", 7.0, (3.0,))):
-        benchmark = tmp_path / "results/benchmarks/attribute/test" / f"{shard}.tsv"
+        benchmark = tmp_path / "results/benchmarks/attribute/ig/test" / f"{shard}.tsv"
         benchmark.parent.mkdir(parents=True, exist_ok=True)
         benchmark.write_text(f"s\th:m:s\tmax_rss\n{wall}\t0:00:10\t900\n")
-        log = tmp_path / "results/logs/attribute/test" / f"{shard}.log"
+        log = tmp_path / "results/logs/attribute/ig/test" / f"{shard}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(
             "".join(
-                f"INFO clip {i}/{len(clips)} c{i} done: {s} s (IG 1 s)\n"
+                f"INFO ig clip {i}/{len(clips)} c{i}: 2 classes in {s} s\n"
                 for i, s in enumerate(clips, 1)
             )
         )

@@ -1,4 +1,8 @@
-"""One attribution shard: contents, schema round trip, determinism, atomicity, errors."""
+"""One attribution shard per method: contents, determinism, atomicity, errors.
+
+The stand-in models make the expected numbers cheap to recompute (IG against Captum); the
+last test runs every method of the registry with a real (narrow, random) CNN14.
+"""
 
 from __future__ import annotations
 
@@ -12,23 +16,19 @@ from support.ig import captum_ig
 from torch import nn
 
 import igsed.attribution.attribute as attribute_module
-from igsed.attribution.attribute import (
-    AttributeSettings,
-    ModelFiles,
-    ModelLoaders,
-    ShardJob,
-    attribute,
-    attribute_clips,
-)
+from igsed.attribution.attribute import AttributeSettings, ShardJob, attribute
 from igsed.attribution.baselines import energy_scores, random_scores
 from igsed.attribution.frames import frame_magnitude, fw_to_eval_grid
-from igsed.attribution.ig import IGSettings
-from igsed.core.annotations import Event, frame_labels
+from igsed.attribution.methods.layer import block_frame_seconds, gradcam
+from igsed.attribution.methods.perturbation import occlusion
+from igsed.core.annotations import Event
 from igsed.core.audio import load_clip, write_wav
 from igsed.core.checksums import combined_digest, file_digest
 from igsed.core.constants import CLASSES, CLIP_SAMPLES, N_CLASSES, N_MODEL_FRAMES, SAMPLE_RATE
+from igsed.core.methods import METHOD_INFO, METHOD_NAMES
+from igsed.formats.instances import Instance, write_instances
 from igsed.formats.manifest import write_events, write_manifest
-from igsed.formats.shards import read_shard, write_shard
+from igsed.formats.shards import read_shard
 
 torch.set_num_threads(2)
 
@@ -110,15 +110,26 @@ def dataset(tmp_path: Path) -> dict[str, Path]:
         paths[name] = tmp_path / "models" / f"{name}.pt"
         paths[name].parent.mkdir(exist_ok=True)
         paths[name].write_bytes(name.encode())
+    # The instances rule's output: both test clips detected as classes 0 and 4.
+    paths["instances"] = tmp_path / "instances_test.tsv"
+    write_instances(
+        paths["instances"],
+        [
+            Instance(clip_id, CLASSES[index], 0.9, CLASSES[index] in {e.label for e in events})
+            for clip_id, events in EVENTS.items()
+            for index in ATTRIBUTED
+        ],
+    )
     return paths
 
 
-def _loaders(fail_after: int | None = None) -> ModelLoaders:
-    return ModelLoaders(
-        explained=lambda: StandInClassifier(fail_after),
-        fw_weak=lambda: StandInFramewise(1.0),
-        fw_strong=lambda: StandInFramewise(2.0),
-    )
+IG = {
+    "n_steps": N_STEPS,
+    "method": "gausslegendre",
+    "internal_batch_size": 4,
+    "engine": "captum",  # the stand-in models have no STFT front-end for the fused engine
+    "memory_budget_mb": 4096,
+}
 
 
 @pytest.fixture
@@ -138,91 +149,103 @@ def stand_in_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, int | None]:
     return options
 
 
-def _run(dataset: dict[str, Path], out_path: Path, **overrides: object) -> dict:
-    """Attribute a shard as the rule does; `overrides` change one input or setting."""
-    files = {name: dataset[name] for name in ("backbone", "clip_head", "fw_weak", "fw_strong")}
-    files.update({k: overrides.pop(k) for k in list(overrides) if k in files})
-    ig = {
-        "n_steps": N_STEPS,
-        "method": "gausslegendre",
-        "internal_batch_size": 4,
-        "engine": "captum",  # the stand-in models have no STFT front-end for the fused engine
-        "memory_budget_mb": 4096,
-    }
-    ig.update({k: overrides.pop(k) for k in list(overrides) if k in ig})
+def _run(
+    dataset: dict[str, Path],
+    out_path: Path,
+    method: str = "ig",
+    params: dict | None = None,
+    clip_ids: tuple[str, ...] = ("test_00001", "test_00002"),
+    **models: Path,
+) -> dict:
+    """Attribute a shard as the rule does; `models` replace model files by role."""
+    info = METHOD_INFO[method]
+    files = {role: models.get(role, dataset[role]) for role in info.models}
     job = ShardJob(
-        clip_ids=tuple(overrides.pop("clip_ids", ["test_00001", "test_00002"])),
+        method=method,
+        clip_ids=clip_ids,
         split="test",
         manifest=dataset["manifest"],
-        events=dataset["events"],
-        models=ModelFiles(**files),
+        models=files,
         out_path=out_path,
+        instances=None if info.all_classes else dataset["instances"],
         signed_clips=("test_00002", "test_09999"),
     )
-    section = {"ig": ig, "threshold": 0.5, "random_seed": 13, "device": "cpu", **overrides}
-    return attribute(job, AttributeSettings.from_config(section))
+    return attribute(job, AttributeSettings(params=IG if params is None else params, device="cpu"))
 
 
-def test_shard_holds_every_method_for_every_clip(
+def _waveform(dataset: dict[str, Path], clip_id: str) -> np.ndarray:
+    return load_clip(dataset["manifest"].parent / "audio" / f"{clip_id}.wav")
+
+
+def test_ig_shard_holds_the_instances_rows(
     dataset: dict[str, Path], stand_in_models: dict, tmp_path: Path
 ) -> None:
-    out_path = tmp_path / "shards" / "test" / "shard.h5"
+    out_path = tmp_path / "shards" / "ig" / "test" / "shard.h5"
     summary = _run(dataset, out_path)
-    assert summary["n_clips"] == 2 and summary["n_instances"] == 4
+    assert summary["n_clips"] == 2 and summary["n_rows"] == 4
     assert summary["peak_rss_mb"] > 0
 
     shard = read_shard(out_path)
-    assert shard.split == "test"
-    assert shard.model_checksum == combined_digest(
-        [dataset[n] for n in ("backbone", "clip_head", "fw_weak", "fw_strong")]
-    )
-    assert shard.settings["n_steps"] == N_STEPS
-    assert shard.settings["method"] == "gausslegendre"
-    assert shard.settings["internal_batch_size"] == 4
-    assert shard.settings["engine"] == "captum"
-    assert shard.settings["memory_budget_mb"] == 4096.0
-    assert shard.settings["threshold"] == 0.5
-    assert shard.settings["random_seed"] == 13
+    assert (shard.method, shard.split) == ("ig", "test")
+    assert shard.model_checksum == combined_digest([dataset["backbone"], dataset["clip_head"]])
+    assert shard.instances_checksum == file_digest(dataset["instances"])
+    assert {k: shard.settings[k] for k in IG} == IG
     assert shard.settings["device"] == "cpu"
     assert [clip.clip_id for clip in shard.clips] == ["test_00001", "test_00002"]
 
     explained = StandInClassifier().eval()
     for clip in shard.clips:
-        waveform = load_clip(dataset["manifest"].parent / "audio" / f"{clip.clip_id}.wav")
-        with torch.no_grad():
-            probabilities = explained(torch.from_numpy(waveform)[None])[0].double().numpy()
-        np.testing.assert_allclose(clip.probabilities, probabilities, rtol=1e-6)
-        assert clip.attributed_classes == [CLASSES[i] for i in ATTRIBUTED]
-        assert clip.ig.shape == (2, 100)
+        waveform = _waveform(dataset, clip.clip_id)
+        assert clip.classes == [CLASSES[i] for i in ATTRIBUTED]
+        assert clip.scores.shape == (2, 100) and clip.clip_probabilities is None
         for row, target in enumerate(ATTRIBUTED):
             attribution, delta, f_input, f_baseline = captum_ig(
                 explained, waveform, target, n_steps=N_STEPS, internal_batch_size=4
             )
-            np.testing.assert_allclose(clip.ig[row], frame_magnitude(attribution), rtol=1e-5)
-            assert clip.convergence_delta[row] == pytest.approx(delta, abs=1e-6)
-            assert clip.f_input[row] == pytest.approx(f_input, abs=1e-6)
-            assert clip.f_baseline[row] == pytest.approx(f_baseline, abs=1e-6)
-        np.testing.assert_array_equal(
-            clip.ground_truth, frame_labels(EVENTS[clip.clip_id], 0.1, 100)
-        )
-        np.testing.assert_array_equal(clip.energy, energy_scores(waveform))
-        np.testing.assert_array_equal(clip.random, random_scores(clip.clip_id, 13))
-        for name, scale in (("fw_weak", 1.0), ("fw_strong", 2.0)):
-            with torch.no_grad():
-                frames = StandInFramewise(scale)(torch.from_numpy(waveform)[None])[0].numpy()
-            np.testing.assert_allclose(getattr(clip, name), fw_to_eval_grid(frames), rtol=1e-6)
-            np.testing.assert_allclose(getattr(clip, f"{name}_clip"), frames.max(0), rtol=1e-6)
-        assert clip.fw_weak.shape == clip.fw_strong.shape == (100, N_CLASSES)
+            np.testing.assert_allclose(clip.scores[row], frame_magnitude(attribution), rtol=1e-5)
+            assert clip.diagnostics["convergence_delta"][row] == pytest.approx(delta, abs=1e-6)
+            assert clip.diagnostics["f_input"][row] == pytest.approx(f_input, abs=1e-6)
+            assert clip.diagnostics["f_baseline"][row] == pytest.approx(f_baseline, abs=1e-6)
 
     first, second = shard.clips
-    assert first.ig_signed is None
-    assert second.ig_signed is not None and second.ig_signed.shape == (2, CLIP_SAMPLES)
+    assert first.signed is None
+    assert second.signed is not None and second.signed.shape == (2, CLIP_SAMPLES)
     for row in range(2):
         np.testing.assert_allclose(
-            second.ig[row], frame_magnitude(second.ig_signed[row]), rtol=1e-6
+            second.scores[row], frame_magnitude(second.signed[row]), rtol=1e-6
         )
-    # The ground truth has events where the methods are evaluated.
-    assert first.ground_truth[:, CLASSES.index("Dog")].sum() == 18
+
+
+def test_all_class_methods_score_every_class_without_instances(
+    dataset: dict[str, Path], stand_in_models: dict, tmp_path: Path
+) -> None:
+    for method, params in (
+        ("fw_weak", {}),
+        ("fw_strong", {}),
+        ("energy", {}),
+        ("random", {"seed": 13}),
+    ):
+        out_path = tmp_path / f"{method}.h5"
+        _run(dataset, out_path, method, params)
+        shard = read_shard(out_path)
+        roles = METHOD_INFO[method].models
+        expected = combined_digest([dataset[r] for r in roles]) if roles else ""
+        assert shard.model_checksum == expected and shard.instances_checksum == ""
+        for clip in shard.clips:
+            waveform = _waveform(dataset, clip.clip_id)
+            assert clip.classes == list(CLASSES) and clip.signed is None
+            if method == "energy":
+                np.testing.assert_array_equal(
+                    clip.scores, np.tile(energy_scores(waveform), (10, 1))
+                )
+            elif method == "random":
+                np.testing.assert_array_equal(clip.scores, random_scores(clip.clip_id, 13).T)
+            else:
+                scale = 1.0 if method == "fw_weak" else 2.0
+                with torch.no_grad():
+                    frames = StandInFramewise(scale)(torch.from_numpy(waveform)[None])[0].numpy()
+                np.testing.assert_allclose(clip.scores, fw_to_eval_grid(frames).T, rtol=1e-6)
+                np.testing.assert_allclose(clip.clip_probabilities, frames.max(0), rtol=1e-6)
 
 
 def test_same_inputs_give_identical_numbers(
@@ -232,29 +255,31 @@ def test_same_inputs_give_identical_numbers(
     second = read_shard(_run(dataset, tmp_path / "b.h5")["out_path"])
     assert first.settings == second.settings
     for a, b in zip(first.clips, second.clips, strict=True):
-        for name in ("ig", "fw_weak", "fw_strong", "energy", "random", "convergence_delta"):
-            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(
+            a.diagnostics["convergence_delta"], b.diagnostics["convergence_delta"]
+        )
 
 
-def test_threshold_selects_the_attributed_classes(
+def test_a_clip_without_instances_gets_no_rows(
     dataset: dict[str, Path], stand_in_models: dict, tmp_path: Path
 ) -> None:
-    out_path = tmp_path / "none.h5"
-    _run(dataset, out_path, threshold=0.99, clip_ids=["test_00002"])
-    (clip,) = read_shard(out_path).clips
-    assert clip.attributed_classes == []
-    assert clip.ig.shape == (0, 100)
-    assert clip.ig_signed is not None and clip.ig_signed.shape == (0, CLIP_SAMPLES)
-    assert clip.fw_weak.shape == (100, N_CLASSES)
+    write_instances(dataset["instances"], [Instance("test_00001", "Dog", 0.9, True)])
+    out_path = tmp_path / "few.h5"
+    _run(dataset, out_path)
+    first, second = read_shard(out_path).clips
+    assert first.classes == ["Dog"] and first.scores.shape == (1, 100)
+    assert second.classes == [] and second.scores.shape == (0, 100)
+    assert second.signed is not None and second.signed.shape == (0, CLIP_SAMPLES)
 
 
 def test_failure_mid_shard_leaves_no_output(
     dataset: dict[str, Path], stand_in_models: dict, tmp_path: Path
 ) -> None:
-    stand_in_models["fail_after"] = 1
+    stand_in_models["fail_after"] = 0
     out_dir = tmp_path / "out"
     with pytest.raises(RuntimeError, match="stand-in failure"):
-        _run(dataset, out_dir / "shard.h5")
+        _run(dataset, out_dir / "shard.h5", "occlusion", {"batch_size": 1})
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 
@@ -263,78 +288,107 @@ def test_clear_errors_before_any_work(
 ) -> None:
     out_path = tmp_path / "x.h5"
     with pytest.raises(ValueError, match="'magic'.*captum"):
-        _run(dataset, out_path, engine="magic")
-    with pytest.raises(ValueError, match="simpson"):
-        _run(dataset, out_path, method="simpson")
+        _run(dataset, out_path, params={**IG, "engine": "magic"})
+    with pytest.raises(ValueError, match="attribution.methods.smoothgrad.*n_sample"):
+        _run(dataset, out_path, "smoothgrad", {"n_sample": 3})
+    with pytest.raises(ValueError, match="conv_block9"):
+        _run(dataset, out_path, "gradcam", {"layer": "conv_block9"})
     with pytest.raises(ValueError, match="test_00404"):
-        _run(dataset, out_path, clip_ids=["test_00001", "test_00404"])
+        _run(dataset, out_path, clip_ids=("test_00001", "test_00404"))
     with pytest.raises(ValueError, match="val_00003.*'test'"):
-        _run(dataset, out_path, clip_ids=["val_00003"])
+        _run(dataset, out_path, clip_ids=("val_00003",))
     with pytest.raises(ValueError, match="duplicate"):
-        _run(dataset, out_path, clip_ids=["test_00001", "test_00001"])
+        _run(dataset, out_path, clip_ids=("test_00001", "test_00001"))
     with pytest.raises(FileNotFoundError, match="missing.pt"):
-        _run(dataset, out_path, fw_strong=tmp_path / "missing.pt")
+        _run(dataset, out_path, "fw_strong", {}, fw_strong=tmp_path / "missing.pt")
+    with pytest.raises(KeyError, match="unknown attribution method 'lrp'"):
+        job = ShardJob("lrp", ("test_00001",), "test", dataset["manifest"], {}, out_path)
+        attribute(job, AttributeSettings(params={}))
     assert not out_path.exists()
 
 
-def test_attribute_clips_feeds_write_shard(dataset: dict[str, Path], tmp_path: Path) -> None:
-    audio_paths = {c: dataset["manifest"].parent / "audio" / f"{c}.wav" for c in EVENTS}
-    clips, summary = attribute_clips(
-        ["test_00002"],
-        audio_paths=audio_paths,
-        events=EVENTS,
-        models=_loaders(),
-        settings=IGSettings(
-            n_steps=4, method="riemann_middle", internal_batch_size=2, engine="captum"
-        ),
-        threshold=0.5,
-        random_seed=1,
-    )
-    assert summary["n_instances"] == 2 and summary["clips"][0]["ig_seconds"] >= 0
-    write_shard(tmp_path / "s.h5", clips, split="test", model_checksum="x", settings={"a": 1})
-    (clip,) = read_shard(tmp_path / "s.h5").clips
-    np.testing.assert_array_equal(clip.ig, clips[0].ig)
-    assert clip.ig_signed is None
+def _block_reference(values: np.ndarray, block_seconds: float) -> np.ndarray:
+    """(k, T) block-frame values on the 100 ms grid: each frame takes the block frame that
+    covers its centre (the last one past the end), found by searching the block starts."""
+    starts = np.arange(values.shape[1]) * block_seconds
+    centres = (np.arange(100) + 0.5) * 0.1
+    index = np.minimum(np.searchsorted(starts, centres, side="right") - 1, values.shape[1] - 1)
+    return values[:, index]
 
 
-def test_shard_with_the_real_models(dataset: dict[str, Path], tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def real_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from igsed.models.cnn14 import Cnn14, save_backbone
-    from igsed.models.explained import load_explained_model, load_framewise_model
     from igsed.models.heads import make_head, save_head
 
+    folder = tmp_path_factory.mktemp("real_models")
     torch.manual_seed(0)
     backbone = Cnn14(width=1 / 16).eval()
-    save_backbone(backbone, dataset["backbone"], source="test", config={"pooling": "max_mean"})
-    sha256 = file_digest(dataset["backbone"])
-    for head in ("clip", "fw_weak", "fw_strong"):
+    paths = {"backbone": folder / "backbone.pt"}
+    save_backbone(backbone, paths["backbone"], source="test", config={"pooling": "max_mean"})
+    sha256 = file_digest(paths["backbone"])
+    for head, role in (("clip", "clip_head"), ("fw_weak", "fw_weak"), ("fw_strong", "fw_strong")):
+        paths[role] = folder / f"{role}.pt"
         module = make_head(head, backbone, clip_pooling="max")
-        path = dataset["clip_head" if head == "clip" else head]
-        save_head(module, path, head=head, backbone_sha256=sha256, training={})
-    clip_id = "test_00001"
-    waveform = torch.from_numpy(load_clip(dataset["manifest"].parent / "audio" / f"{clip_id}.wav"))
-    explained = load_explained_model(dataset["backbone"], dataset["clip_head"], "cpu")
-    with torch.no_grad():
-        probabilities = explained(waveform[None])[0].double().numpy()
-    # Attribute only the top class: a threshold between the two highest scores.
-    top_two = np.sort(probabilities)[-2:]
-    out_path = tmp_path / "real.h5"
-    _run(
-        dataset,
-        out_path,
-        clip_ids=[clip_id],
-        threshold=float(top_two.mean()),
-        n_steps=4,
-        internal_batch_size=4,
-    )
-    (clip,) = read_shard(out_path).clips
-    np.testing.assert_allclose(clip.probabilities, probabilities, rtol=1e-5)
-    assert clip.attributed_classes == [CLASSES[int(np.argmax(probabilities))]]
-    assert clip.ig.shape == (1, 100) and np.all(np.isfinite(clip.ig)) and clip.ig.max() > 0
-    assert clip.f_input[0] == pytest.approx(probabilities.max(), abs=1e-5)
-    for name in ("fw_weak", "fw_strong"):
-        framewise = load_framewise_model(dataset["backbone"], dataset[name], "cpu")
-        with torch.no_grad():
-            frames = framewise(waveform[None])[0].numpy()
-        assert frames.shape == (N_MODEL_FRAMES, N_CLASSES)
-        np.testing.assert_allclose(getattr(clip, name), fw_to_eval_grid(frames), rtol=1e-5)
-        np.testing.assert_allclose(getattr(clip, f"{name}_clip"), frames.max(0), rtol=1e-5)
+        save_head(module, paths[role], head=head, backbone_sha256=sha256, training={})
+    return paths
+
+
+TINY_PARAMS = {
+    "ig": {**IG, "engine": "fused", "n_steps": 4},
+    "saliency": {},
+    "input_x_gradient": {},
+    "smoothgrad": {"n_samples": 2, "noise_fraction": 0.1, "batch_size": 2, "seed": 1},
+    "gradient_shap": {
+        "n_samples": 2,
+        "noise_fraction": 0.1,
+        "n_noise_baselines": 2,
+        "batch_size": 2,
+        "seed": 1,
+    },
+    "gradcam": {"layer": "conv_block4"},
+    "occlusion": {"batch_size": 25},
+    "surrogate": {
+        "n_masks": 6,
+        "keep_probability": 0.5,
+        "fit": "kernel_shap",
+        "n_trees": 3,
+        "batch_size": 6,
+        "seed": 1,
+    },
+    "fw_weak": {},
+    "fw_strong": {},
+    "energy": {},
+    "random": {"seed": 1},
+}
+
+
+@pytest.mark.parametrize("method", METHOD_NAMES)
+def test_every_method_with_the_real_models(
+    method: str, dataset: dict[str, Path], real_models: dict[str, Path], tmp_path: Path
+) -> None:
+    out_path = tmp_path / f"{method}.h5"
+    _run(dataset, out_path, method, TINY_PARAMS[method], ("test_00001",), **real_models)
+    shard = read_shard(out_path)
+    (clip,) = shard.clips
+    info = METHOD_INFO[method]
+    expected_classes = list(CLASSES) if info.all_classes else [CLASSES[i] for i in ATTRIBUTED]
+    assert clip.classes == expected_classes
+    assert clip.scores.shape == (len(expected_classes), 100)
+    assert np.all(np.isfinite(clip.scores)) and np.ptp(clip.scores) > 0
+    assert shard.settings == {
+        **TINY_PARAMS[method],
+        **{k: shard.settings[k] for k in ("device", "torch_version", "captum_version")},
+    }
+    if method not in ("gradcam", "occlusion"):
+        return
+    from igsed.models.explained import load_explained_model
+
+    model = load_explained_model(real_models["backbone"], real_models["clip_head"], "cpu")
+    waveform = _waveform(dataset, "test_00001")
+    if method == "occlusion":
+        expected = occlusion(model, waveform, 3200)[list(ATTRIBUTED)]
+    else:
+        blocks = gradcam(model, waveform, ATTRIBUTED, "conv_block4")
+        expected = _block_reference(blocks, block_frame_seconds("conv_block4"))
+    np.testing.assert_allclose(clip.scores, expected, rtol=1e-5, atol=1e-7)

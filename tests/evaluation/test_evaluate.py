@@ -8,14 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from support.fake_run import TEST_CLIPS, FakeRun, fake_clip, write_fake_run
+from support.fake_run import TEST_CLIPS, FakeRun, fake_scores, write_fake_run
 
 from igsed.core.annotations import Event
-from igsed.core.constants import (
-    CLASSES,
-    N_EVAL_FRAMES,
+from igsed.core.constants import CLASSES, N_EVAL_FRAMES
+from igsed.evaluation.evaluate import (
+    EvaluationInputs,
+    MetricSettings,
+    SplitScores,
+    evaluate,
+    select_instances,
 )
-from igsed.evaluation.evaluate import evaluate, select_instances
+from igsed.evaluation.scores import MethodScores, ShardSet
+from igsed.formats.instances import Instance
 from igsed.formats.shards import write_shard
 
 
@@ -25,7 +30,7 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[FakeRun, Path, 
     root = tmp_path_factory.mktemp("run")
     run = write_fake_run(root)
     out = root / "evaluation"
-    result = evaluate(run.val_shards, run.test_shards, out, expected_clips=run.expected)
+    result = evaluate(run.inputs(), MetricSettings(), out)
     return run, out, result
 
 
@@ -92,7 +97,10 @@ def test_table3_shows_na_for_classes_without_instances(evaluated) -> None:
     markdown = (out / "table3.md").read_text()
     alarm_row = next(line for line in markdown.splitlines() if "Alarm_bell_ringing" in line)
     cells = [c.strip() for c in alarm_row.strip("|").split("|")]
-    assert cells[1:] == ["0", "n/a", "n/a"] * 3
+    assert cells[1:] == ["0", "n/a", "n/a"] * 5
+    # A column group per method, in the run's order.
+    assert list(table3.columns[:3]) == ["ig_n", "ig_iou", "ig_f1"]
+    assert list(table3.columns[-3:]) == ["energy_n", "energy_iou", "energy_f1"]
     assert "0.00" not in alarm_row
 
 
@@ -115,25 +123,23 @@ def test_convergence_summary(evaluated) -> None:
     convergence = json.loads((out / "convergence.json").read_text())
     # Val attributions: val_000 Dog, Speech (0.01, 0.02); val_001 Blender, Cat (0.01, 0.02);
     # val_002 Frying (0.01); val_003 Speech (0.01).
-    val = convergence["val"]
+    assert list(convergence["methods"]) == ["ig"]  # the only method recording completeness
+    val = convergence["methods"]["ig"]["val"]
     assert val["n_attributions"] == 6
     assert val["median_abs_delta"] == pytest.approx(0.01)
     assert val["n_small_score_gap"] == 1  # Blender: F(x) == F(0)
     assert val["per_class"]["Speech"]["median_f_baseline"] == pytest.approx(0.2)
-    assert convergence["test"]["n_attributions"] == 6
-    assert convergence["shard_settings"] == [{"ig": {"n_steps": 8}}]
+    assert convergence["methods"]["ig"]["test"]["n_attributions"] == 6
+    assert convergence["shard_settings"]["ig"] == [{"n_steps": 8}]
 
 
 def test_false_positives_and_own_fw_detections(tmp_path: Path) -> None:
     run = write_fake_run(tmp_path)
     out = tmp_path / "fp"
     evaluate(
-        run.val_shards,
-        run.test_shards,
+        run.inputs(),
+        MetricSettings(count_false_positives=True, fw_detections="own"),
         out,
-        expected_clips=run.expected,
-        count_false_positives=True,
-        fw_detections="own",
     )
     table2 = _table2(out)
     # Vacuum_cleaner and Frying (absent) are now IG instances scoring 0.
@@ -149,24 +155,30 @@ def test_false_positives_and_own_fw_detections(tmp_path: Path) -> None:
     assert ("test_003", "Cat") in set(zip(fw["clip_id"], fw["class"], strict=True))
 
 
+def _with_expected(run: FakeRun, expected: dict[str, list[str]]) -> EvaluationInputs:
+    return EvaluationInputs(run.shards, run.instances, run.events, expected)
+
+
 def test_missing_clips_are_listed(tmp_path: Path) -> None:
     run = write_fake_run(tmp_path)
     expected = {"val": run.expected["val"], "test": run.expected["test"] + ["test_999"]}
     with pytest.raises(FileNotFoundError, match="test_999"):
-        evaluate(run.val_shards, run.test_shards, tmp_path / "out", expected_clips=expected)
-    run.test_shards[1].unlink()
-    with pytest.raises(FileNotFoundError, match=r"\['test_001'\]"):
-        evaluate(run.val_shards, run.test_shards, tmp_path / "out", expected_clips=run.expected)
+        evaluate(_with_expected(run, expected), MetricSettings(), tmp_path / "out")
+    run.shards.of("energy", "test")[1].unlink()
+    with pytest.raises(FileNotFoundError, match="energy test: shard files not found.*test_001"):
+        evaluate(run.inputs(), MetricSettings(), tmp_path / "out")
     assert not (tmp_path / "out" / "table2.csv").exists()
 
 
 def test_wrong_split_and_stray_clips_are_errors(tmp_path: Path) -> None:
     run = write_fake_run(tmp_path)
-    with pytest.raises(ValueError, match="split 'val', expected 'test'"):
-        evaluate(run.val_shards, run.val_shards, tmp_path / "out", expected_clips=run.expected)
+    swapped = {m: {"val": by["val"], "test": by["val"]} for m, by in run.shards.paths.items()}
+    inputs = EvaluationInputs(ShardSet(swapped), run.instances, run.events, run.expected)
+    with pytest.raises(ValueError, match="ig on val, expected ig on test"):
+        evaluate(inputs, MetricSettings(), tmp_path / "out")
     expected = {"val": run.expected["val"][1:], "test": run.expected["test"]}
     with pytest.raises(ValueError, match="val_000"):
-        evaluate(run.val_shards, run.test_shards, tmp_path / "out", expected_clips=expected)
+        evaluate(_with_expected(run, expected), MetricSettings(), tmp_path / "out")
 
 
 @pytest.mark.parametrize(("method", "class_name"), [("ig", "Speech"), ("energy", "Dog")])
@@ -176,33 +188,56 @@ def test_non_finite_scores_name_clip_class_and_method(
     run = write_fake_run(tmp_path)
     clip_id = "test_001" if method == "ig" else "test_002"
     events, detected = TEST_CLIPS[clip_id]
-    clip = fake_clip(clip_id, events, detected)
-    if method == "ig":
-        clip.ig[clip.attributed_classes.index(class_name), 17] = np.nan
-    else:
-        clip.energy[3] = np.inf
-    path = run.test_shards[list(TEST_CLIPS).index(clip_id)]
-    write_shard(path, [clip], split="test", model_checksum="abc", settings={})
+    clip = fake_scores(method, clip_id, events, detected)
+    clip.scores[clip.classes.index(class_name), 17] = np.nan if method == "ig" else np.inf
+    path = run.shards.of(method, "test")[list(TEST_CLIPS).index(clip_id)]
+    write_shard(
+        path,
+        [clip],
+        method=method,
+        split="test",
+        model_checksum="abc",
+        instances_checksum="",
+        settings={},
+    )
     with pytest.raises(ValueError) as error:
-        evaluate(run.val_shards, run.test_shards, tmp_path / "out", expected_clips=run.expected)
+        evaluate(run.inputs(), MetricSettings(), tmp_path / "out")
     message = str(error.value)
     assert clip_id in message and class_name in message and f"method {method}" in message
 
 
+def _split(clips: dict[str, tuple[list[Event], dict[str, float]]], detections: list[Instance]):
+    from igsed.core.annotations import frame_labels
+
+    methods = {
+        method: MethodScores(
+            {c: fake_scores(method, c, ev, det) for c, (ev, det) in clips.items()}, []
+        )
+        for method in ("ig", "energy", "fw_strong")
+    }
+    truth = {c: frame_labels(ev, 0.1, 100).astype(bool) for c, (ev, _) in clips.items()}
+    return SplitScores(list(clips), truth, detections, methods)
+
+
 def test_select_instances_in_memory_edge_cases() -> None:
     events, detected = TEST_CLIPS["test_000"]
-    nothing = fake_clip("quiet", [Event(1.0, 2.0, "Dog")], {})  # no attributed class at all
-    clips = [fake_clip("test_000", events, detected), nothing]
-    instances = select_instances(clips, threshold=0.85)
-    # Only Dog (0.9) passes 0.85; Cat (0.8) does not; the quiet clip adds nothing.
-    assert instances["ig"].clip_ids == ["test_000"]
-    assert [CLASSES[i] for i in instances["ig"].class_index] == ["Dog"]
-    assert np.array_equal(instances["energy"].scores[0], np.full(N_EVAL_FRAMES, 0.05))
-    # A detection above the threshold must have an IG row.
-    broken = fake_clip("test_000", events, detected)
-    broken.attributed_classes = ["Dog"]
-    broken.ig = broken.ig[:1]
-    with pytest.raises(ValueError, match="Cat .* has no IG row"):
-        select_instances([broken])
+    clips = {"test_000": (events, detected), "quiet": ([Event(1.0, 2.0, "Dog")], {})}
+    # Only Dog is an instance of the classifier here; the quiet clip adds nothing.
+    data = _split(clips, [Instance("test_000", "Dog", 0.9, True)])
+    ig = select_instances(data, "ig", MetricSettings())
+    assert ig.clip_ids == ["test_000"] and [CLASSES[i] for i in ig.class_index] == ["Dog"]
+    energy = select_instances(data, "energy", MetricSettings())
+    assert np.array_equal(energy.scores[0], np.full(N_EVAL_FRAMES, 0.05))
+    # Own detections: fw_strong's own clip probabilities (0.9 on event classes) decide.
+    own = select_instances(data, "fw_strong", MetricSettings(threshold=0.85, fw_detections="own"))
+    assert list(zip(own.clip_ids, [CLASSES[i] for i in own.class_index], strict=True)) == [
+        ("test_000", "Cat"),
+        ("test_000", "Dog"),
+        ("quiet", "Dog"),
+    ]
+    # An instance the method has no row for names the clip and class.
+    data = _split(clips, [Instance("quiet", "Dog", 0.9, True)])
+    with pytest.raises(ValueError, match="ig: clip quiet: no scores for class Dog"):
+        select_instances(data, "ig", MetricSettings())
     with pytest.raises(ValueError, match="fw_detections"):
-        select_instances(clips, fw_detections="mine")
+        MetricSettings(fw_detections="mine")

@@ -12,7 +12,7 @@ from support.fake_run import FIGURE_CLIP, FakeRun, write_fake_run
 from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
 from igsed.core.atomic import write_json
 from igsed.evaluation import figures as figures_module
-from igsed.evaluation.evaluate import evaluate
+from igsed.evaluation.evaluate import MetricSettings, evaluate
 from igsed.evaluation.figures import FIGURE_NAMES
 from igsed.evaluation.report import installed_package_versions, report
 from igsed.formats.manifest import read_events, read_manifest
@@ -23,7 +23,14 @@ CONFIG = {
     "split": {"max_polyphony": 2, "seed": 11},
     "heads": {"clip_pooling": "max", "seed": 5},
     "classify": {"threshold": 0.5},
-    "attribution": {"random_seed": 13, "ig": {"n_steps": 50, "method": "gausslegendre"}},
+    "attribution": {
+        "run": ["ig", "fw_weak", "fw_strong", "random", "energy"],
+        "methods": {
+            "ig": {"n_steps": 50, "method": "gausslegendre"},
+            "random": {"seed": 13},
+            "smoothgrad": {"n_samples": 16, "seed": 17},  # not run: its seed is not listed
+        },
+    },
     "metrics": {"tau": [1, 99], "count_false_positives": False, "fw_detections": "classifier"},
 }
 
@@ -32,7 +39,7 @@ CONFIG = {
 def run_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeRun]:
     root = tmp_path_factory.mktemp("report")
     run = write_fake_run(root, audio=True)
-    evaluate(run.val_shards, run.test_shards, root / "evaluation", expected_clips=run.expected)
+    evaluate(run.inputs(), MetricSettings(), root / "evaluation")
     return root, run
 
 
@@ -42,15 +49,13 @@ def figures(run_outputs: tuple[Path, FakeRun]) -> list[Path]:
     evaluation = root / "evaluation"
     out = root / "figures"
     figures_module.figures(
-        run.test_shards,
-        run.manifest,
-        run.events,
-        evaluation / "sweep_val.csv",
-        evaluation / "sweep_test.csv",
-        evaluation / "tau_star.json",
-        evaluation / "table3.csv",
-        out,
-        figure_clip=None,
+        run.shards,
+        evaluation,
+        manifest_path=run.manifest,
+        events_path=run.events,
+        instances_test=run.instances["test"],
+        out_dir=out,
+        figure_clip=FIGURE_CLIP,
     )
     return sorted(out.iterdir())
 
@@ -68,7 +73,9 @@ def test_figure_two_shows_the_polyphonic_clip(figures: list[Path]) -> None:
     svg = next(p for p in figures if p.name == "fig2_attribution.svg").read_text()
     # Text is drawn as paths; the clip id appears in the SVG's title comments.
     assert FIGURE_CLIP in svg
-    assert "IG for Dog" in svg and "IG for Cat" in svg
+    # One row per method, one column per attributed class (labels are drawn as paths, so
+    # count the axes: a waveform panel plus methods x classes).
+    assert svg.count('<g id="axes_') == 1 + 5 * 2
 
 
 def test_make_figures_rejects_an_unknown_clip(run_outputs: tuple[Path, FakeRun]) -> None:
@@ -76,14 +83,12 @@ def test_make_figures_rejects_an_unknown_clip(run_outputs: tuple[Path, FakeRun])
     evaluation = root / "evaluation"
     with pytest.raises(KeyError, match="test_404"):
         figures_module.figures(
-            run.test_shards,
-            run.manifest,
-            run.events,
-            evaluation / "sweep_val.csv",
-            evaluation / "sweep_test.csv",
-            evaluation / "tau_star.json",
-            evaluation / "table3.csv",
-            root / "other_figures",
+            run.shards,
+            evaluation,
+            manifest_path=run.manifest,
+            events_path=run.events,
+            instances_test=run.instances["test"],
+            out_dir=root / "other_figures",
             figure_clip="test_404",
         )
 
@@ -181,7 +186,8 @@ def test_summary_table3_and_tau_star(summary: str) -> None:
 
 def test_summary_metadata_and_figures(summary: str) -> None:
     assert "`soundbank.synthetic.seed` = 1" in summary and "`split.seed` = 11" in summary
-    assert "`attribution.random_seed` = 13" in summary
+    assert "`attribution.methods.random.seed` = 13" in summary
+    assert "smoothgrad" not in _seeds_line(summary)
     assert "f00d" * 16 in summary and "numpy 9.9.9" in summary
     assert "Clip-head time pooling: `max`" in summary
     assert "```yaml\nsoundbank:\n  source: synthetic" in summary
@@ -189,7 +195,7 @@ def test_summary_metadata_and_figures(summary: str) -> None:
     assert "(../figures/fig3_threshold.svg)" in summary
     assert "| `evalpool.kept` | 151 |" in summary
     # IG convergence: val attributions and the one undefined relative error (Blender).
-    convergence = _row(summary, "val", "## Integrated Gradients convergence")
+    convergence = _row(summary, "val", "## Completeness")
     assert convergence[1] == "6" and convergence[2] == "0.0100"
 
 

@@ -10,7 +10,9 @@ import pytest
 
 from igsed.core.annotations import Event, clip_labels, frame_labels, frame_mask, max_polyphony
 from igsed.core.atomic import atomic_path, write_json
+from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
+from igsed.formats.instances import Instance, classes_by_clip, read_instances, write_instances
 from igsed.formats.manifest import (
     events_by_clip,
     read_clip_ids,
@@ -19,9 +21,10 @@ from igsed.formats.manifest import (
     write_manifest,
 )
 from igsed.formats.shards import (
-    ClipAttribution,
+    ClipScores,
     ShardError,
     ShardExpectation,
+    find_clip,
     model_checksum,
     read_shard,
     require_current_shards,
@@ -101,45 +104,74 @@ def test_manifest_round_trip_and_shards(tmp_path: Path) -> None:
     assert [e.label for e in events_by_clip(events)["x"]] == ["Dog", "Cat"]
 
 
-def _clip(clip_id: str, classes: list[str], rng: np.random.Generator) -> ClipAttribution:
+def _clip(clip_id: str, classes: list[str], rng: np.random.Generator, **extra) -> ClipScores:
     k = len(classes)
-    return ClipAttribution(
-        clip_id=clip_id,
-        probabilities=rng.random(10),
-        attributed_classes=classes,
-        ground_truth=(rng.random((100, 10)) > 0.5).astype(np.uint8),
-        ig=rng.random((k, 100)),
-        convergence_delta=rng.random(k),
-        f_input=rng.random(k),
-        f_baseline=rng.random(k),
-        fw_weak=rng.random((100, 10)),
-        fw_strong=rng.random((100, 10)),
-        fw_weak_clip=rng.random(10),
-        fw_strong_clip=rng.random(10),
-        energy=rng.random(100),
-        random=rng.random((100, 10)),
-    )
+    return ClipScores(clip_id=clip_id, classes=classes, scores=rng.random((k, 100)), **extra)
 
 
-def test_shard_round_trip_including_clips_without_detections(tmp_path: Path) -> None:
+def _write(path: Path, clips: list[ClipScores], **header) -> None:
+    values = {
+        "method": "ig",
+        "split": "test",
+        "model_checksum": "m",
+        "instances_checksum": "i",
+        "settings": {},
+        **header,
+    }
+    write_shard(path, clips, **values)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["two classes", "no class", "diagnostics", "signed", "signed without rows", "own detections"],
+)
+def test_shard_round_trip(case: str, tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    clips = [_clip("a", ["Dog", "Cat"], rng), _clip("b", [], rng)]
+    classes = [] if case in ("no class", "signed without rows") else ["Dog", "Cat"]
+    k = len(classes)
+    extra = {
+        "diagnostics": {"diagnostics": {"f_input": rng.random(k), "f_baseline": rng.random(k)}},
+        "signed": {"signed": rng.normal(size=(k, 320))},
+        "signed without rows": {"signed": np.zeros((0, 320))},
+        "own detections": {"clip_probabilities": rng.random(10)},
+    }.get(case, {})
+    clip = _clip("a", classes, rng, **extra)
     path = tmp_path / "shard.h5"
-    write_shard(path, clips, split="val", model_checksum="abc", settings={"n_steps": 4})
+    _write(path, [clip], method="fw_weak", split="val", settings={"n_steps": 4})
     shard = read_shard(path)
-    assert (shard.split, shard.model_checksum, shard.settings) == ("val", "abc", {"n_steps": 4})
-    by_id = {clip.clip_id: clip for clip in shard.clips}
-    assert by_id["a"].attributed_classes == ["Dog", "Cat"]
-    np.testing.assert_allclose(by_id["a"].ig, clips[0].ig.astype(np.float32))
-    assert by_id["b"].ig.shape == (0, 100)
-    assert by_id["b"].ig_signed is None
+    assert (shard.method, shard.split, shard.model_checksum, shard.instances_checksum) == (
+        "fw_weak",
+        "val",
+        "m",
+        "i",
+    )
+    assert shard.settings == {"n_steps": 4}
+    (read,) = shard.clips
+    assert read.classes == classes and read.scores.shape == (k, 100)
+    np.testing.assert_allclose(read.scores, clip.scores.astype(np.float32))
+    assert set(read.diagnostics) == set(clip.diagnostics)
+    for name, values in clip.diagnostics.items():
+        np.testing.assert_array_equal(read.diagnostics[name], values)
+    if clip.signed is None:
+        assert read.signed is None
+    else:
+        np.testing.assert_allclose(read.signed, clip.signed.astype(np.float32))
+    if clip.clip_probabilities is None:
+        assert read.clip_probabilities is None
+    else:
+        np.testing.assert_array_equal(read.clip_probabilities, clip.clip_probabilities)
+    assert find_clip([path], "a").classes == classes and find_clip([path], "b") is None
+    if classes:
+        np.testing.assert_array_equal(read.row("Cat"), read.scores[1])
+    with pytest.raises(KeyError, match="clip a: no scores for class Speech"):
+        read.row("Speech")
 
 
 def test_a_truncated_shard_is_named_with_its_rebuild_command(tmp_path: Path) -> None:
     path = tmp_path / "results" / "attribution" / "test" / "c1.h5"
     path.parent.mkdir(parents=True)
     rng = np.random.default_rng(1)
-    write_shard(path, [_clip("a", ["Dog"], rng)], split="test", model_checksum="m", settings={})
+    _write(path, [_clip("a", ["Dog"], rng)])
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(ShardError) as error:
@@ -160,23 +192,45 @@ def _models(tmp_path: Path, content: str) -> dict[str, Path]:
 def test_shards_made_with_other_settings_or_models_are_refused(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     models = _models(tmp_path, "v1")
-    settings = {"n_steps": 4, "method": "gausslegendre", "threshold": 0.5, "device": "cpu"}
+    explained = {role: models[role] for role in ("backbone", "clip_head")}
+    instances = tmp_path / "instances_test.tsv"
+    instances.write_text("clip_id\tclass\tprobability\tpresent\n")
+    settings = {"n_steps": 4, "method": "gausslegendre", "device": "cpu"}
     current, stale = tmp_path / "current.h5", tmp_path / "stale.h5"
-    checksum = model_checksum(models)
     for path, n_steps in ((current, 6), (stale, 4)):
-        clips = [_clip(path.stem, ["Dog"], rng)]
-        shard_settings = {**settings, "n_steps": n_steps}
-        write_shard(path, clips, split="test", model_checksum=checksum, settings=shard_settings)
-    configured = {"n_steps": 6, "method": "gausslegendre", "threshold": 0.5}
-    require_current_shards([current], ShardExpectation.of(models, configured))
+        _write(
+            path,
+            [_clip(path.stem, ["Dog"], rng)],
+            model_checksum=model_checksum(explained),
+            instances_checksum=file_digest(instances),
+            settings={**settings, "n_steps": n_steps},
+        )
+    configured = {"n_steps": 6, "method": "gausslegendre"}
+    expectation = ShardExpectation.of("ig", explained, configured, {"test": instances})
+    require_current_shards([current], expectation)
     with pytest.raises(ShardError) as error:
-        require_current_shards([current, stale], ShardExpectation.of(models, configured))
+        require_current_shards([current, stale], expectation)
     message = str(error.value)
     assert f"{stale}: n_steps = 4 (configured: 6)" in message
     assert f"--forcerun {stale}" in message and f"{current}:" not in message
     retrained = _models(tmp_path, "v2")
     with pytest.raises(ShardError, match="made with other model files"):
-        require_current_shards([current], ShardExpectation.of(retrained, configured))
+        require_current_shards(
+            [current],
+            ShardExpectation.of(
+                "ig",
+                {"backbone": retrained["backbone"], "clip_head": explained["clip_head"]},
+                configured,
+                {"test": instances},
+            ),
+        )
+    instances.write_text("clip_id\tclass\tprobability\tpresent\nx\tDog\t0.9\t1\n")
+    with pytest.raises(ShardError, match="made for other test instances"):
+        require_current_shards(
+            [current], ShardExpectation.of("ig", explained, configured, {"test": instances})
+        )
+    with pytest.raises(ShardError, match="a shard of method 'ig', expected 'saliency'"):
+        require_current_shards([current], ShardExpectation.of("saliency", explained, {}))
 
 
 def test_a_damaged_dataset_in_a_shard_that_opens_is_named(tmp_path: Path) -> None:
@@ -184,12 +238,45 @@ def test_a_damaged_dataset_in_a_shard_that_opens_is_named(tmp_path: Path) -> Non
 
     path = tmp_path / "c2.h5"
     rng = np.random.default_rng(3)
-    write_shard(path, [_clip("a", ["Dog"], rng)], split="test", model_checksum="m", settings={})
+    _write(path, [_clip("a", ["Dog"], rng)])
     with h5py.File(path, "r") as h5:
-        chunk = h5["a"]["random"].id.get_chunk_info(0)
+        chunk = h5["a"]["scores"].id.get_chunk_info(0)
     data = bytearray(path.read_bytes())
     data[chunk.byte_offset : chunk.byte_offset + chunk.size] = bytes(chunk.size)
     path.write_bytes(bytes(data))
     with pytest.raises(ShardError, match="unreadable") as error:
         read_shard(path)
     assert str(path) in str(error.value) and "--forcerun" in str(error.value)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 3], ids=["empty", "one", "three"])
+def test_instances_round_trip(rows: int, tmp_path: Path) -> None:
+    instances = [
+        Instance("c1", "Dog", 0.9, True),
+        Instance("c1", "Cat", 0.51234567, False),
+        Instance("c2", "Speech", 0.75, True),
+    ][:rows]
+    path = tmp_path / "instances.tsv"
+    write_instances(path, instances)
+    read = read_instances(path)
+    assert [(i.clip_id, i.class_name, i.present) for i in read] == [
+        (i.clip_id, i.class_name, i.present) for i in instances
+    ]
+    assert [i.probability for i in read] == pytest.approx(
+        [i.probability for i in instances], abs=1e-6
+    )
+    if rows == 3:
+        assert classes_by_clip(read) == {"c1": ["Cat", "Dog"], "c2": ["Speech"]}
+
+
+def test_bad_instances_files_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "instances.tsv"
+    path.write_text("clip_id\tclass\tprobability\tpresent\nc1\tDragon\t0.9\t1\n")
+    with pytest.raises(ValueError, match=r"instances.tsv: unknown classes \['Dragon'\]"):
+        read_instances(path)
+    path.write_text("clip_id\tclass\tprobability\tpresent\nc1\tDog\t0.9\t1\nc1\tDog\t0.8\t1\n")
+    with pytest.raises(ValueError, match=r"\(c1, Dog\) is listed twice"):
+        read_instances(path)
+    path.write_text("clip_id\tclass\n")
+    with pytest.raises(ValueError, match="missing columns"):
+        read_instances(path)

@@ -23,13 +23,14 @@ def _default() -> dict[str, Any]:
 def test_config_errors_name_key_and_allowed_values() -> None:
     config = _default()
     assert config_errors(config, SCHEMA) == []
-    config["attribution"]["ig"]["engnie"] = "fused"
-    config["attribution"]["ig"]["method"] = "simpson"
+    config["attribution"]["methods"]["ig"]["engnie"] = "fused"
+    config["attribution"]["methods"]["ig"]["method"] = "simpson"
     config["synthesis"]["chunks"] = 0
     config["heads"]["lr"] = "fast"
     problems = "\n".join(config_errors(config, SCHEMA))
-    assert "attribution.ig.engnie" in problems and "allowed keys here: engine" in problems
-    assert "attribution.ig.method = 'simpson'" in problems and "'riemann_trapezoid'" in problems
+    assert "attribution.methods.ig.engnie" in problems and "allowed keys here: engine" in problems
+    assert "attribution.methods.ig.method = 'simpson'" in problems
+    assert "'riemann_trapezoid'" in problems
     assert "synthesis.chunks = 0 is out of range; allowed: >= 1" in problems
     assert "heads.lr = 'fast' has the wrong type; expected number" in problems
 
@@ -39,6 +40,56 @@ def test_a_renamed_config_key_names_its_new_name() -> None:
     config["attribution"]["figure_clips"] = config["attribution"].pop("signed_clips")
     (problem,) = config_errors(config, SCHEMA)
     assert "attribution.figure_clips" in problem and "attribution.signed_clips" in problem
+    # The sections a config from before the method registry still has.
+    config = _default()
+    config["attribution"]["ig"] = config["attribution"]["methods"].pop("ig")
+    config["attribution"]["random_seed"] = 13
+    problems = "\n".join(config_errors(config, SCHEMA))
+    assert "attribution.ig was renamed to attribution.methods.ig" in problems
+    assert "attribution.random_seed was renamed to attribution.methods.random.seed" in problems
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"run": ["ig", "lrp"]}, "attribution.run.1 = 'lrp' is not allowed"),
+        ({"run": ["ig", "ig"]}, "attribution.run"),
+        ({"run": []}, "attribution.run"),
+        (
+            {"methods": {"smoothgrad": {"n_samples": 0}}},
+            "attribution.methods.smoothgrad.n_samples = 0",
+        ),
+        ({"methods": {"gradcam": {"layer": "fc1"}}}, "attribution.methods.gradcam.layer = 'fc1'"),
+        ({"methods": {"saliency": {"abs": False}}}, "attribution.methods.saliency"),
+        ({"methods": {"surrogate": {"fit": "lasso"}}}, "'kernel_shap', 'random_forest'"),
+    ],
+)
+def test_method_settings_are_checked_by_the_schema(change: dict, expected: str) -> None:
+    config = _default()
+    for key, value in change.items():
+        if key == "methods":
+            for method, params in value.items():
+                config["attribution"]["methods"][method].update(params)
+        else:
+            config["attribution"][key] = value
+    problems = "\n".join(config_errors(config, SCHEMA))
+    assert expected in problems, problems
+
+
+def test_every_method_has_a_described_schema_entry() -> None:
+    from igsed.core.methods import METHOD_NAMES
+
+    methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["properties"]
+    assert list(methods) == list(METHOD_NAMES)
+    assert list(DEFAULT["attribution"]["methods"]) == list(METHOD_NAMES)
+    for name, entry in methods.items():
+        assert entry.get("description"), name
+        for key, spec in entry.get("properties", {}).items():
+            resolved = {
+                **SCHEMA["$defs"].get(spec.get("$ref", "#/$defs/").split("/")[-1], {}),
+                **spec,
+            }
+            assert resolved.get("description"), f"{name}.{key}"
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A fake finished attribution stage: manifest, events and shards with known scores."""
+"""A fake finished attribution stage: manifest, events, instances and shards with known scores."""
 
 from __future__ import annotations
 
@@ -19,8 +19,11 @@ from igsed.core.constants import (
     N_EVAL_FRAMES,
     SAMPLE_RATE,
 )
+from igsed.evaluation.evaluate import EvaluationInputs
+from igsed.evaluation.scores import ShardSet
+from igsed.formats.instances import Instance, write_instances
 from igsed.formats.manifest import write_events, write_manifest
-from igsed.formats.shards import ClipAttribution, write_shard
+from igsed.formats.shards import ClipScores, write_shard
 
 FIGURE_CLIP = "test_000"
 
@@ -44,66 +47,102 @@ TEST_CLIPS: dict[str, tuple[list[Event], dict[str, float]]] = {
 }
 
 
-def fake_clip(
-    clip_id: str, events: list[Event], detected: dict[str, float], *, signed: bool = False
-) -> ClipAttribution:
-    """IG and FW-SS scores are perfect (1 on event frames, 0 elsewhere); energy is flat."""
-    rng = np.random.default_rng(sum(map(ord, clip_id)))
-    truth = frame_labels(events, EVAL_FRAME_SECONDS, N_EVAL_FRAMES)
+FAKE_METHODS: tuple[str, ...] = ("ig", "fw_weak", "fw_strong", "random", "energy")
+
+
+def _probabilities(detected: dict[str, float]) -> np.ndarray:
     probabilities = np.full(N_CLASSES, 0.1)
     for name, probability in detected.items():
         probabilities[CLASS_INDEX[name]] = probability
-    attributed = [c for c in CLASSES if probabilities[CLASS_INDEX[c]] > 0.5]
-    ig = truth[:, [CLASS_INDEX[c] for c in attributed]].T.astype(np.float64)
-    fw_weak = 0.6 * truth + 0.5 * rng.random((N_EVAL_FRAMES, N_CLASSES))
-    fw_strong = 0.8 * truth + 0.1
-    f_input = np.array([probabilities[CLASS_INDEX[c]] for c in attributed])
-    # The absent Blender detection has F(x) == F(0): relative completeness is undefined there.
-    f_baseline = np.array([0.6 if c == "Blender" else 0.2 for c in attributed])
-    ig_signed = None
-    if signed:
-        ig_signed = rng.normal(0.0, 0.01, (len(attributed), CLIP_SAMPLES))
-        samples_per_frame = CLIP_SAMPLES // N_EVAL_FRAMES
-        ig_signed *= 1.0 + 20.0 * np.repeat(ig, samples_per_frame, axis=1)
-    return ClipAttribution(
-        clip_id=clip_id,
-        probabilities=probabilities,
-        attributed_classes=attributed,
-        ground_truth=truth,
-        ig=ig,
-        convergence_delta=0.01 * (np.arange(len(attributed)) + 1),
-        f_input=f_input,
-        f_baseline=f_baseline,
-        fw_weak=fw_weak,
-        fw_strong=fw_strong,
-        fw_weak_clip=fw_weak.max(axis=0),
-        fw_strong_clip=fw_strong.max(axis=0),
-        energy=np.full(N_EVAL_FRAMES, 0.05),
-        random=rng.random((N_EVAL_FRAMES, N_CLASSES)),
-        ig_signed=ig_signed,
-    )
+    return probabilities
+
+
+def fake_instances(clip_id: str, events: list[Event], detected: dict[str, float]) -> list[Instance]:
+    """The instances rule's rows of one clip: every detected class (probability > 0.5)."""
+    present = {e.label for e in events}
+    probabilities = _probabilities(detected)
+    return [
+        Instance(clip_id, name, float(probabilities[CLASS_INDEX[name]]), name in present)
+        for name in CLASSES
+        if probabilities[CLASS_INDEX[name]] > 0.5
+    ]
+
+
+def fake_scores(
+    method: str,
+    clip_id: str,
+    events: list[Event],
+    detected: dict[str, float],
+    *,
+    signed: bool = False,
+) -> ClipScores:
+    """IG and FW-SS scores are perfect (1 on event frames, 0 elsewhere); energy is flat."""
+    rng = np.random.default_rng(sum(map(ord, clip_id)))
+    truth = frame_labels(events, EVAL_FRAME_SECONDS, N_EVAL_FRAMES)
+    probabilities = _probabilities(detected)
+    attributed = [i.class_name for i in fake_instances(clip_id, events, detected)]
+    fw_weak = (0.6 * truth + 0.5 * rng.random((N_EVAL_FRAMES, N_CLASSES))).T
+    fw_strong = (0.8 * truth + 0.1).T
+    if method == "ig":
+        ig = truth[:, [CLASS_INDEX[c] for c in attributed]].T.astype(np.float64)
+        # The absent Blender detection has F(x) == F(0): relative completeness is undefined.
+        diagnostics = {
+            "convergence_delta": 0.01 * (np.arange(len(attributed)) + 1),
+            "f_input": np.array([probabilities[CLASS_INDEX[c]] for c in attributed]),
+            "f_baseline": np.array([0.6 if c == "Blender" else 0.2 for c in attributed]),
+        }
+        ig_signed = None
+        if signed:
+            ig_signed = rng.normal(0.0, 0.01, (len(attributed), CLIP_SAMPLES))
+            samples_per_frame = CLIP_SAMPLES // N_EVAL_FRAMES
+            ig_signed *= 1.0 + 20.0 * np.repeat(ig, samples_per_frame, axis=1)
+        return ClipScores(clip_id, attributed, ig, diagnostics, ig_signed)
+    all_classes = {
+        "fw_weak": fw_weak,
+        "fw_strong": fw_strong,
+        "energy": np.full((N_CLASSES, N_EVAL_FRAMES), 0.05),
+        "random": rng.random((N_EVAL_FRAMES, N_CLASSES)).T,
+    }[method]
+    own = {"fw_weak": fw_weak.max(axis=1), "fw_strong": fw_strong.max(axis=1)}.get(method)
+    return ClipScores(clip_id, list(CLASSES), all_classes, clip_probabilities=own)
 
 
 @dataclass
 class FakeRun:
-    val_shards: list[Path]
-    test_shards: list[Path]
+    shards: ShardSet
+    instances: dict[str, Path]
     expected: dict[str, list[str]]
     manifest: Path
     events: Path
 
+    def inputs(self) -> EvaluationInputs:
+        return EvaluationInputs(self.shards, self.instances, self.events, self.expected)
+
 
 def write_fake_run(root: Path, *, audio: bool = False) -> FakeRun:
-    """One shard per clip, plus the split manifest and events (and test audio if asked)."""
-    shards: dict[str, list[Path]] = {"val": [], "test": []}
+    """One shard per method and clip, the instances files, the split manifest and events
+    (and test audio if asked)."""
+    shards: dict[str, dict[str, list[Path]]] = {m: {"val": [], "test": []} for m in FAKE_METHODS}
+    instances: dict[str, Path] = {}
     manifest_rows, event_rows = [], []
     for split, clips in (("val", VAL_CLIPS), ("test", TEST_CLIPS)):
+        rows = [i for clip_id, (ev, det) in clips.items() for i in fake_instances(clip_id, ev, det)]
+        instances[split] = root / "attribution" / f"instances_{split}.tsv"
+        write_instances(instances[split], rows)
         for clip_id, (events, detected) in clips.items():
-            path = root / "attribution" / split / f"{clip_id}.h5"
-            clip = fake_clip(clip_id, events, detected, signed=clip_id == FIGURE_CLIP)
-            settings = {"ig": {"n_steps": 8}}
-            write_shard(path, [clip], split=split, model_checksum="abc", settings=settings)
-            shards[split].append(path)
+            for method in FAKE_METHODS:
+                path = root / "attribution" / method / split / f"{clip_id}.h5"
+                clip = fake_scores(method, clip_id, events, detected, signed=clip_id == FIGURE_CLIP)
+                write_shard(
+                    path,
+                    [clip],
+                    method=method,
+                    split=split,
+                    model_checksum="abc",
+                    instances_checksum="",
+                    settings={"n_steps": 8} if method == "ig" else {},
+                )
+                shards[method][split].append(path)
             audio_path = root / "audio" / f"{clip_id}.wav"
             if audio and split == "test":
                 rng = np.random.default_rng(len(clip_id))
@@ -137,8 +176,8 @@ def write_fake_run(root: Path, *, audio: bool = False) -> FakeRun:
     write_manifest(pd.DataFrame(manifest_rows), manifest)
     write_events(pd.DataFrame(event_rows), events_path)
     return FakeRun(
-        val_shards=shards["val"],
-        test_shards=shards["test"],
+        shards=ShardSet(shards),
+        instances=instances,
         expected={"val": list(VAL_CLIPS), "test": list(TEST_CLIPS)},
         manifest=manifest,
         events=events_path,

@@ -24,6 +24,7 @@ PIPELINE_RULES = (
     "cache_features",
     "train_head",
     "classify",
+    "instances",
     "attribute",
     "evaluate",
     "figures",

@@ -26,7 +26,11 @@ RULE_FILES = sorted((REPO / "rules").glob("*.smk"))
 SRC = REPO / "src"
 
 # Import name -> distribution name, where they differ.
-DISTRIBUTION_OF_MODULE = {"yaml": "pyyaml", "matplotlib": "matplotlib-base"}
+DISTRIBUTION_OF_MODULE = {
+    "yaml": "pyyaml",
+    "matplotlib": "matplotlib-base",
+    "sklearn": "scikit-learn",
+}
 # Conda-only names -> the PyPI distribution pyproject.toml pins.
 PYPI_NAME_OF = {"matplotlib-base": "matplotlib"}
 # Entries an env may hold although no rule script imports them: the interpreter and its

@@ -8,7 +8,9 @@ Nothing is executed, so the shared tiny run stays as it was.
 
 from __future__ import annotations
 
+import base64
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import pytest
 import yaml
 from support.workflow import PIPELINE_RULES, planned_jobs, run_snakemake
 
+from igsed.core.methods import METHOD_INFO
 from igsed.formats.shards import read_shard
 
 TINY = "workflow/presets/tiny.yaml"
@@ -57,25 +60,67 @@ def _reasons(output: str, rule: str) -> set[str]:
     return {part.split(":")[0].strip() for line in lines for part in line.split(";")}
 
 
-def _shard_count(workdir: Path) -> int:
-    return len(list((workdir / "results" / "attribution").glob("*/*.h5")))
+def _shards(workdir: Path, method: str = "*") -> list[Path]:
+    return sorted((workdir / "results" / "attribution").glob(f"{method}/*/*.h5"))
 
 
 def test_no_change_plans_nothing(tiny_run: Path) -> None:
     assert planned_jobs(_dry_run(tiny_run)) == {}
 
 
-def test_ig_steps_rerun_attribution_and_what_follows(tiny_run: Path) -> None:
-    tiny_steps = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["ig"]["n_steps"]
-    output = _dry_run(tiny_run, {"attribution": {"ig": {"n_steps": tiny_steps + 1}}})
+def _planned_shards(output: str) -> list[str]:
+    return [path for path in re.findall(r"output: (\S+)", output) if path.endswith(".h5")]
+
+
+def test_ig_steps_rerun_only_the_ig_shards_and_what_follows(tiny_run: Path) -> None:
+    tiny = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["methods"]["ig"]
+    steps = tiny["n_steps"]
+    output = _dry_run(tiny_run, {"attribution": {"methods": {"ig": {"n_steps": steps + 1}}}})
     assert planned_jobs(output) == {
-        "attribute": _shard_count(tiny_run),
+        "attribute": len(_shards(tiny_run, "ig")),
         **dict.fromkeys(REPORTING, 1),
     }
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
-    steps_changed = f"'n_steps': {tiny_steps}, .*now: .*'n_steps': {tiny_steps + 1},"
+    steps_changed = f"'n_steps': {steps}, .*now: .*'n_steps': {steps + 1},"
     assert all(re.search(steps_changed, line) for line in _reason_lines(output, "attribute"))
+    assert all(path.startswith("results/attribution/ig/") for path in _planned_shards(output))
     assert "Input files updated by another job" in _reasons(output, "evaluate")
+
+
+def test_a_method_parameter_reruns_only_that_methods_shards(tiny_run: Path) -> None:
+    methods = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["methods"]
+    n_samples = methods["smoothgrad"]["n_samples"]
+    change = {"attribution": {"methods": {"smoothgrad": {"n_samples": n_samples + 1}}}}
+    output = _dry_run(tiny_run, change)
+    assert planned_jobs(output) == {
+        "attribute": len(_shards(tiny_run, "smoothgrad")),
+        **dict.fromkeys(REPORTING, 1),
+    }
+    shards = _planned_shards(output)
+    assert shards and all(path.startswith("results/attribution/smoothgrad/") for path in shards)
+    assert _reasons(output, "attribute") == {"Params have changed since last execution"}
+
+
+def test_adding_a_method_runs_only_its_shards_and_the_evaluation(
+    tiny_run: Path, tmp_path: Path
+) -> None:
+    """As if the run had first been made without `occlusion`: its shards and records gone."""
+    workdir = tmp_path / "without_occlusion"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    removed = _shards(workdir, "occlusion")
+    for path in removed:
+        record = base64.urlsafe_b64encode(str(path.relative_to(workdir)).encode()).decode()
+        path.unlink()
+        (workdir / ".snakemake" / "metadata" / record).unlink()
+    output = _dry_run(workdir)
+    assert planned_jobs(output) == {"attribute": len(removed), **dict.fromkeys(REPORTING, 1)}
+    assert _reasons(output, "attribute") == {"Missing output files"}
+    # Dropping a method from `run` re-runs the evaluation alone.
+    run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
+    fewer = [name for name in run if name != "occlusion"]
+    output = _dry_run(tiny_run, {"attribution": {"run": fewer}})
+    assert planned_jobs(output) == dict.fromkeys(REPORTING, 1)
+    assert "Params have changed since last execution" in _reasons(output, "evaluate")
 
 
 def test_metrics_setting_reruns_evaluation_and_report_only(tiny_run: Path) -> None:
@@ -119,21 +164,23 @@ def test_code_change_reruns_its_stage(tiny_run: Path, edited_metrics_module: Pat
     assert _reasons(output, "evaluate") == {"Params have changed since last execution"}
 
 
-def _unsigned_test_clip(workdir: Path) -> str:
-    """A test clip whose shard keeps no signed IG (tiny shards hold one clip each)."""
-    for path in sorted((workdir / "results" / "attribution" / "test").glob("*.h5")):
-        (clip,) = read_shard(path).clips
-        if clip.ig_signed is None:
-            return clip.clip_id
+def _unsigned_test_clip(workdir: Path) -> tuple[str, str]:
+    """A test clip whose IG shard keeps no per-sample attributions, and that shard's name."""
+    for path in _shards(workdir, "ig"):
+        for clip in read_shard(path).clips:
+            if path.parent.name == "test" and clip.signed is None:
+                return clip.clip_id, path.name
     raise AssertionError("every test clip keeps signed IG")
 
 
-def test_a_new_signed_clip_reruns_only_its_shard(tiny_run: Path) -> None:
-    clip_id = _unsigned_test_clip(tiny_run)
+def test_a_new_signed_clip_reruns_only_its_waveform_shards(tiny_run: Path) -> None:
+    clip_id, shard = _unsigned_test_clip(tiny_run)
     output = _dry_run(tiny_run, {"attribution": {"signed_clips": [clip_id]}})
-    assert planned_jobs(output) == {"attribute": 1, **dict.fromkeys(REPORTING, 1)}
+    waveform = [m for m, info in METHOD_INFO.items() if info.waveform]
+    assert planned_jobs(output) == {"attribute": len(waveform), **dict.fromkeys(REPORTING, 1)}
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
-    assert f"output: results/attribution/test/{clip_id}.h5" in output
+    for method in waveform:
+        assert f"output: results/attribution/{method}/test/{shard}" in output
 
 
 def test_an_unknown_signed_clip_is_named_before_any_job(tiny_run: Path) -> None:

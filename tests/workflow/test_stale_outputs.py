@@ -33,7 +33,9 @@ def _metadata_file(workdir: Path, relative: str) -> Path:
 
 
 def _first_test_shard(workdir: Path) -> str:
-    return str(sorted((workdir / "results/attribution/test").glob("*.h5"))[0].relative_to(workdir))
+    """The first IG test shard, relative to the run."""
+    paths = sorted((workdir / "results/attribution/ig/test").glob("*.h5"))
+    return str(paths[0].relative_to(workdir))
 
 
 def _as_orphan_made_it(workdir: Path, relative: str, n_steps: int) -> None:
@@ -42,8 +44,10 @@ def _as_orphan_made_it(workdir: Path, relative: str, n_steps: int) -> None:
     write_shard(
         workdir / relative,
         shard.clips,
+        method=shard.method,
         split=shard.split,
         model_checksum=shard.model_checksum,
+        instances_checksum=shard.instances_checksum,
         settings={**shard.settings, "n_steps": n_steps},
     )
     _metadata_file(workdir, relative).unlink()

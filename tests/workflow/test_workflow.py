@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from support.workflow import PIPELINE_RULES, REPO, copy_workflow, run_snakemake
+
+from igsed.core.methods import METHOD_NAMES
+from igsed.formats.shards import read_shard
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +42,17 @@ def test_paper_preset_downloads_desed_and_panns(workflow_copy: Path) -> None:
 
 def test_bad_config_fails_before_any_job(workflow_copy: Path) -> None:
     bad = workflow_copy / "bad.yaml"
-    bad.write_text("attribution:\n  ig:\n    engine: magic\n    n_stepz: 5\n")
+    bad.write_text("attribution:\n  methods:\n    ig:\n      engine: magic\n      n_stepz: 5\n")
     result = run_snakemake(
         workflow_copy, "-n", "--cores", "1", "--configfile", "bad.yaml", check=False
     )
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert (
-        "attribution.ig.engine = 'magic' is not allowed; allowed values: 'captum', 'fused'"
+        "attribution.methods.ig.engine = 'magic' is not allowed; allowed values: 'captum', 'fused'"
         in output
     )
-    assert "unknown config key attribution.ig.n_stepz" in output
+    assert "unknown config key attribution.methods.ig.n_stepz" in output
     assert not (workflow_copy / "results").exists()
 
 
@@ -80,11 +84,15 @@ def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
         for ext in ("png", "svg"):
             assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
     table2 = pd.read_csv(results / "evaluation" / "table2.csv")
-    assert set(table2["method"]) >= {"ig", "fw_weak", "fw_strong", "random", "energy"}
+    tiny = yaml.safe_load((tiny_run / "workflow" / "presets" / "tiny.yaml").read_text())
+    # Every method of the registry, surrogate included, in the preset's order.
+    assert list(table2["method"]) == tiny["attribution"]["run"] == list(METHOD_NAMES)
     split = json.loads((results / "split" / "summary.json").read_text())
     manifest = pd.read_csv(results / "split" / "manifest.tsv", sep="\t")
-    shards = sorted((results / "attribution").glob("*/*.h5"))
-    assert len(shards) == int((manifest["split"] != "train").sum())
+    clips = int(manifest["split"].isin(["val", "test"]).sum())
+    for method in METHOD_NAMES:
+        shards = sorted((results / "attribution" / method).glob("*/*.h5"))
+        assert sum(len(read_shard(path).clips) for path in shards) == clips, method
     assert split  # counts recorded
     for rule in PIPELINE_RULES:
         assert list((results / "logs" / rule).rglob("*.log")), f"no log for {rule}"

@@ -1,34 +1,24 @@
-"""Rule attribute: IG, FW-WS, FW-SS, energy and random frame scores of one shard."""
+"""Rule attribute: one method's frame scores of one shard of clips."""
 
 from pathlib import Path
 
 import torch
 
-from igsed.attribution.attribute import AttributeSettings, ModelFiles, ShardJob, attribute
+from igsed.attribution.attribute import AttributeSettings, ShardJob, attribute
 from igsed.core.logs import log_to_file
+from igsed.formats.shards import MODEL_ROLES
 
 log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
+inputs = dict(snakemake.input.items())
 job = ShardJob(
+    method=snakemake.wildcards.method,
     clip_ids=tuple(snakemake.params.clip_ids),
     split=snakemake.wildcards.eval_split,
-    manifest=Path(snakemake.input.manifest),
-    events=Path(snakemake.input.events),
-    models=ModelFiles(
-        backbone=Path(snakemake.input.backbone),
-        clip_head=Path(snakemake.input.clip_head),
-        fw_weak=Path(snakemake.input.fw_weak),
-        fw_strong=Path(snakemake.input.fw_strong),
-    ),
+    manifest=Path(inputs["manifest"]),
+    models={role: Path(inputs[role]) for role in MODEL_ROLES if role in inputs},
     out_path=Path(snakemake.output[0]),
+    instances=Path(inputs["instances"]) if "instances" in inputs else None,
     signed_clips=tuple(snakemake.params.signed_clips),
 )
-settings = AttributeSettings.from_config(
-    {
-        "ig": snakemake.params.ig,
-        "threshold": snakemake.params.threshold,
-        "random_seed": snakemake.params.random_seed,
-        "device": snakemake.params.device,
-    }
-)
-attribute(job, settings)
+attribute(job, AttributeSettings(params=snakemake.params.method, device=snakemake.params.device))

@@ -1,23 +1,28 @@
-"""Rule evaluate: percentile sweep on val, tau*, Tables II and III on test."""
+"""Rule evaluate: percentile sweep on val, tau*, Tables II and III on test, every method."""
 
 from pathlib import Path
 
 from igsed.core.logs import log_to_file
-from igsed.evaluation.evaluate import evaluate
-from igsed.formats.shards import MODEL_ROLES, ShardExpectation
+from igsed.evaluation.evaluate import EvaluationInputs, MetricSettings, evaluate
+from igsed.evaluation.scores import ShardSet
+from igsed.formats.shards import MODEL_ROLES
 
 log_to_file(snakemake.log[0])
-metrics = dict(snakemake.params.metrics)
+inputs = dict(snakemake.input.items())
+instances = {"val": Path(snakemake.input.instances_val), "test": Path(snakemake.input.instances_test)}
+shards = ShardSet.for_run(
+    snakemake.params.shards,
+    models={role: inputs[role] for role in MODEL_ROLES if role in inputs},
+    method_params=snakemake.params.methods,
+    instances=instances,
+)
 evaluate(
-    [Path(p) for p in snakemake.input.val],
-    [Path(p) for p in snakemake.input.test],
-    Path(snakemake.output.table2_csv).parent,
-    expected_clips={k: list(v) for k, v in dict(snakemake.params.expected).items()},
-    tau_range=tuple(metrics["tau"]),
-    threshold=snakemake.params.threshold,
-    count_false_positives=metrics["count_false_positives"],
-    fw_detections=metrics["fw_detections"],
-    shards_made_with=ShardExpectation.of(
-        {role: snakemake.input[role] for role in MODEL_ROLES}, snakemake.params.shard_settings
+    EvaluationInputs(
+        shards=shards,
+        instances=instances,
+        events=Path(snakemake.input.events),
+        expected_clips=dict(snakemake.params.expected),
     ),
+    MetricSettings.from_config(snakemake.params.metrics, snakemake.params.threshold),
+    Path(snakemake.output.table2_csv).parent,
 )

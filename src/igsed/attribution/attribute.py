@@ -1,16 +1,17 @@
-"""Rule `attribute`: IG, framewise, energy and random frame scores for a shard of clips.
+"""Rule `attribute`: one method's frame scores for a shard of clips of one split.
 
-The clip classifier decides which classes are attributed (probability > threshold, paper
-§III-C); every other method is stored for all ten classes so the evaluation can pick the
-same (clip, class) instances for all of them. Nothing is written unless every clip of the
-shard succeeded (write_shard renames a finished temporary file onto the target).
+A method that depends on the clip classifier scores exactly the classes the instances file
+lists for each clip (rule `instances`), so every method attributes the same (clip, class)
+pairs; the framewise heads and the baselines score all ten classes. Nothing is written
+unless every clip of the shard succeeded (write_shard renames a finished temporary file
+onto the target).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,182 +20,58 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.baselines import energy_scores, random_scores
-from igsed.attribution.engines import attribute_clip
-from igsed.attribution.frames import frame_magnitude, fw_to_eval_grid
-from igsed.attribution.ig import IGSettings, model_device
-from igsed.core.annotations import Event, frame_labels
+from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, MethodResult, method_settings
 from igsed.core.audio import load_clip
-from igsed.core.constants import (
-    CLASSES,
-    CLIP_SAMPLES,
-    EVAL_FRAME_SECONDS,
-    N_CLASSES,
-    N_EVAL_FRAMES,
-)
+from igsed.core.checksums import file_digest
+from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, N_CLASSES, N_EVAL_FRAMES
 from igsed.core.device import pick_device
-from igsed.core.logs import peak_rss_mb
+from igsed.core.logs import Progress, peak_rss_mb
+from igsed.core.methods import MethodInfo, method_info
 from igsed.core.versions import package_version
-from igsed.formats.manifest import events_by_clip, read_events, read_manifest
-from igsed.formats.shards import ClipAttribution, model_checksum, write_shard
+from igsed.formats.instances import classes_by_clip, read_instances
+from igsed.formats.manifest import read_manifest
+from igsed.formats.shards import ClipScores, model_checksum, write_shard
 from igsed.models.explained import load_explained_model, load_framewise_model
-from igsed.models.freeze import freeze
 
 logger = logging.getLogger(__name__)
 
-ModelLoader = Callable[[], nn.Module]
+
+@dataclass(frozen=True)
+class ShardJob:
+    """What one `attribute` job reads and writes: one method on the clips of one shard."""
+
+    method: str
+    clip_ids: tuple[str, ...]
+    split: str
+    manifest: Path
+    models: Mapping[str, Path]  # the method's model files by role (MethodInfo.models)
+    out_path: Path
+    instances: Path | None = None  # None for a method that scores every class
+    signed_clips: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class ModelLoaders:
-    """Factories for the three models, so only one of them needs to be in memory at once."""
+class AttributeSettings:
+    """The method's config section (attribution.methods.<name>) and the device."""
 
-    explained: ModelLoader
-    fw_weak: ModelLoader
-    fw_strong: ModelLoader
-
-
-@dataclass
-class _FramewiseScores:
-    frames: np.ndarray  # (100, 10) on the evaluation grid
-    clip: np.ndarray  # (10,) max over the model's own frames
+    params: Mapping[str, Any]
+    device: str = "auto"
 
 
-def _load_waveform(clip_id: str, audio_paths: Mapping[str, Path]) -> np.ndarray:
-    return load_clip(audio_paths[clip_id], n_samples=CLIP_SAMPLES)
-
-
-def _framewise_scores(
-    loader: ModelLoader,
-    name: str,
-    clip_ids: Sequence[str],
-    audio_paths: Mapping[str, Path],
-) -> dict[str, _FramewiseScores]:
-    model = freeze(loader())
-    device = model_device(model)
-    scores: dict[str, _FramewiseScores] = {}
-    start = time.perf_counter()
-    with torch.no_grad():
-        for clip_id in clip_ids:
-            waveform = torch.from_numpy(_load_waveform(clip_id, audio_paths))
-            probs = model(waveform[None, :].to(device))
-            probs = probs.detach().to("cpu", torch.float32).numpy()
-            if probs.ndim != 3 or probs.shape[0] != 1 or probs.shape[2] != N_CLASSES:
-                raise ValueError(
-                    f"{name} model returned shape {probs.shape} for clip {clip_id}; "
-                    f"expected (1, frames, {N_CLASSES})"
-                )
-            frames = probs[0]
-            scores[clip_id] = _FramewiseScores(
-                frames=fw_to_eval_grid(frames), clip=frames.max(axis=0)
-            )
-    logger.info("%s: %d clips in %.1f s", name, len(clip_ids), time.perf_counter() - start)
-    del model
-    return scores
-
-
-def attribute_clips(
-    clip_ids: Sequence[str],
-    *,
-    audio_paths: Mapping[str, Path],
-    events: Mapping[str, list[Event]],
-    models: ModelLoaders,
-    settings: IGSettings,
-    threshold: float,
-    random_seed: int,
-    signed_clips: Sequence[str] = (),
-) -> tuple[list[ClipAttribution], dict[str, Any]]:
-    """Frame scores of every method for `clip_ids`; returns the clips and a timing summary."""
-    signed_set = set(signed_clips)
-    framewise = {
-        "fw_weak": _framewise_scores(models.fw_weak, "FW-WS", clip_ids, audio_paths),
-        "fw_strong": _framewise_scores(models.fw_strong, "FW-SS", clip_ids, audio_paths),
-    }
-    explained = freeze(models.explained())
-    device = model_device(explained)
-    results: list[ClipAttribution] = []
-    timings: list[dict[str, Any]] = []
-    for position, clip_id in enumerate(clip_ids, start=1):
-        clip_start = time.perf_counter()
-        waveform_np = _load_waveform(clip_id, audio_paths)
-        waveform = torch.from_numpy(waveform_np)
-        with torch.no_grad():
-            probabilities = explained(waveform[None, :].to(device))
-        probabilities = probabilities.detach().to("cpu", torch.float64).numpy().reshape(-1)
-        if probabilities.shape != (N_CLASSES,):
-            raise ValueError(
-                f"explained model returned {probabilities.shape} scores for clip {clip_id}; "
-                f"expected ({N_CLASSES},)"
-            )
-        targets = [index for index in range(N_CLASSES) if probabilities[index] > threshold]
-        names = [CLASSES[index] for index in targets]
-        logger.info(
-            "clip %d/%d %s: attributing %d classes %s",
-            position,
-            len(clip_ids),
-            clip_id,
-            len(targets),
-            names,
-        )
-        ig_start = time.perf_counter()
-        ig_results = attribute_clip(explained, waveform, targets, settings)
-        ig_seconds = time.perf_counter() - ig_start
-        ig_frames = np.zeros((len(targets), N_EVAL_FRAMES), dtype=np.float32)
-        for row, result in enumerate(ig_results):
-            ig_frames[row] = frame_magnitude(result.attribution)
-        ig_signed = None
-        if clip_id in signed_set:
-            ig_signed = np.zeros((len(targets), CLIP_SAMPLES), dtype=np.float32)
-            for row, result in enumerate(ig_results):
-                ig_signed[row] = result.attribution
-        results.append(
-            ClipAttribution(
-                clip_id=clip_id,
-                probabilities=probabilities,
-                attributed_classes=names,
-                ground_truth=frame_labels(
-                    events.get(clip_id, []), EVAL_FRAME_SECONDS, N_EVAL_FRAMES
-                ),
-                ig=ig_frames,
-                convergence_delta=np.array([r.convergence_delta for r in ig_results]),
-                f_input=np.array([r.f_input for r in ig_results]),
-                f_baseline=np.array([r.f_baseline for r in ig_results]),
-                fw_weak=framewise["fw_weak"][clip_id].frames,
-                fw_strong=framewise["fw_strong"][clip_id].frames,
-                fw_weak_clip=framewise["fw_weak"][clip_id].clip,
-                fw_strong_clip=framewise["fw_strong"][clip_id].clip,
-                energy=energy_scores(waveform_np),
-                random=random_scores(clip_id, random_seed),
-                ig_signed=ig_signed,
-            )
-        )
-        clip_seconds = time.perf_counter() - clip_start
-        per_class = ig_seconds / len(targets) if targets else 0.0
-        logger.info(
-            "clip %d/%d %s done: %.1f s (IG %.1f s, %.1f s per class), peak RSS %.0f MiB",
-            position,
-            len(clip_ids),
-            clip_id,
-            clip_seconds,
-            ig_seconds,
-            per_class,
-            peak_rss_mb(),
-        )
-        timings.append(
-            {
-                "clip_id": clip_id,
-                "attributed_classes": names,
-                "seconds": clip_seconds,
-                "ig_seconds": ig_seconds,
-            }
-        )
-    summary = {
-        "n_clips": len(results),
-        "n_instances": sum(len(c.attributed_classes) for c in results),
-        "ig_seconds": sum(t["ig_seconds"] for t in timings),
-        "clips": timings,
-    }
-    return results, summary
+def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torch.device) -> Any:
+    """The frozen model a method runs on: the clip classifier, a framewise model, or None."""
+    missing = [role for role in info.models if role not in models]
+    if missing:
+        raise KeyError(f"{info.name} needs model files for roles {missing}")
+    for role in info.models:
+        if not Path(models[role]).is_file():
+            raise FileNotFoundError(f"model weights not found: {models[role]}")
+    if "clip_head" in info.models:
+        return load_explained_model(models["backbone"], models["clip_head"], device)
+    heads = [role for role in info.models if role != "backbone"]
+    if heads:
+        return load_framewise_model(models["backbone"], models[heads[0]], device)
+    return None
 
 
 def _audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:
@@ -212,144 +89,138 @@ def _audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> di
     return {clip_id: Path(rows[clip_id].audio_path) for clip_id in clip_ids}
 
 
-@dataclass(frozen=True)
-class ModelFiles:
-    """The four model files one shard is attributed with."""
-
-    backbone: Path
-    clip_head: Path
-    fw_weak: Path
-    fw_strong: Path
-
-    def by_role(self) -> dict[str, Path]:
-        """The files keyed by igsed.formats.shards.MODEL_ROLES."""
-        return {
-            "backbone": Path(self.backbone),
-            "clip_head": Path(self.clip_head),
-            "fw_weak": Path(self.fw_weak),
-            "fw_strong": Path(self.fw_strong),
-        }
+def _targets(job: ShardJob, info: MethodInfo) -> dict[str, tuple[int, ...]]:
+    """The class indices each clip of the shard is scored for."""
+    if info.all_classes:
+        return {clip_id: tuple(range(N_CLASSES)) for clip_id in job.clip_ids}
+    if job.instances is None:
+        raise ValueError(f"method {info.name} attributes the instances, but none were given")
+    by_clip = classes_by_clip(read_instances(job.instances))
+    return {
+        clip_id: tuple(CLASS_INDEX[name] for name in by_clip.get(clip_id, []))
+        for clip_id in job.clip_ids
+    }
 
 
-@dataclass(frozen=True)
-class ShardJob:
-    """What one `attribute` job reads and writes: the clips of one shard of one split."""
-
-    clip_ids: tuple[str, ...]
-    split: str
-    manifest: Path
-    events: Path
-    models: ModelFiles
-    out_path: Path
-    signed_clips: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class AttributeSettings:
-    """Config `attribution` as one `attribute` job uses it, validated on construction."""
-
-    ig: IGSettings
-    threshold: float = 0.5
-    random_seed: int = 0
-    device: str = "auto"
-
-    @classmethod
-    def from_config(cls, section: Mapping[str, Any]) -> AttributeSettings:
-        """From config `attribution` (threshold, random_seed, device, ig)."""
-        ig = section["ig"]
-        return cls(
-            ig=IGSettings(
-                n_steps=int(ig["n_steps"]),
-                method=str(ig["method"]),
-                internal_batch_size=int(ig["internal_batch_size"]),
-                engine=str(ig["engine"]),
-                memory_budget_mb=float(ig["memory_budget_mb"]),
-            ),
-            threshold=float(section["threshold"]),
-            random_seed=int(section["random_seed"]),
-            device=str(section["device"]),
+def _check_result(result: MethodResult, clip: ClipInput, method: str) -> None:
+    k = len(clip.targets)
+    if np.shape(result.scores) != (k, N_EVAL_FRAMES):
+        raise ValueError(
+            f"{method} returned scores of shape {np.shape(result.scores)} for clip "
+            f"{clip.clip_id}; expected ({k}, {N_EVAL_FRAMES})"
+        )
+    bad = ~np.isfinite(result.scores)
+    if bad.any():
+        row, frame = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{method}: non-finite frame score for clip {clip.clip_id}, class "
+            f"{CLASSES[clip.targets[row]]}, frame {frame}"
         )
 
 
-def _model_loaders(models: ModelFiles, device: torch.device) -> ModelLoaders:
-    return ModelLoaders(
-        explained=lambda: load_explained_model(models.backbone, models.clip_head, device),
-        fw_weak=lambda: load_framewise_model(models.backbone, models.fw_weak, device),
-        fw_strong=lambda: load_framewise_model(models.backbone, models.fw_strong, device),
+def _clip_scores(result: MethodResult, clip: ClipInput, keep_signed: bool) -> ClipScores:
+    return ClipScores(
+        clip_id=clip.clip_id,
+        classes=[CLASSES[index] for index in clip.targets],
+        scores=np.asarray(result.scores, dtype=np.float32),
+        diagnostics=result.diagnostics,
+        signed=result.waveform_attribution if keep_signed else None,
+        clip_probabilities=result.clip_probabilities,
     )
 
 
-def _shard_settings(settings: AttributeSettings, device: torch.device) -> dict[str, Any]:
-    """What the shard records about how it was made."""
+def attribute_clips(
+    job: ShardJob, settings: Any, model: nn.Module | None, info: MethodInfo
+) -> tuple[list[ClipScores], list[dict[str, Any]]]:
+    """The method's scores of every clip of the job, and a timing row per clip."""
+    compute = IMPLEMENTATIONS[info.name].compute
+    audio_paths = _audio_paths(Path(job.manifest), job.clip_ids, job.split)
+    targets = _targets(job, info)
+    signed = set(job.signed_clips) if info.waveform else set()
+    progress = Progress(logger, f"{info.name} {job.split}: clips", len(job.clip_ids), every_s=30)
+    clips, timings = [], []
+    for number, clip_id in enumerate(job.clip_ids, start=1):
+        start = time.perf_counter()
+        waveform = load_clip(audio_paths[clip_id], n_samples=CLIP_SAMPLES)
+        clip = ClipInput(clip_id, waveform, targets[clip_id])
+        result = compute(model, clip, settings)
+        _check_result(result, clip, info.name)
+        clips.append(_clip_scores(result, clip, clip_id in signed))
+        seconds = time.perf_counter() - start
+        timings.append({"clip_id": clip_id, "classes": len(clip.targets), "seconds": seconds})
+        logger.info(
+            "%s clip %d/%d %s: %d classes in %.1f s",
+            info.name,
+            number,
+            len(job.clip_ids),
+            clip_id,
+            len(clip.targets),
+            seconds,
+        )
+        progress.update(number)
+    return clips, timings
+
+
+def _shard_settings(params: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
+    """What the shard records about how it was made: the method's parameters, then context."""
     return {
-        **settings.ig.as_dict(),
-        "threshold": float(settings.threshold),
-        "random_seed": int(settings.random_seed),
+        **dict(params),
         "device": device.type,
-        "baseline": "zero_waveform",
-        "explained_output": "sigmoid",
         "torch_version": torch.__version__,
         "captum_version": package_version("captum"),
     }
 
 
 def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
-    """Attribute the clips of `job` and write its shard (igsed.formats.shards).
+    """Score the clips of `job` with its method and write the shard (igsed.formats.shards).
 
     Returns a summary (counts, timings, peak memory) for the job log; the shard holds only
     the numbers, so re-running with the same inputs gives the same values.
     """
     start = time.perf_counter()
-    clip_ids = list(job.clip_ids)
-    if len(set(clip_ids)) != len(clip_ids):
-        raise ValueError(f"duplicate clip ids in shard {job.out_path}: {clip_ids}")
-    for weight_path in job.models.by_role().values():
-        if not weight_path.is_file():
-            raise FileNotFoundError(f"model weights not found: {weight_path}")
-    audio_paths = _audio_paths(Path(job.manifest), clip_ids, job.split)
-    events = events_by_clip(read_events(job.events))
-    torch_device = pick_device(settings.device)
+    info = method_info(job.method)
+    if len(set(job.clip_ids)) != len(job.clip_ids):
+        raise ValueError(f"duplicate clip ids in shard {job.out_path}: {list(job.clip_ids)}")
+    method_config = method_settings(job.method, settings.params)
+    device = pick_device(settings.device)
     logger.info(
-        "shard %s: %d %s clips on %s, IG %s",
+        "shard %s: %s on %d %s clips on %s, %s",
         job.out_path,
-        len(clip_ids),
+        job.method,
+        len(job.clip_ids),
         job.split,
-        torch_device,
-        settings.ig.as_dict(),
+        device,
+        dict(settings.params),
     )
-    clips, summary = attribute_clips(
-        clip_ids,
-        audio_paths=audio_paths,
-        events=events,
-        models=_model_loaders(job.models, torch_device),
-        settings=settings.ig,
-        threshold=float(settings.threshold),
-        random_seed=int(settings.random_seed),
-        signed_clips=job.signed_clips,
-    )
+    model = load_method_model(info, job.models, device)
+    clips, timings = attribute_clips(job, method_config, model, info)
     write_shard(
         job.out_path,
         clips,
+        method=job.method,
         split=job.split,
-        model_checksum=model_checksum(job.models.by_role()),
-        settings=_shard_settings(settings, torch_device),
+        model_checksum=model_checksum({role: job.models[role] for role in info.models}),
+        instances_checksum="" if info.all_classes else file_digest(job.instances),
+        settings=_shard_settings(settings.params, device),
     )
-    summary.update(
-        {
-            "out_path": str(job.out_path),
-            "split": job.split,
-            "device": str(torch_device),
-            "seconds": time.perf_counter() - start,
-            "peak_rss_mb": peak_rss_mb(),
-        }
-    )
-    if torch_device.type == "cuda":
-        summary["peak_cuda_mb"] = torch.cuda.max_memory_allocated(torch_device) / 2**20
+    summary = {
+        "out_path": str(job.out_path),
+        "method": job.method,
+        "split": job.split,
+        "device": str(device),
+        "n_clips": len(clips),
+        "n_rows": sum(len(c.classes) for c in clips),
+        "clips": timings,
+        "seconds": time.perf_counter() - start,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    if device.type == "cuda":
+        summary["peak_cuda_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
     logger.info(
-        "shard %s written: %d clips, %d instances, %.1f s, peak RSS %.0f MiB",
+        "shard %s written: %d clips, %d rows, %.1f s, peak RSS %.0f MiB",
         job.out_path,
         summary["n_clips"],
-        summary["n_instances"],
+        summary["n_rows"],
         summary["seconds"],
         summary["peak_rss_mb"],
     )

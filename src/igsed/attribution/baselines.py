@@ -1,6 +1,7 @@
 """Frame scores of the comparison methods on the 100 ms evaluation grid.
 
-energy: mean |x| per frame; random: U(0, 1) seeded per clip.
+energy: mean |x| per frame; random: U(0, 1) seeded per clip (clip_seed_sequence, which the
+sampling methods draw from too).
 """
 
 from __future__ import annotations
@@ -25,16 +26,20 @@ def energy_scores(
     return frame_magnitude(waveform, frame_samples=frame_samples, n_frames=n_frames)
 
 
-def random_scores(
-    clip_id: str, seed: int, n_frames: int = N_EVAL_FRAMES, n_classes: int = N_CLASSES
-) -> np.ndarray:
-    """(n_frames, n_classes) float32 U(0, 1) scores, a pure function of (clip_id, seed).
+def clip_seed_sequence(clip_id: str, seed: int) -> np.random.SeedSequence:
+    """The random stream of one clip under `seed`, a pure function of (clip_id, seed).
 
-    The stream is keyed by sha256 of the clip id (not Python's salted hash()), so a clip
-    gets the same scores in any shard, process or run.
+    Keyed by sha256 of the clip id (not Python's salted hash()), so a clip gets the same
+    draws in any shard, process or run.
     """
     digest = hashlib.sha256(clip_id.encode("utf-8")).digest()
     words = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, len(digest), 4)]
-    sequence = np.random.SeedSequence([int(seed), *words])
-    generator = np.random.default_rng(sequence)
+    return np.random.SeedSequence([int(seed), *words])
+
+
+def random_scores(
+    clip_id: str, seed: int, n_frames: int = N_EVAL_FRAMES, n_classes: int = N_CLASSES
+) -> np.ndarray:
+    """(n_frames, n_classes) float32 U(0, 1) scores, a pure function of (clip_id, seed)."""
+    generator = np.random.default_rng(clip_seed_sequence(clip_id, seed))
     return generator.random((n_frames, n_classes)).astype(np.float32)

@@ -58,11 +58,18 @@ def fw_frame_index(
     return index
 
 
-def fw_to_eval_grid(frame_probs: np.ndarray | torch.Tensor) -> np.ndarray:
-    """(T', C) framewise probabilities (T' = 31 for 10 s) -> (100, C) float32 on 100 ms."""
+def fw_to_eval_grid(
+    frame_probs: np.ndarray | torch.Tensor, model_frame_seconds: float = MODEL_FRAME_SECONDS
+) -> np.ndarray:
+    """(T', C) model-frame values (T' = 31 for 10 s at 0.32 s) -> (100, C) float32 on 100 ms.
+
+    Also maps Grad-CAM's conv-block frames (`model_frame_seconds` of the block): every
+    block length is 10 ms x 2^j, so a 100 ms frame centre never falls on a block boundary.
+    """
     if isinstance(frame_probs, torch.Tensor):
         frame_probs = frame_probs.detach().cpu().numpy()
     probs = np.asarray(frame_probs, dtype=np.float32)
     if probs.ndim != 2:
-        raise ValueError(f"frame probabilities must be (frames, classes), got {probs.shape}")
-    return probs[fw_frame_index(probs.shape[0])]
+        raise ValueError(f"frame values must be (frames, classes), got {probs.shape}")
+    index = fw_frame_index(probs.shape[0], model_frame_seconds=model_frame_seconds)
+    return probs[index]

@@ -2,17 +2,15 @@
 
 Protocol (docs/metrics.md; conventions of the metrics in `igsed.core.metrics`):
 
-- Instances are (clip, class) pairs whose clip-classifier probability is > `threshold` (the
-  attributed classes) and whose class has at least one active ground-truth frame. The same
-  instances are scored by every method (IG, FW-WS, FW-SS, energy, random), so the
-  comparison is paired.
+- Instances are the (clip, class) pairs of the instances file (clip-classifier probability
+  > `threshold`, rule `instances`) whose class has at least one active ground-truth frame.
+  The same instances are scored by every method, so the comparison is paired.
   `count_false_positives=True` also scores detections of classes absent from the clip: the
   ground truth is empty, so IoU = F1 = PG = 0 for such an instance (a percentile mask is never
-  empty). `fw_detections="own"` gives FW-WS and FW-SS their own instances instead: the
-  classes whose FW clip probability (max over frames) is > `threshold`.
-- Scores per instance: IG = the class's row of mean |IG| per 100 ms frame; FW = the class
-  column of the frame probabilities; energy = mean |x| per frame (the same for every class of
-  a clip); random = the class column of the seeded U(0, 1) scores.
+  empty). `fw_detections="own"` gives the methods with their own detections (the framewise
+  heads) their own instances instead: the classes whose clip probability (max over the
+  head's frames) is > `threshold`.
+- Scores per instance: the class's row of the method's frame scores (igsed.formats.shards).
 - tau* is chosen on val per method, separately for IoU and F1: the tau of the highest macro
   mean over tau_range (integers, inclusive); exact ties go to the lowest tau. Test IoU is at
   the method's tau*_IoU and test F1 at its tau*_F1 (as in the paper's Table II, each metric at
@@ -22,12 +20,10 @@ Protocol (docs/metrics.md; conventions of the metrics in `igsed.core.metrics`):
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,33 +31,90 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from igsed.core.annotations import frame_labels
 from igsed.core.atomic import write_json, write_text
-from igsed.core.constants import CLASS_INDEX, CLASSES, N_CLASSES, N_EVAL_FRAMES
-from igsed.core.logs import Progress
-from igsed.core.metrics import best_tau, class_means, macro_average, pointing_game, sweep
-from igsed.formats.shards import (
-    FRAME_METHODS,
-    ClipAttribution,
-    ShardExpectation,
-    read_shard,
-    require_current_shards,
+from igsed.core.constants import (
+    CLASS_INDEX,
+    CLASSES,
+    EVAL_FRAME_SECONDS,
+    EVAL_SPLITS,
+    N_CLASSES,
+    N_EVAL_FRAMES,
 )
+from igsed.core.methods import method_info, method_label
+from igsed.core.metrics import best_tau, class_means, macro_average, pointing_game, sweep
+from igsed.evaluation.scores import MethodScores, ShardSet, load_method_scores
+from igsed.formats.instances import Instance, read_instances
+from igsed.formats.manifest import events_by_clip, read_events
+from igsed.formats.shards import ClipScores
 from igsed.formats.tables import (
-    METHOD_LABELS,
-    TABLE2_ORDER,
-    TABLE3_METHODS,
     finite_or_none,
     format_number,
     markdown_table,
+    table3_methods,
     write_csv,
 )
 
 logger = logging.getLogger(__name__)
 
-METHODS: tuple[str, ...] = FRAME_METHODS  # ig, fw_weak, fw_strong, energy, random
 FW_DETECTION_MODES: tuple[str, ...] = ("classifier", "own")
 # |F(x) - F(0)| at or below this leaves IG's relative completeness error undefined.
 SCORE_GAP_FLOOR = 1e-3
+# The diagnostics a method records when it satisfies completeness (IG).
+COMPLETENESS_DIAGNOSTICS: tuple[str, ...] = ("convergence_delta", "f_input", "f_baseline")
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """Config `metrics` and the detection threshold, validated on construction."""
+
+    tau_range: tuple[int, int] = (1, 99)
+    threshold: float = 0.5
+    count_false_positives: bool = False
+    fw_detections: str = "classifier"
+
+    def __post_init__(self) -> None:
+        if self.fw_detections not in FW_DETECTION_MODES:
+            raise ValueError(
+                f"metrics.fw_detections={self.fw_detections!r}; "
+                f"expected one of {FW_DETECTION_MODES}"
+            )
+
+    @classmethod
+    def from_config(cls, metrics: Mapping[str, Any], threshold: float) -> MetricSettings:
+        return cls(
+            tau_range=tuple(metrics["tau"]),
+            threshold=float(threshold),
+            count_false_positives=bool(metrics["count_false_positives"]),
+            fw_detections=str(metrics["fw_detections"]),
+        )
+
+    def options(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "count_false_positives": self.count_false_positives,
+            "fw_detections": self.fw_detections,
+        }
+
+
+@dataclass(frozen=True)
+class EvaluationInputs:
+    """What `evaluate` reads: the shards, each split's instances, the events, the clip ids."""
+
+    shards: ShardSet
+    instances: Mapping[str, Path]  # split -> instances file
+    events: Path
+    expected_clips: Mapping[str, Sequence[str]]  # split -> clip ids
+
+
+@dataclass
+class SplitScores:
+    """Everything scored on one split: ground truth, detections and every method's scores."""
+
+    clip_ids: list[str]
+    truth: dict[str, np.ndarray]  # clip -> (100, 10) bool
+    detections: list[Instance]  # the classifier's detected pairs (instances file)
+    methods: dict[str, MethodScores]
 
 
 @dataclass
@@ -79,152 +132,106 @@ class InstanceSet:
         return len(self.clip_ids)
 
 
-def _method_scores(clip: ClipAttribution, method: str, class_name: str) -> np.ndarray:
-    index = CLASS_INDEX[class_name]
-    if method == "ig":
-        if class_name not in clip.attributed_classes:
-            raise ValueError(
-                f"clip {clip.clip_id}: class {class_name} is an instance (probability "
-                f"{float(clip.probabilities[index]):.4f}) but has no IG row; attributed classes "
-                f"are {clip.attributed_classes}. Was attribution run with a higher threshold?"
-            )
-        return np.asarray(clip.ig[clip.attributed_classes.index(class_name)])
-    if method in ("fw_weak", "fw_strong", "random"):
-        return np.asarray(getattr(clip, method))[:, index]
-    if method == "energy":
-        return np.asarray(clip.energy).reshape(-1)
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
-
-
-def _detected(
-    clip: ClipAttribution, method: str, threshold: float, fw_detections: str
-) -> np.ndarray:
-    if fw_detections == "own" and method in ("fw_weak", "fw_strong"):
-        probabilities = np.asarray(getattr(clip, f"{method}_clip"), dtype=np.float64)
-    else:
-        probabilities = np.asarray(clip.probabilities, dtype=np.float64)
-    if probabilities.shape != (N_CLASSES,):
-        raise ValueError(
-            f"clip {clip.clip_id}: clip probabilities for {method} have shape "
-            f"{probabilities.shape}, expected ({N_CLASSES},)"
+def ground_truth(events: Path, clip_ids: Sequence[str]) -> dict[str, np.ndarray]:
+    """(100, 10) bool frame labels of every clip (sed_eval's segment rule)."""
+    by_clip = events_by_clip(read_events(events))
+    return {
+        clip_id: frame_labels(by_clip.get(clip_id, []), EVAL_FRAME_SECONDS, N_EVAL_FRAMES).astype(
+            bool
         )
-    if not np.all(np.isfinite(probabilities)):
-        raise ValueError(f"clip {clip.clip_id}: non-finite clip probabilities for {method}")
-    return probabilities > threshold
-
-
-def select_instances(
-    clips: Sequence[ClipAttribution],
-    *,
-    threshold: float = 0.5,
-    count_false_positives: bool = False,
-    fw_detections: str = "classifier",
-    methods: Sequence[str] = METHODS,
-) -> dict[str, InstanceSet]:
-    """The instances of every method, in clip order then class order."""
-    if fw_detections not in FW_DETECTION_MODES:
-        raise ValueError(f"fw_detections={fw_detections!r}; expected one of {FW_DETECTION_MODES}")
-    collected: dict[str, dict[str, list[Any]]] = {
-        m: {"clip_ids": [], "class_index": [], "scores": [], "truth": [], "present": []}
-        for m in methods
+        for clip_id in clip_ids
     }
-    for clip in clips:
-        truth_matrix = np.asarray(clip.ground_truth).astype(bool)
-        if truth_matrix.shape != (N_EVAL_FRAMES, N_CLASSES):
-            raise ValueError(
-                f"clip {clip.clip_id}: ground truth shape {truth_matrix.shape}, "
-                f"expected ({N_EVAL_FRAMES}, {N_CLASSES})"
-            )
-        present = truth_matrix.any(axis=0)
-        for method in methods:
-            detected = _detected(clip, method, threshold, fw_detections)
-            selected = detected & (present | count_false_positives)
-            store = collected[method]
-            for index in np.flatnonzero(selected):
-                class_name = CLASSES[index]
-                scores = np.asarray(_method_scores(clip, method, class_name), dtype=np.float64)
-                if scores.shape != (N_EVAL_FRAMES,):
-                    raise ValueError(
-                        f"clip {clip.clip_id}, class {class_name}, method {method}: "
-                        f"frame scores have shape {scores.shape}, expected ({N_EVAL_FRAMES},)"
-                    )
-                bad = ~np.isfinite(scores)
-                if bad.any():
-                    frames = np.flatnonzero(bad)
-                    raise ValueError(
-                        f"clip {clip.clip_id}, class {class_name}, method {method}: "
-                        f"{frames.size} non-finite frame score(s) (first at frame {frames[0]}: "
-                        f"{scores[frames[0]]}); refusing to average them"
-                    )
-                store["clip_ids"].append(clip.clip_id)
-                store["class_index"].append(index)
-                store["scores"].append(scores)
-                store["truth"].append(truth_matrix[:, index])
-                store["present"].append(bool(present[index]))
-    result: dict[str, InstanceSet] = {}
-    for method, store in collected.items():
-        n = len(store["clip_ids"])
-        result[method] = InstanceSet(
-            method=method,
-            clip_ids=store["clip_ids"],
-            class_index=np.asarray(store["class_index"], dtype=np.int64).reshape(n),
-            scores=np.asarray(store["scores"], dtype=np.float64).reshape(n, N_EVAL_FRAMES),
-            truth=np.asarray(store["truth"], dtype=bool).reshape(n, N_EVAL_FRAMES),
-            present=np.asarray(store["present"], dtype=bool).reshape(n),
-        )
-    return result
 
 
-def _load_split(
-    shard_paths: Iterable[str | os.PathLike[str]], split: str, expected_ids: Sequence[str]
-) -> tuple[list[ClipAttribution], list[dict[str, Any]]]:
-    """The clips (see load_clips) and the distinct shard `settings` of the split."""
-    paths = [Path(p) for p in shard_paths]
-    settings: dict[str, dict[str, Any]] = {}
-    missing_paths = [str(p) for p in paths if not p.is_file()]
-    by_id: dict[str, ClipAttribution] = {}
-    source: dict[str, Path] = {}
-    progress = Progress(logger, f"{split}: shards read", len(paths), every_s=5.0)
-    for number, path in enumerate(paths, start=1):
-        if not path.is_file():
-            continue
-        shard = read_shard(path)
-        settings.setdefault(json.dumps(shard.settings, sort_keys=True), shard.settings)
-        if shard.split != split:
-            raise ValueError(f"{path}: shard of split {shard.split!r}, expected {split!r}")
-        for clip in shard.clips:
-            if clip.clip_id in by_id:
-                raise ValueError(
-                    f"clip {clip.clip_id} is in two shards: {source[clip.clip_id]} and {path}"
-                )
-            by_id[clip.clip_id] = clip
-            source[clip.clip_id] = path
-        progress.update(number)
-    expected = list(expected_ids)
-    missing = [clip_id for clip_id in expected if clip_id not in by_id]
-    if missing:
-        detail = f"; shard files not found: {missing_paths}" if missing_paths else ""
-        raise FileNotFoundError(
-            f"{split}: {len(missing)} of {len(expected)} expected clips have no attribution "
-            f"shard: {missing}{detail}"
-        )
-    if missing_paths:
-        raise FileNotFoundError(f"{split}: shard files not found: {missing_paths}")
-    expected_set = set(expected)
-    unexpected = sorted(clip_id for clip_id in by_id if clip_id not in expected_set)
-    if unexpected:
-        raise ValueError(
-            f"{split}: shards hold clips that are not in the {split} manifest: {unexpected} "
-            f"(first in {source[unexpected[0]]})"
-        )
+def load_split(inputs: EvaluationInputs, split: str) -> SplitScores:
+    """Ground truth, detections and every method's scores of one split, checked."""
+    clip_ids = list(inputs.expected_clips[split])
+    detections = read_instances(inputs.instances[split])
+    unknown = sorted({d.clip_id for d in detections} - set(clip_ids))
+    if unknown:
+        raise ValueError(f"{inputs.instances[split]}: clips not in the {split} split: {unknown}")
+    started = time.monotonic()
+    methods = {
+        method: load_method_scores(inputs.shards.of(method, split), method, split, clip_ids)
+        for method in inputs.shards.methods
+    }
     logger.info(
-        "%s: %d clips from %d shards in %.1f s",
+        "%s: %d clips, %d methods read in %.1f s",
         split,
-        len(expected),
-        len(paths),
-        progress.elapsed(),
+        len(clip_ids),
+        len(methods),
+        time.monotonic() - started,
     )
-    return [by_id[clip_id] for clip_id in expected], [settings[k] for k in sorted(settings)]
+    return SplitScores(clip_ids, ground_truth(inputs.events, clip_ids), detections, methods)
+
+
+def _detected_pairs(
+    data: SplitScores, method: str, settings: MetricSettings
+) -> list[tuple[str, int]]:
+    """(clip, class index) pairs the method is scored on before the ground-truth filter."""
+    if settings.fw_detections == "own" and method_info(method).own_detections:
+        pairs = []
+        for clip_id in data.clip_ids:
+            probabilities = data.methods[method].clips[clip_id].clip_probabilities
+            if probabilities is None or np.shape(probabilities) != (N_CLASSES,):
+                raise ValueError(f"clip {clip_id}: {method} shard has no clip probabilities")
+            if not np.all(np.isfinite(probabilities)):
+                raise ValueError(f"clip {clip_id}: non-finite clip probabilities for {method}")
+            pairs += [(clip_id, int(i)) for i in np.flatnonzero(probabilities > settings.threshold)]
+        return pairs
+    return [(d.clip_id, CLASS_INDEX[d.class_name]) for d in data.detections]
+
+
+def _checked_row(clip: ClipScores, class_name: str, method: str) -> np.ndarray:
+    try:
+        scores = np.asarray(clip.row(class_name), dtype=np.float64)
+    except KeyError as error:
+        raise ValueError(
+            f"{method}: {error.args[0]}. Was it attributed with other instances?"
+        ) from error
+    if scores.shape != (N_EVAL_FRAMES,):
+        raise ValueError(
+            f"clip {clip.clip_id}, class {class_name}, method {method}: "
+            f"frame scores have shape {scores.shape}, expected ({N_EVAL_FRAMES},)"
+        )
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        frames = np.flatnonzero(bad)
+        raise ValueError(
+            f"clip {clip.clip_id}, class {class_name}, method {method}: "
+            f"{frames.size} non-finite frame score(s) (first at frame {frames[0]}: "
+            f"{scores[frames[0]]}); refusing to average them"
+        )
+    return scores
+
+
+def select_instances(data: SplitScores, method: str, settings: MetricSettings) -> InstanceSet:
+    """The instances of one method, in clip order then class order."""
+    rows: dict[str, list[Any]] = {k: [] for k in ("clip_ids", "index", "scores", "truth")}
+    present_flags = []
+    order = {clip_id: i for i, clip_id in enumerate(data.clip_ids)}
+    for clip_id, index in sorted(
+        _detected_pairs(data, method, settings), key=lambda p: (order[p[0]], p[1])
+    ):
+        truth = data.truth[clip_id][:, index]
+        present = bool(truth.any())
+        if not (present or settings.count_false_positives):
+            continue
+        clip = data.methods[method].clips[clip_id]
+        rows["clip_ids"].append(clip_id)
+        rows["index"].append(index)
+        rows["scores"].append(_checked_row(clip, CLASSES[index], method))
+        rows["truth"].append(truth)
+        present_flags.append(present)
+    n = len(rows["clip_ids"])
+    return InstanceSet(
+        method=method,
+        clip_ids=rows["clip_ids"],
+        class_index=np.asarray(rows["index"], dtype=np.int64).reshape(n),
+        scores=np.asarray(rows["scores"], dtype=np.float64).reshape(n, N_EVAL_FRAMES),
+        truth=np.asarray(rows["truth"], dtype=bool).reshape(n, N_EVAL_FRAMES),
+        present=np.asarray(present_flags, dtype=bool).reshape(n),
+    )
 
 
 @dataclass
@@ -282,233 +289,254 @@ def _sweep_frame(sweeps: dict[str, MethodSweep]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["tau", "method", "iou", "f1", "n_instances"])
 
 
-def _convergence_summary(clips: Sequence[ClipAttribution]) -> dict[str, Any]:
-    deltas: list[float] = []
-    gaps: list[float] = []
-    per_class: dict[str, dict[str, list[float]]] = {}
-    for clip in clips:
-        k = len(clip.attributed_classes)
-        arrays = {
-            "convergence_delta": np.asarray(clip.convergence_delta, dtype=np.float64),
-            "f_input": np.asarray(clip.f_input, dtype=np.float64),
-            "f_baseline": np.asarray(clip.f_baseline, dtype=np.float64),
-        }
-        for name, array in arrays.items():
-            if array.shape != (k,):
+def _completeness_rows(clips: Mapping[str, ClipScores], method: str) -> list[dict[str, Any]]:
+    rows = []
+    for clip in clips.values():
+        k = len(clip.classes)
+        for name in COMPLETENESS_DIAGNOSTICS:
+            if np.shape(clip.diagnostics[name]) != (k,):
                 raise ValueError(
-                    f"clip {clip.clip_id}: {name} has shape {array.shape}, expected ({k},) "
-                    f"for attributed classes {clip.attributed_classes}"
+                    f"clip {clip.clip_id}: {name} has shape {np.shape(clip.diagnostics[name])}, "
+                    f"expected ({k},) for classes {clip.classes}"
                 )
-        for row, class_name in enumerate(clip.attributed_classes):
-            values = {name: float(array[row]) for name, array in arrays.items()}
+        for row, class_name in enumerate(clip.classes):
+            values = {name: float(clip.diagnostics[name][row]) for name in COMPLETENESS_DIAGNOSTICS}
             for name, value in values.items():
                 if not math.isfinite(value):
                     raise ValueError(
-                        f"clip {clip.clip_id}, class {class_name}, method ig: {name} is {value}"
+                        f"clip {clip.clip_id}, class {class_name}, method {method}: "
+                        f"{name} is {value}"
                     )
-            deltas.append(abs(values["convergence_delta"]))
-            gaps.append(abs(values["f_input"] - values["f_baseline"]))
-            store = per_class.setdefault(
-                class_name, {"abs_delta": [], "f_input": [], "f_baseline": []}
-            )
-            store["abs_delta"].append(abs(values["convergence_delta"]))
-            store["f_input"].append(values["f_input"])
-            store["f_baseline"].append(values["f_baseline"])
-    delta_array = np.asarray(deltas)
-    gap_array = np.asarray(gaps)
-    defined = gap_array > SCORE_GAP_FLOOR
-    summary: dict[str, Any] = {
-        "n_attributions": int(delta_array.size),
-        "median_abs_delta": finite_or_none(np.median(delta_array)) if deltas else None,
-        "mean_abs_delta": finite_or_none(np.mean(delta_array)) if deltas else None,
-        "p90_abs_delta": finite_or_none(np.percentile(delta_array, 90)) if deltas else None,
-        "max_abs_delta": finite_or_none(np.max(delta_array)) if deltas else None,
+            rows.append({"class": class_name, **values})
+    return rows
+
+
+def convergence_summary(clips: Mapping[str, ClipScores], method: str) -> dict[str, Any]:
+    """Completeness of a method's attributions: |delta| statistics, overall and per class."""
+    frame = pd.DataFrame(
+        _completeness_rows(clips, method), columns=["class", *COMPLETENESS_DIAGNOSTICS]
+    )
+    deltas = frame["convergence_delta"].abs().to_numpy(dtype=np.float64)
+    gaps = (frame["f_input"] - frame["f_baseline"]).abs().to_numpy(dtype=np.float64)
+    defined = gaps > SCORE_GAP_FLOOR
+    any_rows = deltas.size > 0
+    return {
+        "n_attributions": int(deltas.size),
+        "median_abs_delta": finite_or_none(np.median(deltas)) if any_rows else None,
+        "mean_abs_delta": finite_or_none(np.mean(deltas)) if any_rows else None,
+        "p90_abs_delta": finite_or_none(np.percentile(deltas, 90)) if any_rows else None,
+        "max_abs_delta": finite_or_none(np.max(deltas)) if any_rows else None,
         "score_gap_floor": SCORE_GAP_FLOOR,
         "n_small_score_gap": int(np.count_nonzero(~defined)),
         "median_relative_abs_delta": (
-            finite_or_none(np.median(delta_array[defined] / gap_array[defined]))
-            if defined.any()
-            else None
+            finite_or_none(np.median(deltas[defined] / gaps[defined])) if defined.any() else None
         ),
         "per_class": {
             name: {
-                "n": len(per_class[name]["abs_delta"]),
-                "median_abs_delta": float(np.median(per_class[name]["abs_delta"])),
-                "median_f_input": float(np.median(per_class[name]["f_input"])),
-                "median_f_baseline": float(np.median(per_class[name]["f_baseline"])),
+                "n": int(len(group)),
+                "median_abs_delta": float(np.median(group["convergence_delta"].abs())),
+                "median_f_input": float(np.median(group["f_input"])),
+                "median_f_baseline": float(np.median(group["f_baseline"])),
             }
             for name in CLASSES
-            if name in per_class
+            if not (group := frame[frame["class"] == name]).empty
         },
     }
-    return summary
 
 
-def evaluate(
-    val_shards: list[Path],
-    test_shards: list[Path],
-    out_dir: Path,
-    *,
-    expected_clips: dict[str, list[str]],
-    tau_range: tuple[int, int] = (1, 99),
-    threshold: float = 0.5,
-    count_false_positives: bool = False,
-    fw_detections: str = "classifier",
-    shards_made_with: ShardExpectation | None = None,
-) -> dict[str, Any]:
-    """Score every method on val and test, pick tau* on val, write Tables II/III and curves.
+def _records_completeness(scores: MethodScores) -> bool:
+    return any(
+        set(COMPLETENESS_DIAGNOSTICS) <= set(clip.diagnostics) for clip in scores.clips.values()
+    )
 
-    Writes into `out_dir`: table2.{csv,md}, table3.{csv,md}, sweep_val.csv, sweep_test.csv,
-    instances_test.csv, tau_star.json, convergence.json. Returns the Table II rows and tau*.
-    With `shards_made_with`, first refuses shards made with other models or settings.
-    """
-    out_dir = Path(out_dir)
-    if shards_made_with is not None:
-        present = [Path(p) for p in [*val_shards, *test_shards] if Path(p).is_file()]
-        require_current_shards(present, shards_made_with)
-    taus = _tau_grid(tau_range)
-    if fw_detections not in FW_DETECTION_MODES:
-        raise ValueError(f"fw_detections={fw_detections!r}; expected one of {FW_DETECTION_MODES}")
-    for split in ("val", "test"):
-        if split not in expected_clips:
-            raise KeyError(
-                f"expected_clips has no {split!r} entry (keys: {sorted(expected_clips)})"
-            )
-    options = {
-        "threshold": threshold,
-        "count_false_positives": count_false_positives,
-        "fw_detections": fw_detections,
+
+def _convergence_payload(splits: Mapping[str, SplitScores]) -> dict[str, Any]:
+    methods = {}
+    for method in splits["test"].methods:
+        if _records_completeness(splits["test"].methods[method]):
+            methods[method] = {
+                split: convergence_summary(data.methods[method].clips, method)
+                for split, data in splits.items()
+            }
+    return {
+        "note": (
+            "completeness: delta = sum(attributions) - (F(x) - F(0)) as recorded by the "
+            "attribute stage, over every attributed (clip, class); the relative error is taken "
+            f"only where |F(x) - F(0)| > {SCORE_GAP_FLOOR}"
+        ),
+        "methods": methods,
+        "shard_settings": {
+            method: splits["test"].methods[method].settings for method in splits["test"].methods
+        },
     }
-    clips: dict[str, list[ClipAttribution]] = {}
-    shard_settings: dict[str, dict[str, Any]] = {}
-    for split, paths in (("val", val_shards), ("test", test_shards)):
-        clips[split], split_settings = _load_split(paths, split, expected_clips[split])
-        for entry in split_settings:
-            shard_settings.setdefault(json.dumps(entry, sort_keys=True), entry)
+
+
+def _choose_tau(val: MethodSweep, method: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"n_val_instances": len(val.instances)}
+    for metric, curve in (("iou", val.iou_curve), ("f1", val.f1_curve)):
+        index = best_tau(val.taus, curve)
+        if index is None:
+            logger.warning("%s: no val instances, tau*_%s undefined", method, metric)
+        entry[metric] = {
+            "tau": None if index is None else int(val.taus[index]),
+            "val_value": None if index is None else finite_or_none(curve[index]),
+        }
+    return entry
+
+
+def _at_tau(test: MethodSweep, values: np.ndarray, tau: int | None) -> np.ndarray:
+    if tau is None:
+        return np.full(len(test.instances), np.nan)
+    return values[int(np.flatnonzero(test.taus == tau)[0])]
+
+
+@dataclass
+class HeldOutScores:
+    """One method's per-instance test-split metrics at its tau* (chosen on val)."""
+
+    method: str
+    instances: InstanceSet
+    iou: np.ndarray
+    f1: np.ndarray
+    pg: np.ndarray
+    tau_iou: int | None
+    tau_f1: int | None
+
+    def class_means(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        index = self.instances.class_index
+        return {
+            name: class_means(values, index, N_CLASSES)
+            for name, values in (("iou", self.iou), ("f1", self.f1), ("pg", self.pg))
+        }
+
+    def table2_row(self) -> dict[str, Any]:
+        means = self.class_means()
+        counts = means["iou"][1]
+        return {
+            "method": self.method,
+            "label": method_label(self.method),
+            "mean_iou": finite_or_none(macro_average(*means["iou"])),
+            "f1": finite_or_none(macro_average(*means["f1"])),
+            "std_iou": finite_or_none(np.std(self.iou)) if len(self.instances) else None,
+            "pg": finite_or_none(macro_average(*means["pg"])),
+            "tau_star_iou": self.tau_iou,
+            "tau_star_f1": self.tau_f1,
+            "n_instances": len(self.instances),
+            "n_classes": int(np.count_nonzero(counts)),
+        }
+
+    def instance_frame(self) -> pd.DataFrame:
+        inst = self.instances
+        return pd.DataFrame(
+            {
+                "clip_id": inst.clip_ids,
+                "class": [CLASSES[i] for i in inst.class_index],
+                "method": self.method,
+                "present": inst.present,
+                "iou": self.iou,
+                "f1": self.f1,
+                "pg": self.pg,
+                "tau_iou": self.tau_iou,
+                "tau_f1": self.tau_f1,
+            }
+        )
+
+
+def held_out_scores(test: MethodSweep, tau_star: Mapping[str, Any], method: str) -> HeldOutScores:
+    inst = test.instances
+    tau_iou, tau_f1 = tau_star["iou"]["tau"], tau_star["f1"]["tau"]
+    return HeldOutScores(
+        method=method,
+        instances=inst,
+        iou=_at_tau(test, test.iou_instances, tau_iou),
+        f1=_at_tau(test, test.f1_instances, tau_f1),
+        pg=np.asarray(pointing_game(inst.scores, inst.truth), dtype=np.float64).reshape(len(inst)),
+        tau_iou=tau_iou,
+        tau_f1=tau_f1,
+    )
+
+
+def table3_frame(scores: Sequence[HeldOutScores]) -> pd.DataFrame:
+    """Per-class IoU and F1 of every method (a column group per method)."""
+    means = {s.method: s.class_means() for s in scores}
+    rows = []
+    for class_index, class_name in enumerate(CLASSES):
+        row: dict[str, Any] = {"class": class_name}
+        for method, by_metric in means.items():
+            row[f"{method}_n"] = int(by_metric["iou"][1][class_index])
+            row[f"{method}_iou"] = finite_or_none(by_metric["iou"][0][class_index])
+            row[f"{method}_f1"] = finite_or_none(by_metric["f1"][0][class_index])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _sweep_splits(
+    splits: Mapping[str, SplitScores], taus: np.ndarray, settings: MetricSettings
+) -> dict[str, dict[str, MethodSweep]]:
     sweeps: dict[str, dict[str, MethodSweep]] = {}
-    for split, split_clips in clips.items():
+    for split, data in splits.items():
         started = time.monotonic()
-        instance_sets = select_instances(split_clips, **options)
-        sweeps[split] = {m: sweep_method(instance_sets[m], taus) for m in METHODS}
+        sweeps[split] = {
+            method: sweep_method(select_instances(data, method, settings), taus)
+            for method in data.methods
+        }
         logger.info(
             "%s: swept %d taus for %s in %.2f s",
             split,
             taus.size,
-            ", ".join(f"{m} ({len(instance_sets[m])} instances)" for m in METHODS),
+            ", ".join(f"{m} ({len(s.instances)} instances)" for m, s in sweeps[split].items()),
             time.monotonic() - started,
         )
+    return sweeps
 
-    tau_star: dict[str, dict[str, Any]] = {}
-    for method in METHODS:
-        val = sweeps["val"][method]
-        entry: dict[str, Any] = {"n_val_instances": len(val.instances)}
-        for metric, curve in (("iou", val.iou_curve), ("f1", val.f1_curve)):
-            index = best_tau(taus, curve)
-            if index is None:
-                logger.warning("%s: no val instances, tau*_%s undefined", method, metric)
-            entry[metric] = {
-                "tau": None if index is None else int(taus[index]),
-                "val_value": None if index is None else finite_or_none(curve[index]),
-            }
-        tau_star[method] = entry
 
-    table2_rows: list[dict[str, Any]] = []
-    table3_parts: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    instance_rows: list[pd.DataFrame] = []
-    for method in TABLE2_ORDER:
-        test = sweeps["test"][method]
-        inst = test.instances
-        n = len(inst)
-        tau_iou = tau_star[method]["iou"]["tau"]
-        tau_f1 = tau_star[method]["f1"]["tau"]
-        iou_values = (
-            test.iou_instances[int(np.flatnonzero(taus == tau_iou)[0])]
-            if tau_iou is not None
-            else np.full(n, np.nan)
-        )
-        f1_values = (
-            test.f1_instances[int(np.flatnonzero(taus == tau_f1)[0])]
-            if tau_f1 is not None
-            else np.full(n, np.nan)
-        )
-        pg_values = np.asarray(pointing_game(inst.scores, inst.truth), dtype=np.float64).reshape(n)
-        iou_class, counts = class_means(iou_values, inst.class_index, N_CLASSES)
-        f1_class, _ = class_means(f1_values, inst.class_index, N_CLASSES)
-        pg_class, _ = class_means(pg_values, inst.class_index, N_CLASSES)
-        table3_parts[method] = (iou_class, f1_class, counts)
-        table2_rows.append(
-            {
-                "method": method,
-                "label": METHOD_LABELS[method],
-                "mean_iou": finite_or_none(macro_average(iou_class, counts)),
-                "f1": finite_or_none(macro_average(f1_class, counts)),
-                "std_iou": finite_or_none(np.std(iou_values)) if n else None,
-                "pg": finite_or_none(macro_average(pg_class, counts)),
-                "tau_star_iou": tau_iou,
-                "tau_star_f1": tau_f1,
-                "n_instances": n,
-                "n_classes": int(np.count_nonzero(counts)),
-            }
-        )
-        instance_rows.append(
-            pd.DataFrame(
-                {
-                    "clip_id": inst.clip_ids,
-                    "class": [CLASSES[i] for i in inst.class_index],
-                    "method": method,
-                    "present": inst.present,
-                    "iou": iou_values,
-                    "f1": f1_values,
-                    "pg": pg_values,
-                    "tau_iou": tau_iou,
-                    "tau_f1": tau_f1,
-                }
-            )
-        )
-
+def _write_tables(out_dir: Path, scores: Sequence[HeldOutScores]) -> list[dict[str, Any]]:
+    table2_rows = [s.table2_row() for s in scores]
     table2 = pd.DataFrame(table2_rows)
-    table3_rows = []
-    for class_index, class_name in enumerate(CLASSES):
-        row: dict[str, Any] = {"class": class_name}
-        for method in TABLE3_METHODS:
-            iou_class, f1_class, counts = table3_parts[method]
-            row[f"{method}_n"] = int(counts[class_index])
-            row[f"{method}_iou"] = finite_or_none(iou_class[class_index])
-            row[f"{method}_f1"] = finite_or_none(f1_class[class_index])
-        table3_rows.append(row)
-    table3 = pd.DataFrame(table3_rows)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
+    table3 = table3_frame(scores)
     write_csv(table2, out_dir / "table2.csv")
     write_text(out_dir / "table2.md", table2_markdown(table2))
     write_csv(table3, out_dir / "table3.csv")
     write_text(out_dir / "table3.md", table3_markdown(table3))
-    write_csv(_sweep_frame(sweeps["val"]), out_dir / "sweep_val.csv")
-    write_csv(_sweep_frame(sweeps["test"]), out_dir / "sweep_test.csv")
-    instances = pd.concat(instance_rows, ignore_index=True)
+    instances = pd.concat([s.instance_frame() for s in scores], ignore_index=True)
     instances["tau_iou"] = instances["tau_iou"].astype("Int64")
     instances["tau_f1"] = instances["tau_f1"].astype("Int64")
     write_csv(instances, out_dir / "instances_test.csv")
+    return table2_rows
+
+
+def evaluate(inputs: EvaluationInputs, settings: MetricSettings, out_dir: Path) -> dict[str, Any]:
+    """Score every method on val and test, pick tau* on val, write Tables II/III and curves.
+
+    Writes into `out_dir`: table2.{csv,md}, table3.{csv,md}, sweep_val.csv, sweep_test.csv,
+    instances_test.csv, tau_star.json, convergence.json. Returns the Table II rows and tau*.
+    First refuses shards made with other models or settings (inputs.shards.expectations).
+    """
+    out_dir = Path(out_dir)
+    taus = _tau_grid(settings.tau_range)
+    for split in EVAL_SPLITS:
+        if split not in inputs.expected_clips or split not in inputs.instances:
+            raise KeyError(f"evaluation inputs have no {split!r} clips or instances")
+    inputs.shards.require_current()
+    splits = {split: load_split(inputs, split) for split in EVAL_SPLITS}
+    sweeps = _sweep_splits(splits, taus, settings)
+    tau_star = {method: _choose_tau(sweeps["val"][method], method) for method in sweeps["val"]}
+    scores = [held_out_scores(sweeps["test"][m], tau_star[m], m) for m in inputs.shards.methods]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table2_rows = _write_tables(out_dir, scores)
+    write_csv(_sweep_frame(sweeps["val"]), out_dir / "sweep_val.csv")
+    write_csv(_sweep_frame(sweeps["test"]), out_dir / "sweep_test.csv")
     tau_payload = {
         "selection": (
             "argmax over integer tau in tau_range of the val macro mean (per-class mean over "
             "instances, then mean over classes with instances); exact ties -> lowest tau"
         ),
         "tau_range": [int(taus[0]), int(taus[-1])],
-        "options": options,
+        "options": settings.options(),
         "methods": tau_star,
     }
     write_json(out_dir / "tau_star.json", tau_payload)
-    convergence = {
-        "note": (
-            "IG completeness: delta = sum(attributions) - (F(x) - F(0)) as recorded by the "
-            "attribute stage, over every attributed (clip, class); the relative error is taken "
-            f"only where |F(x) - F(0)| > {SCORE_GAP_FLOOR}"
-        ),
-        **{split: _convergence_summary(split_clips) for split, split_clips in clips.items()},
-        "shard_settings": [shard_settings[k] for k in sorted(shard_settings)],
-    }
-    write_json(out_dir / "convergence.json", convergence)
+    write_json(out_dir / "convergence.json", _convergence_payload(splits))
     logger.info("wrote evaluation outputs to %s", out_dir)
     return {"table2": table2_rows, "tau_star": tau_star}
 
@@ -532,14 +560,15 @@ def table2_markdown(table2: pd.DataFrame) -> str:
 
 
 def table3_markdown(table3: pd.DataFrame) -> str:
+    methods = table3_methods(table3)
     header = ["Class"]
-    for method in TABLE3_METHODS:
-        label = METHOD_LABELS[method]
+    for method in methods:
+        label = method_label(method)
         header += [f"{label} n", f"{label} IoU", f"{label} F1"]
     rows = []
     for r in table3.to_dict("records"):
         row = [str(r["class"])]
-        for method in TABLE3_METHODS:
+        for method in methods:
             row += [
                 str(int(r[f"{method}_n"])),
                 format_number(finite_or_none(r[f"{method}_iou"])),

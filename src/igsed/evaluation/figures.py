@@ -1,21 +1,22 @@
-"""Figures of the report: Fig. 2 (one clip's attributions), Fig. 3 (threshold sweep), per-class IoU.
+"""Figures of the report: Fig. 2 (one clip, every method), Fig. 3 (threshold sweep), per-class IoU.
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no display), saved as PNG
 and SVG. SVG ids use a fixed hash salt and no date, so the same inputs give the same files.
+The methods come from the evaluation's outputs and the shards; none is named here.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -30,27 +31,28 @@ from igsed.core.constants import (
     N_EVAL_FRAMES,
     SAMPLE_RATE,
 )
+from igsed.core.methods import method_label
 from igsed.core.metrics import percentile_threshold
+from igsed.evaluation.scores import ShardSet
+from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
-from igsed.formats.shards import (
-    ClipAttribution,
-    ShardExpectation,
-    iter_clips,
-    require_current_shards,
-)
+from igsed.formats.shards import ClipScores, find_clip
 
 logger = logging.getLogger(__name__)
 
 FIGURE_NAMES: tuple[str, ...] = ("fig2_attribution", "fig3_threshold", "per_class_iou")
-CURVE_METHODS: tuple[str, ...] = ("ig", "fw_weak", "fw_strong")
-METHOD_LABELS: dict[str, str] = {"ig": "IG", "fw_weak": "FW-WS", "fw_strong": "FW-SS"}
-METHOD_COLORS: dict[str, str] = {"ig": "tab:red", "fw_weak": "tab:blue", "fw_strong": "tab:purple"}
 GT_COLOR = "tab:green"
-# |IG| per sample is smoothed over 10 ms and drawn at 5 ms resolution (2000 points per clip).
+# |a| per sample is smoothed over 10 ms and drawn at 5 ms resolution (2000 points per clip).
 _SMOOTH_SAMPLES = 320
 _PLOT_STEP_SAMPLES = 160
 _WAVEFORM_BINS = 2000
-_MAX_CLASS_PANELS = 6
+_MAX_CLASS_PANELS = 3
+
+
+def method_colors(methods: Sequence[str]) -> dict[str, Any]:
+    """One colour per method, in the given (table) order."""
+    palette = matplotlib.colormaps["tab20" if len(methods) > 10 else "tab10"]
+    return {method: palette(i % palette.N) for i, method in enumerate(methods)}
 
 
 def _class_color(class_name: str) -> tuple[float, float, float, float]:
@@ -69,36 +71,6 @@ def _save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
     return written
 
 
-@dataclass
-class _FigureClip:
-    clip: ClipAttribution
-    shard: Path
-
-
-def _pick_clip(test_shards: Sequence[Path], figure_clip: str | None) -> _FigureClip | None:
-    best: tuple[tuple[int, ...], _FigureClip] | None = None
-    for shard in test_shards:
-        for clip in iter_clips([shard]):
-            if figure_clip is not None:
-                if clip.clip_id == figure_clip:
-                    return _FigureClip(clip, Path(shard))
-                continue
-            present = np.asarray(clip.ground_truth).astype(bool).any(axis=0)
-            n_attributed = len(clip.attributed_classes)
-            n_hits = sum(bool(present[CLASS_INDEX[c]]) for c in clip.attributed_classes)
-            key = (
-                int(n_attributed >= 2),
-                int(clip.ig_signed is not None),
-                int(n_hits >= 2),
-                min(n_hits, _MAX_CLASS_PANELS),
-            )
-            if n_attributed and (best is None or key > best[0]):
-                best = (key, _FigureClip(clip, Path(shard)))
-    if figure_clip is not None:
-        raise KeyError(f"figure clip {figure_clip!r} is in none of the {len(test_shards)} shards")
-    return None if best is None else best[1]
-
-
 def _envelope(signal: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     usable = signal[: (signal.size // bins) * bins].reshape(bins, -1)
     times = (np.arange(bins) + 0.5) * usable.shape[1] / SAMPLE_RATE
@@ -113,9 +85,12 @@ def _smoothed_magnitude(signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return times, smoothed
 
 
-def _normalised(values: np.ndarray) -> np.ndarray:
-    peak = float(np.max(values)) if values.size else 0.0
-    return values / peak if peak > 0 else values
+def _unit_range(values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Values min-max scaled to [0, 1] (constant values -> 0), with the scale used."""
+    values = np.asarray(values, dtype=np.float64)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    span = high - low if high > low else 1.0
+    return (values - low) / span, low, span
 
 
 def _audio_path(manifest: pd.DataFrame, clip_id: str, manifest_path: Path) -> Path:
@@ -128,110 +103,123 @@ def _audio_path(manifest: pd.DataFrame, clip_id: str, manifest_path: Path) -> Pa
     return path
 
 
-def _figure2(
-    chosen: _FigureClip | None,
-    manifest_path: Path,
-    events_path: Path,
-    tau_iou: int | None,
-) -> Figure:
-    if chosen is None:
-        fig = Figure(figsize=(10, 2.5))
-        ax = fig.add_subplot()
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            "No test clip has an attributed class (classifier detected nothing).",
-            ha="center",
-            va="center",
-        )
-        return fig
-    clip = chosen.clip
-    manifest = read_manifest(manifest_path)
-    clip_events = read_events(events_path)
-    clip_events = clip_events[clip_events["clip_id"] == clip.clip_id]
-    audio = load_clip(_audio_path(manifest, clip.clip_id, manifest_path))
-    classes = list(clip.attributed_classes)[:_MAX_CLASS_PANELS]
-    if len(clip.attributed_classes) > _MAX_CLASS_PANELS:
-        logger.warning(
-            "figure clip %s: showing %d of %d attributed classes",
-            clip.clip_id,
-            _MAX_CLASS_PANELS,
-            len(clip.attributed_classes),
-        )
-    fig = Figure(figsize=(10, 2.0 + 1.6 * (len(classes) + 1)))
-    axes = fig.subplots(len(classes) + 1, 1, sharex=True, squeeze=False)[:, 0]
-    wave_ax = axes[0]
+def _empty_figure(message: str) -> Figure:
+    fig = Figure(figsize=(10, 2.5))
+    ax = fig.add_subplot()
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    return fig
+
+
+def _waveform_panel(ax: Axes, audio: np.ndarray, clip_events: pd.DataFrame, clip_id: str) -> None:
     times, low, high = _envelope(audio, _WAVEFORM_BINS)
-    wave_ax.fill_between(times, low, high, color="0.25", linewidth=0)
+    ax.fill_between(times, low, high, color="0.25", linewidth=0)
     handles = []
     for label in sorted(set(clip_events["event_label"].astype(str))):
         color = _class_color(label) if label in CLASS_INDEX else GT_COLOR
         for row in clip_events[clip_events["event_label"] == label].itertuples(index=False):
-            wave_ax.axvspan(float(row.onset), float(row.offset), color=color, alpha=0.25)
+            ax.axvspan(float(row.onset), float(row.offset), color=color, alpha=0.25)
         handles.append(Patch(color=color, alpha=0.4, label=f"{label} (ground truth)"))
-    wave_ax.set_ylabel("amplitude")
-    wave_ax.set_title(f"Test clip {clip.clip_id}: waveform and ground-truth events")
+    ax.set_ylabel("amplitude")
+    ax.set_xlim(0, CLIP_SECONDS)
+    ax.set_title(f"Test clip {clip_id}: waveform and ground-truth events")
     if handles:
-        wave_ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.9)
+        ax.legend(handles=handles, loc="upper right", fontsize="small", framealpha=0.9)
+
+
+def _score_panel(
+    ax: Axes,
+    clip: ClipScores,
+    class_name: str,
+    events: pd.DataFrame,
+    tau: int | None,
+    color: Any,
+) -> None:
+    for event in events[events["event_label"] == class_name].itertuples(index=False):
+        ax.axvspan(float(event.onset), float(event.offset), color=GT_COLOR, alpha=0.25)
+    if class_name not in clip.classes:
+        ax.text(5, 0.5, "not scored", ha="center", va="center", fontsize="small")
+        return
+    row = clip.classes.index(class_name)
+    scaled, low, span = _unit_range(clip.scores[row])
+    if clip.signed is not None:
+        t, smooth = _smoothed_magnitude(clip.signed[row])
+        peak = float(smooth.max()) if smooth.size and smooth.max() > 0 else 1.0
+        ax.fill_between(t, 0, smooth / peak, color=color, alpha=0.35, linewidth=0)
     frame_times = np.arange(N_EVAL_FRAMES + 1) * EVAL_FRAME_SECONDS
-    signed = clip.ig_signed
-    for ax, class_name in zip(axes[1:], classes, strict=True):
-        row = clip.attributed_classes.index(class_name)
-        for event in clip_events[clip_events["event_label"] == class_name].itertuples(index=False):
-            ax.axvspan(float(event.onset), float(event.offset), color=GT_COLOR, alpha=0.25)
-        frame_scores = np.asarray(clip.ig[row], dtype=np.float64)
-        scale = float(np.max(frame_scores)) if frame_scores.size else 0.0
-        scale = scale if scale > 0 else 1.0
-        if signed is not None:
-            t, smooth = _smoothed_magnitude(signed[row])
-            ax.fill_between(t, 0, _normalised(smooth), color="tab:red", alpha=0.6, linewidth=0)
-        ax.stairs(frame_scores / scale, frame_times, color="black", linewidth=1.0)
-        if tau_iou is not None:
-            level = float(percentile_threshold(frame_scores, tau_iou)) / scale
-            ax.axhline(level, color="black", linestyle=":", linewidth=1.0)
-        probability = float(clip.probabilities[CLASS_INDEX[class_name]])
-        present = bool(np.asarray(clip.ground_truth)[:, CLASS_INDEX[class_name]].any())
-        status = "in ground truth" if present else "not in ground truth: false positive"
-        ax.set_title(
-            f"IG for {class_name} (clip probability {probability:.2f}, {status})", fontsize="medium"
-        )
-        ax.set_ylabel("|IG| (norm.)")
-        ax.set_ylim(0, 1.05)
-    legend = [
-        Patch(color=GT_COLOR, alpha=0.4, label="ground truth of the class"),
-        Line2D([], [], color="black", label="mean |IG| per 100 ms frame"),
-    ]
-    if signed is not None:
-        legend.insert(1, Patch(color="tab:red", alpha=0.6, label="|IG| per sample, 10 ms mean"))
-    if tau_iou is not None:
-        legend.append(
-            Line2D(
-                [], [], color="black", linestyle=":", label=f"IG threshold at τ*_IoU = {tau_iou}"
-            )
-        )
-    if len(axes) > 1:
-        axes[1].legend(handles=legend, loc="upper right", fontsize="small", framealpha=0.9)
-    axes[-1].set_xlabel("time (s)")
-    axes[-1].set_xlim(0, CLIP_SECONDS)
-    fig.tight_layout()
+    ax.stairs(scaled, frame_times, color="black", linewidth=0.9)
+    if tau is not None:
+        level = (float(percentile_threshold(clip.scores[row], tau)) - low) / span
+        ax.axhline(level, color="black", linestyle=":", linewidth=0.9)
+    ax.set_ylim(0, 1.05)
+    ax.set_yticks([])
+
+
+def _figure2(
+    clip_id: str | None,
+    method_clips: Mapping[str, ClipScores],
+    classes: Sequence[str],
+    manifest_path: Path,
+    events_path: Path,
+    tau_star: Mapping[str, Any],
+) -> Figure:
+    if clip_id is None or not classes:
+        return _empty_figure("No test clip has an attributed class (classifier detected nothing).")
+    manifest = read_manifest(manifest_path)
+    events = read_events(events_path)
+    events = events[events["clip_id"] == clip_id]
+    audio = load_clip(_audio_path(manifest, clip_id, manifest_path))
+    methods = list(method_clips)
+    colors = method_colors(methods)
+    fig = Figure(figsize=(4.0 * len(classes) + 1.5, 1.9 + 0.9 * len(methods)))
+    grid = fig.add_gridspec(len(methods) + 1, len(classes), height_ratios=[2] + [1] * len(methods))
+    _waveform_panel(fig.add_subplot(grid[0, :]), audio, events, clip_id)
+    for row, method in enumerate(methods, start=1):
+        for column, class_name in enumerate(classes):
+            ax = fig.add_subplot(grid[row, column])
+            tau = _tau_of(tau_star, method, "iou")
+            _score_panel(ax, method_clips[method], class_name, events, tau, colors[method])
+            ax.set_xlim(0, CLIP_SECONDS)
+            if column == 0:
+                ax.set_ylabel(method_label(method), rotation=0, ha="right", va="center")
+            if row == 1:
+                ax.set_title(class_name, fontsize="medium")
+            if row < len(methods):
+                ax.set_xticklabels([])
+            else:
+                ax.set_xlabel("time (s)")
+    fig.legend(
+        handles=[
+            Patch(color=GT_COLOR, alpha=0.4, label="ground truth of the class"),
+            Line2D([], [], color="black", label="frame scores (min-max per panel)"),
+            Line2D([], [], color="black", linestyle=":", label="threshold at the method's τ*_IoU"),
+            Patch(color="0.5", alpha=0.35, label="|attribution| per sample, 10 ms mean"),
+        ],
+        loc="lower center",
+        ncol=4,
+        fontsize="small",
+        bbox_to_anchor=(0.5, -0.01),
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
-def _tau_of(tau_star: dict[str, Any], method: str, metric: str) -> int | None:
+def _tau_of(tau_star: Mapping[str, Any], method: str, metric: str) -> int | None:
     value = tau_star.get("methods", {}).get(method, {}).get(metric, {}).get("tau")
     return None if value is None else int(value)
 
 
 def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figure:
-    fig = Figure(figsize=(11, 4.2))
+    methods = list(dict.fromkeys(sweeps["val"]["method"].astype(str)))
+    colors = method_colors(methods)
+    fig = Figure(figsize=(12, 4.6))
     axes = fig.subplots(1, len(sweeps), sharey=True, squeeze=False)[0]
     for ax, (split, frame) in zip(axes, sweeps.items(), strict=True):
-        for method in CURVE_METHODS:
+        for method in methods:
             rows = frame[frame["method"] == method].sort_values("tau")
             if rows.empty:
                 continue
-            color = METHOD_COLORS[method]
+            color = colors[method]
             taus = rows["tau"].to_numpy(dtype=float)
             for metric, style in (("iou", "-"), ("f1", "--")):
                 values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
@@ -254,9 +242,7 @@ def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figur
         ax.set_xlim(0, 100)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("macro-averaged score")
-    handles = [
-        Line2D([], [], color=METHOD_COLORS[m], label=METHOD_LABELS[m]) for m in CURVE_METHODS
-    ]
+    handles = [Line2D([], [], color=colors[m], label=method_label(m)) for m in methods]
     handles += [
         Line2D([], [], color="0.3", linestyle="-", label="IoU"),
         Line2D([], [], color="0.3", linestyle="--", label="frame F1"),
@@ -271,37 +257,37 @@ def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figur
             label="τ* for F1",
         ),
     ]
-    axes[-1].legend(handles=handles, loc="best", fontsize="small")
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     fig.suptitle("Threshold sensitivity: IoU (solid) and frame F1 (dashed) vs percentile τ")
     fig.tight_layout()
     return fig
 
 
 def _per_class_figure(table3: pd.DataFrame) -> Figure:
-    fig = Figure(figsize=(12, 4.8))
+    methods = [c.removesuffix("_n") for c in table3.columns if c.endswith("_n")]
+    colors = method_colors(methods)
+    fig = Figure(figsize=(max(12, 1.2 * len(table3) * max(1, len(methods)) / 3), 4.8))
     ax = fig.add_subplot()
-    width = 0.8 / len(CURVE_METHODS)
+    width = 0.8 / max(1, len(methods))
     positions = np.arange(len(table3))
     values = {
         method: pd.to_numeric(table3[f"{method}_iou"], errors="coerce").to_numpy(dtype=float)
-        for method in CURVE_METHODS
+        for method in methods
     }
     no_instance = ~np.any([np.isfinite(v) for v in values.values()], axis=0)
-    for offset, method in enumerate(CURVE_METHODS):
+    for offset, method in enumerate(methods):
         x = positions - 0.4 + width * (offset + 0.5)
         finite = np.isfinite(values[method])
         ax.bar(
             x[finite],
             values[method][finite],
             width,
-            color=METHOD_COLORS[method],
-            label=METHOD_LABELS[method],
+            color=colors[method],
+            label=method_label(method),
         )
-        for xi in x[~finite & ~no_instance]:
-            ax.text(xi, 0.01, "n/a", rotation=90, ha="center", va="bottom", fontsize="x-small")
     for xi in positions[no_instance]:
         ax.text(xi, 0.02, "no instance", rotation=90, ha="center", va="bottom", fontsize="small")
-    counts = table3["ig_n"].astype(int).to_list()
+    counts = table3[f"{methods[0]}_n"].astype(int).to_list() if methods else [0] * len(table3)
     ax.set_xticks(positions)
     ax.set_xticklabels(
         [
@@ -315,51 +301,77 @@ def _per_class_figure(table3: pd.DataFrame) -> Figure:
     ax.set_xlim(-0.6, len(table3) - 0.4)
     ax.set_ylabel("test IoU at τ* for IoU")
     ax.set_ylim(0, 1.05)
-    ax.set_title("Per-class temporal detection IoU (test set; n = IG instances)")
-    ax.legend(loc="upper right")
+    first = method_label(methods[0]) if methods else ""
+    ax.set_title(f"Per-class temporal detection IoU (test set; n = {first} instances)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
 
 
+def _figure_classes(instances_test: Path, clip_id: str | None) -> list[str]:
+    """The figure clip's instance classes in the ground truth first, at most three."""
+    rows = [i for i in read_instances(instances_test) if i.clip_id == clip_id]
+    rows.sort(key=lambda i: (not i.present, CLASS_INDEX[i.class_name]))
+    if len(rows) > _MAX_CLASS_PANELS:
+        logger.warning(
+            "figure clip %s: showing %d of %d attributed classes",
+            clip_id,
+            _MAX_CLASS_PANELS,
+            len(rows),
+        )
+    return [i.class_name for i in rows[:_MAX_CLASS_PANELS]]
+
+
+def _figure_clip_scores(shards: ShardSet, clip_id: str | None) -> dict[str, ClipScores]:
+    found: dict[str, ClipScores] = {}
+    if clip_id is None:
+        return found
+    for method in shards.methods:
+        clip = find_clip(shards.of(method, "test"), clip_id)
+        if clip is None:
+            raise KeyError(f"figure clip {clip_id!r} is in none of the {method} test shards")
+        found[method] = clip
+    return found
+
+
 def figures(
-    test_shards: list[Path],
+    shards: ShardSet,
+    evaluation_dir: Path,
+    *,
     manifest_path: Path,
     events_path: Path,
-    sweep_val_csv: Path,
-    sweep_test_csv: Path,
-    tau_star_json: Path,
-    table3_csv: Path,
+    instances_test: Path,
     out_dir: Path,
-    *,
     figure_clip: str | None = None,
-    shards_made_with: ShardExpectation | None = None,
 ) -> None:
     """Write fig2_attribution, fig3_threshold and per_class_iou (.png and .svg) into out_dir.
 
-    Fig. 2 shows `figure_clip`, or else the first test clip with the most to show: at least two
-    attributed classes, signed IG kept in its shard, two of them present in the ground truth.
-    With `shards_made_with`, first refuses shards made with other models or settings.
+    Reads the evaluation's sweep_{val,test}.csv, tau_star.json and table3.csv from
+    `evaluation_dir`. Fig. 2 shows `figure_clip` (chosen from the split before attribution,
+    so its shards keep per-sample attributions): the frame scores of every method (rows) for
+    up to three of its attributed classes (columns). Refuses stale shards first.
     """
     out_dir = Path(out_dir)
-    if shards_made_with is not None:
-        require_current_shards(test_shards, shards_made_with)
-    tau_star = read_json(tau_star_json)
-    chosen = _pick_clip([Path(p) for p in test_shards], figure_clip)
-    if chosen is not None:
-        logger.info("Fig. 2 shows clip %s (from %s)", chosen.clip.clip_id, chosen.shard)
-        if len(chosen.clip.attributed_classes) < 2:
-            logger.warning(
-                "Fig. 2 clip %s has fewer than two attributed classes", chosen.clip.clip_id
-            )
+    evaluation_dir = Path(evaluation_dir)
+    shards.require_current(splits=("test",))
+    tau_star = read_json(evaluation_dir / "tau_star.json")
+    classes = _figure_classes(Path(instances_test), figure_clip)
+    logger.info("Fig. 2 shows clip %s, classes %s", figure_clip, classes)
+    sweeps = {
+        split: pd.read_csv(evaluation_dir / f"sweep_{split}.csv") for split in ("val", "test")
+    }
     figures = {
         "fig2_attribution": _figure2(
-            chosen, Path(manifest_path), Path(events_path), _tau_of(tau_star, "ig", "iou")
+            figure_clip,
+            _figure_clip_scores(shards, figure_clip),
+            classes,
+            Path(manifest_path),
+            Path(events_path),
+            tau_star,
         ),
-        "fig3_threshold": _figure3(
-            {"val": pd.read_csv(sweep_val_csv), "test": pd.read_csv(sweep_test_csv)}, tau_star
-        ),
-        "per_class_iou": _per_class_figure(pd.read_csv(table3_csv)),
+        "fig3_threshold": _figure3(sweeps, tau_star),
+        "per_class_iou": _per_class_figure(pd.read_csv(evaluation_dir / "table3.csv")),
     }
     for name, fig in figures.items():
         _save(fig, out_dir, name)

@@ -21,6 +21,7 @@ import yaml
 
 from igsed.core.atomic import read_json, write_text
 from igsed.core.constants import CLASSES
+from igsed.core.methods import method_label
 from igsed.core.versions import package_version
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
@@ -31,13 +32,11 @@ from igsed.evaluation.paper import (
     PAPER_TAU_STAR,
 )
 from igsed.formats.tables import (
-    METHOD_LABELS,
     NOT_AVAILABLE,
-    TABLE2_ORDER,
-    TABLE3_METHODS,
     format_count,
     format_number,
     markdown_table,
+    table3_methods,
 )
 
 REPORTED_PACKAGES: tuple[str, ...] = (
@@ -55,11 +54,15 @@ _TABLE1_ALIASES: dict[str, tuple[str, ...]] = {
     "f1": ("f1", "f1_score", "f-score", "f_score", "f"),
 }
 _FIGURE_CAPTIONS: dict[str, str] = {
-    "fig2_attribution": "Fig. 2: waveform with ground truth and per-class IG magnitude of one "
-    "polyphonic test clip",
+    "fig2_attribution": "Fig. 2: one polyphonic test clip, its ground truth and every method's "
+    "frame scores (small multiples)",
     "fig3_threshold": "Fig. 3: threshold sensitivity (IoU solid, frame F1 dashed) on val and test",
-    "per_class_iou": "Per-class test IoU of IG, FW-WS and FW-SS",
+    "per_class_iou": "Per-class test IoU of every method",
 }
+# The methods the paper's Table III reports (the others get no paper column).
+PAPER_TABLE3_METHODS: frozenset[str] = frozenset(
+    method for by_method in PAPER_TABLE3.values() for method in by_method
+)
 
 
 def installed_package_versions(names: Sequence[str] = REPORTED_PACKAGES) -> dict[str, str]:
@@ -124,7 +127,7 @@ def _table2_section(path: Path) -> str:
         paper = PAPER_TABLE2.get(method, {})
         rows.append(
             [
-                METHOD_LABELS.get(method, method),
+                method_label(method),
                 format_number(record["mean_iou"]),
                 _paper(paper.get("mean_iou")),
                 format_number(record["f1"]),
@@ -142,29 +145,31 @@ def _table2_section(path: Path) -> str:
 
 def _table3_section(path: Path) -> str:
     frame = pd.read_csv(path)
+    methods = table3_methods(frame)
     header = ["Class", "Instances"]
-    for method in TABLE3_METHODS:
-        label = METHOD_LABELS[method]
-        header += [f"{label} IoU", "(paper)", f"{label} F1", "(paper)"]
+    for method in methods:
+        label = method_label(method)
+        header += [f"{label} IoU", f"{label} F1"]
+        if method in PAPER_TABLE3_METHODS:
+            header[-2:] = [f"{label} IoU", "(paper)", f"{label} F1", "(paper)"]
     rows = []
     counts_differ = False
     for record in frame.to_dict("records"):
         name = str(record["class"])
-        counts = [format_count(record[f"{m}_n"]) for m in TABLE3_METHODS]
+        counts = [format_count(record[f"{m}_n"]) for m in methods]
         counts_differ |= len(set(counts)) > 1
         row = [name, counts[0] if len(set(counts)) == 1 else " / ".join(counts)]
-        for method in TABLE3_METHODS:
+        for method in methods:
             paper = PAPER_TABLE3.get(name, {}).get(method, {})
-            row += [
-                format_number(record[f"{method}_iou"]),
-                _paper(paper.get("iou")),
-                format_number(record[f"{method}_f1"]),
-                _paper(paper.get("f1")),
-            ]
+            cells = [format_number(record[f"{method}_iou"]), format_number(record[f"{method}_f1"])]
+            if method in PAPER_TABLE3_METHODS:
+                cells = [cells[0], _paper(paper.get("iou")), cells[1], _paper(paper.get("f1"))]
+            row += cells
         rows.append(row)
+    labels = " / ".join(method_label(m) for m in methods)
     note = (
-        "\nInstances differ between methods (each FW model used its own detections); "
-        "shown as IG / FW-WS / FW-SS.\n"
+        "\nInstances differ between methods (methods with their own detections used them); "
+        f"shown as {labels}.\n"
         if counts_differ
         else ""
     )
@@ -183,15 +188,12 @@ def _tau_section(tau_star: Mapping[str, Any]) -> str:
         "τ* F1 (paper)",
     ]
     rows = []
-    ordered = [m for m in TABLE2_ORDER if m in methods] + [
-        m for m in methods if m not in TABLE2_ORDER
-    ]
-    for method in ordered:
+    for method in methods:
         entry = methods[method]
         paper = PAPER_TAU_STAR.get(method, {})
         rows.append(
             [
-                METHOD_LABELS.get(method, method),
+                method_label(method),
                 format_count(entry.get("iou", {}).get("tau")),
                 format_number(entry.get("iou", {}).get("val_value")),
                 format_count(entry.get("f1", {}).get("tau")),
@@ -209,6 +211,20 @@ def _tau_section(tau_star: Mapping[str, Any]) -> str:
 
 
 def _convergence_section(convergence: Mapping[str, Any]) -> str:
+    """Completeness of every method that records it (IG), one table per method."""
+    methods = convergence.get("methods", {})
+    if not methods:
+        return "No method of this run records completeness diagnostics.\n"
+    parts = []
+    for method, entry in methods.items():
+        parts.append(f"### {method_label(method)}\n\n")
+        parts.append(_method_convergence(entry))
+    if convergence.get("note"):
+        parts.append(f"\n{convergence['note'][:1].upper()}{convergence['note'][1:]}.\n")
+    return "".join(parts)
+
+
+def _method_convergence(convergence: Mapping[str, Any]) -> str:
     splits = [s for s in ("val", "test") if isinstance(convergence.get(s), Mapping)]
     header = [
         "Split",
@@ -235,8 +251,6 @@ def _convergence_section(convergence: Mapping[str, Any]) -> str:
             ]
         )
     parts = [markdown_table(header, rows)]
-    if convergence.get("note"):
-        parts.append(f"\n{convergence['note']}.\n")
     class_header = ["Class"] + [
         f"{split} {what}" for split in splits for what in ("n", "median F(x)", "median F(0)")
     ]
@@ -304,6 +318,10 @@ def _unused_sections(config: Mapping[str, Any], backbone_source: Any) -> set[str
         }
     if backbone_source is not None and backbone_source != "pipeline":
         unused.add("backbone.pretrain")
+    methods = _get(config, "attribution.methods")
+    run = _get(config, "attribution.run") or []
+    if isinstance(methods, Mapping):
+        unused |= {f"attribution.methods.{name}" for name in methods if name not in run}
     return unused
 
 
@@ -387,7 +405,8 @@ def _metadata_section(
         f"- Backbone width: {show(backbone.get('width', _get(config, 'backbone.width')))}",
         f"- Backbone sha256: {show(backbone.get('sha256'))}",
         f"- Clip-head time pooling: {show(_get(config, 'heads.clip_pooling'))}",
-        f"- IG: {show(json.dumps(_get(config, 'attribution.ig'), sort_keys=True))}",
+        f"- Methods run: {show(', '.join(_get(config, 'attribution.run') or []))}",
+        f"- IG: {show(json.dumps(_get(config, 'attribution.methods.ig'), sort_keys=True))}",
         f"- Metrics options: {show(json.dumps(_get(config, 'metrics'), sort_keys=True))}",
         "- Seeds: " + (", ".join(f"`{key}` = {value}" for key, value in seeds) or "none in config"),
         "- Package versions: " + ", ".join(f"{name} {ver}" for name, ver in versions.items()),
@@ -461,7 +480,7 @@ def report(
         _table3_section(Path(table3_csv)),
         "## Chosen thresholds τ\\*\n",
         _tau_section(tau_star),
-        "## Integrated Gradients convergence\n",
+        "## Completeness (Integrated Gradients convergence)\n",
         _convergence_section(convergence),
         "## Data split\n",
         _key_value_table(split_summary),

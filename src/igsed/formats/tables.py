@@ -1,6 +1,6 @@
 """The result tables (Table I-III and their companions): columns, numbers and markdown.
 
-One place for what every table writer shares: the method and row labels, the one
+One place for what every table writer shares: the row labels, Table III's column groups, the one
 "finite number or nothing" rule, the one number formatter ("n/a" for a missing value), the
 one markdown-table writer and the one CSV writer (atomic; missing values as empty cells).
 """
@@ -24,16 +24,11 @@ TABLE1_COLUMNS: tuple[str, ...] = ("class", "precision", "recall", "f1", "suppor
 MACRO_ROW = "macro average"
 MICRO_ROW = "micro average"
 
-# Table II/III (rule evaluate): the methods, their labels and the paper's row order.
-METHOD_LABELS: dict[str, str] = {
-    "ig": "IG",
-    "fw_weak": "FW-WS",
-    "fw_strong": "FW-SS",
-    "random": "Random baseline",
-    "energy": "Energy baseline",
-}
-TABLE2_ORDER: tuple[str, ...] = ("ig", "fw_weak", "fw_strong", "random", "energy")
-TABLE3_METHODS: tuple[str, ...] = ("ig", "fw_weak", "fw_strong")
+
+def table3_methods(table3: pd.DataFrame) -> list[str]:
+    """The methods of a Table III frame (rule evaluate), in column order: one `<method>_n`,
+    `<method>_iou` and `<method>_f1` column group per method."""
+    return [c.removesuffix("_n") for c in table3.columns if c.endswith("_n")]
 
 
 def finite_or_none(value: Any) -> float | None:

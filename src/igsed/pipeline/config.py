@@ -73,6 +73,9 @@ def _explain(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
 RENAMED_KEYS: dict[str, str] = {
     # "figure" meant two things: the Fig. 2 clip and every clip that keeps signed IG.
     "attribution.figure_clips": "attribution.signed_clips",
+    # One section per method since the method registry.
+    "attribution.ig": "attribution.methods.ig",
+    "attribution.random_seed": "attribution.methods.random.seed",
 }
 
 

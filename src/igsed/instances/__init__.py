@@ -1,0 +1,1 @@
+"""Stage `instances`: the (clip, class) pairs every classifier-dependent method attributes."""
