@@ -252,6 +252,7 @@ def default_targets():
         "results/tables/table1.csv",
         "results/tables/table1.md",
         *rules.evaluate.output,
+        *rules.statistics.output,
         *figure_paths(),
         "results/report/summary.md",
     ]

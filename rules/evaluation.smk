@@ -47,6 +47,30 @@ rule evaluate:
         "../workflow/scripts/evaluate.py"
 
 
+rule statistics:
+    input:
+        instances="results/evaluation/instances_test.csv",
+        manifest="results/split/manifest.tsv",
+    output:
+        intervals="results/evaluation/intervals.csv",
+        differences="results/evaluation/differences.csv",
+    log:
+        "results/logs/statistics/statistics.log",
+    benchmark:
+        "results/benchmarks/statistics/statistics.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        bootstrap=config["metrics"]["bootstrap"],
+        code=code_version("statistics.py"),
+    script:
+        "../workflow/scripts/statistics.py"
+
+
 rule figures:
     input:
         **run_model_files(),
@@ -91,6 +115,8 @@ rule report:
         table3="results/evaluation/table3.csv",
         tau_star="results/evaluation/tau_star.json",
         convergence="results/evaluation/convergence.json",
+        intervals="results/evaluation/intervals.csv",
+        differences="results/evaluation/differences.csv",
         split_summary="results/split/summary.json",
         backbone_meta="results/models/backbone.json",
         figures=figure_paths(),

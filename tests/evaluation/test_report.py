@@ -11,10 +11,12 @@ from support.fake_run import FIGURE_CLIP, FakeRun, write_fake_run
 
 from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
 from igsed.core.atomic import write_json
+from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation import figures as figures_module
 from igsed.evaluation.evaluate import MetricSettings, evaluate
 from igsed.evaluation.figures import FIGURE_NAMES
 from igsed.evaluation.report import installed_package_versions, report
+from igsed.evaluation.statistics import StatisticsJob, statistics
 from igsed.formats.manifest import read_events, read_manifest
 
 CONFIG = {
@@ -40,6 +42,14 @@ def run_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeRun
     root = tmp_path_factory.mktemp("report")
     run = write_fake_run(root, audio=True)
     evaluate(run.inputs(), MetricSettings(), root / "evaluation")
+    evaluation = root / "evaluation"
+    job = StatisticsJob(
+        evaluation / "instances_test.csv",
+        run.manifest,
+        evaluation / "intervals.csv",
+        evaluation / "differences.csv",
+    )
+    statistics(job, BootstrapSettings(n_resamples=200))
     return root, run
 
 
@@ -138,6 +148,8 @@ def _write_summary(
         table3_csv=evaluation / "table3.csv",
         tau_star_json=evaluation / "tau_star.json",
         convergence_json=evaluation / "convergence.json",
+        intervals_csv=evaluation / "intervals.csv",
+        differences_csv=evaluation / "differences.csv",
         split_summary_json=split_summary,
         backbone_meta_json=backbone,
         config=config,
@@ -259,3 +271,15 @@ def test_installed_package_versions_reads_metadata() -> None:
     assert versions["numpy"][0].isdigit()
     assert versions["no-such-package-igsed"] == "not installed"
     assert json.dumps(versions)
+
+
+def test_summary_has_intervals_threshold_free_metrics_and_differences(summary: str) -> None:
+    ig = _row(summary, "IG", "## Confidence intervals")
+    # IG is perfect on every instance: every resample gives 1.
+    assert ig == ["IG", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]"]
+    ig_free = _row(summary, "IG", "## Threshold-free")
+    assert ig_free[1:] == ["1.00 [1.00, 1.00]"] * 4
+    energy = _row(summary, "Energy baseline", "## Differences")
+    # Energy minus IG: flat scores give AUROC 0.5 against IG's 1; bold where the interval
+    # excludes 0.
+    assert energy[1] == "IG" and energy[5] == "**-0.50 [-0.50, -0.50]**"

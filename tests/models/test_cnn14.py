@@ -147,3 +147,23 @@ def test_pick_device() -> None:
             pick_device("cuda")
     with pytest.raises(ValueError, match="device must be one of"):
         pick_device("gpu")
+
+
+@pytest.mark.parametrize(
+    "span",
+    [(0, 3200), (3200, 6400), (100, 101), (28800, 32000), (16000, 19200), (31999, 32000)],
+    ids=["first frame", "second frame", "one sample", "last frame", "middle", "last sample"],
+)
+def test_occluded_power_is_the_power_of_the_occluded_copy(span: tuple[int, int]) -> None:
+    """Only the STFT frames a zeroed span reaches are recomputed: the result must equal the
+    full power spectrogram of the copy, reflect padding at both ends included."""
+    torch.manual_seed(0)
+    model = Cnn14(width=1 / 16).double().eval()
+    x = torch.randn(1, 32_000, dtype=torch.float64)
+    copy = x.clone()
+    copy[0, span[0] : span[1]] = 0
+    with torch.no_grad():
+        (ours,) = model.occluded_power(x, [span])
+        (expected,) = model.power_spectrogram(copy)
+    torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
+    assert not torch.equal(ours, model.power_spectrogram(x)[0])

@@ -27,6 +27,7 @@ PIPELINE_RULES = (
     "instances",
     "attribute",
     "evaluate",
+    "statistics",
     "figures",
     "report",
 )

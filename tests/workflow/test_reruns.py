@@ -23,7 +23,7 @@ from igsed.formats.shards import read_shard
 
 TINY = "workflow/presets/tiny.yaml"
 # Rules downstream of the attribution shards, and of the evaluation tables.
-REPORTING = {"evaluate", "figures", "report", "all"}
+REPORTING = {"evaluate", "statistics", "figures", "report", "all"}
 
 
 def _dry_run(workdir: Path, change: dict | None = None) -> str:
@@ -128,6 +128,12 @@ def test_metrics_setting_reruns_evaluation_and_report_only(tiny_run: Path) -> No
     assert planned_jobs(output) == dict.fromkeys(REPORTING, 1)
     assert _reasons(output, "evaluate") == {"Params have changed since last execution"}
     assert _reasons(output, "figures") == {"Input files updated by another job"}
+
+
+def test_a_bootstrap_setting_reruns_the_intervals_and_the_report_only(tiny_run: Path) -> None:
+    output = _dry_run(tiny_run, {"metrics": {"bootstrap": {"n_resamples": 321}}})
+    assert planned_jobs(output) == {"statistics": 1, "report": 1, "all": 1}
+    assert _reasons(output, "statistics") == {"Params have changed since last execution"}
 
 
 def test_synthesis_seed_reruns_everything_from_synthesis(tiny_run: Path) -> None:

@@ -78,7 +78,7 @@ def test_reversed_range_fails_before_any_job(workflow_copy: Path) -> None:
 def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
     results = tiny_run / "results"
     summary = (results / "report" / "summary.md").read_text()
-    for title in ("Table I", "Table II", "Table III"):
+    for title in ("Table I", "Table II", "Table III", "Confidence intervals", "Threshold-free"):
         assert title in summary
     for name in ("fig2_attribution", "fig3_threshold", "per_class_iou"):
         for ext in ("png", "svg"):

@@ -9,7 +9,7 @@ from igsed.formats.shards import MODEL_ROLES
 
 log_to_file(snakemake.log[0])
 inputs = dict(snakemake.input.items())
-instances = {"val": Path(snakemake.input.instances_val), "test": Path(snakemake.input.instances_test)}
+instances = {split: Path(inputs[f"instances_{split}"]) for split in ("val", "test")}
 shards = ShardSet.for_run(
     snakemake.params.shards,
     models={role: inputs[role] for role in MODEL_ROLES if role in inputs},

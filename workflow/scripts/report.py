@@ -13,6 +13,8 @@ report(
     table3_csv=Path(snakemake.input.table3),
     tau_star_json=Path(snakemake.input.tau_star),
     convergence_json=Path(snakemake.input.convergence),
+    intervals_csv=Path(snakemake.input.intervals),
+    differences_csv=Path(snakemake.input.differences),
     split_summary_json=Path(snakemake.input.split_summary),
     backbone_meta_json=Path(snakemake.input.backbone_meta),
     config=dict(snakemake.params.config),

@@ -69,6 +69,8 @@ METHOD_INFO: dict[str, MethodInfo] = {
     )
 }
 METHOD_NAMES: tuple[str, ...] = tuple(METHOD_INFO)
+# The method every other is compared with in the paired differences: the paper's.
+REFERENCE_METHOD = "ig"
 # The gradient families: the methods the sanity checks (cascading randomisation) apply to.
 GRADIENT_FAMILIES: tuple[str, ...] = ("gradient", "layer")
 

@@ -28,7 +28,7 @@ Conventions (docs/metrics.md):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,3 +189,112 @@ def best_tau(taus: np.ndarray, curve: np.ndarray) -> int | None:
         raise ValueError("sweep curve has NaN at some thresholds but not all")
     order = np.argsort(np.asarray(taus), kind="stable")
     return int(order[np.argmax(curve[order])])
+
+
+# Threshold-free per-instance metrics (docs/metrics.md, "Threshold-free"). Each takes
+# (..., frames) scores and ground truth and returns one value per instance, NaN where the
+# metric is undefined ("n/a"); macro averages skip the NaN instances (`nan_macro_mean`).
+
+
+def _average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of a 1-D array, ties given the mean of the ranks they span."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], values.size]
+    ranks = np.empty(values.size, dtype=np.float64)
+    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
+    return ranks
+
+
+def _rows(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+    scores = np.asarray(scores, dtype=np.float64)
+    truth = np.broadcast_to(np.asarray(truth, dtype=bool), scores.shape)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("threshold-free metrics need finite scores")
+    shape = scores.shape[:-1]
+    frames = scores.shape[-1]
+    return scores.reshape(-1, frames), truth.reshape(-1, frames), shape
+
+
+def auroc(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """Area under the ROC curve of the frame scores against the ground-truth frames.
+
+    The Mann-Whitney statistic: the chance that a ground-truth frame outscores another
+    frame, ties counting one half (as scikit-learn's roc_auc_score). NaN when the ground
+    truth is no frame or every frame.
+    """
+    rows, truth_rows, shape = _rows(scores, truth)
+    out = np.full(rows.shape[0], np.nan)
+    for i, (row, positive) in enumerate(zip(rows, truth_rows, strict=True)):
+        n_pos = int(positive.sum())
+        n_neg = positive.size - n_pos
+        if n_pos and n_neg:
+            ranks = _average_ranks(row)
+            out[i] = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return _scalar_or_array(out.reshape(shape))
+
+
+def average_precision(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """Average precision: sum over the distinct score thresholds, from the highest, of the
+    recall gained times the precision there (scikit-learn's average_precision_score; tied
+    frames enter together). NaN when the ground truth is no frame."""
+    rows, truth_rows, shape = _rows(scores, truth)
+    out = np.full(rows.shape[0], np.nan)
+    for i, (row, positive) in enumerate(zip(rows, truth_rows, strict=True)):
+        n_pos = int(positive.sum())
+        if not n_pos:
+            continue
+        order = np.argsort(-row, kind="stable")
+        hits = positive[order].astype(np.float64)
+        # The last frame of each group of tied scores closes a threshold.
+        closing = np.r_[row[order][1:] != row[order][:-1], True]
+        tp = np.cumsum(hits)[closing]
+        seen = (np.arange(row.size) + 1.0)[closing]
+        recall = tp / n_pos
+        out[i] = float(np.sum(np.diff(np.r_[0.0, recall]) * (tp / seen)))
+    return _scalar_or_array(out.reshape(shape))
+
+
+def relevance_mass_accuracy(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """Share of the positive score mass that lies on ground-truth frames (Quantus's
+    RelevanceMassAccuracy on non-negative relevance). NaN when no score is positive."""
+    rows, truth_rows, shape = _rows(scores, truth)
+    positive = np.clip(rows, 0.0, None)
+    total = positive.sum(axis=-1)
+    inside = (positive * truth_rows).sum(axis=-1)
+    out = np.full(total.shape, np.nan)
+    np.divide(inside, total, out=out, where=total > 0)
+    return _scalar_or_array(out.reshape(shape))
+
+
+def relevance_rank_accuracy(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
+    """Share of the K highest-scoring frames that are ground truth, K = the number of
+    ground-truth frames (Quantus's RelevanceRankAccuracy); ties go to the earlier frame.
+    NaN when the ground truth is no frame."""
+    rows, truth_rows, shape = _rows(scores, truth)
+    out = np.full(rows.shape[0], np.nan)
+    for i, (row, positive) in enumerate(zip(rows, truth_rows, strict=True)):
+        k = int(positive.sum())
+        if k:
+            top = np.argsort(-row, kind="stable")[:k]
+            out[i] = positive[top].sum() / k
+    return _scalar_or_array(out.reshape(shape))
+
+
+# The threshold-free metrics by the column name the evaluation writes.
+THRESHOLD_FREE: dict[str, Callable[[np.ndarray, np.ndarray], float | np.ndarray]] = {
+    "auroc": auroc,
+    "ap": average_precision,
+    "rma": relevance_mass_accuracy,
+    "rra": relevance_rank_accuracy,
+}
+
+
+def nan_macro_mean(
+    values: np.ndarray, class_index: np.ndarray, n_classes: int
+) -> float | np.ndarray:
+    """`macro_mean` over the instances whose value is defined (NaN ones left out)."""
+    values = np.asarray(values, dtype=np.float64)
+    defined = ~np.isnan(values)
+    return macro_mean(values[defined], np.asarray(class_index)[defined], n_classes)

@@ -42,7 +42,14 @@ from igsed.core.constants import (
     N_EVAL_FRAMES,
 )
 from igsed.core.methods import method_info, method_label
-from igsed.core.metrics import best_tau, class_means, macro_average, pointing_game, sweep
+from igsed.core.metrics import (
+    THRESHOLD_FREE,
+    best_tau,
+    class_means,
+    macro_average,
+    pointing_game,
+    sweep,
+)
 from igsed.evaluation.scores import MethodScores, ShardSet, load_method_scores
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_events
@@ -401,6 +408,7 @@ class HeldOutScores:
     pg: np.ndarray
     tau_iou: int | None
     tau_f1: int | None
+    threshold_free: dict[str, np.ndarray]  # metric -> (n,), NaN where undefined
 
     def class_means(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         index = self.instances.class_index
@@ -438,6 +446,7 @@ class HeldOutScores:
                 "pg": self.pg,
                 "tau_iou": self.tau_iou,
                 "tau_f1": self.tau_f1,
+                **self.threshold_free,
             }
         )
 
@@ -453,6 +462,10 @@ def held_out_scores(test: MethodSweep, tau_star: Mapping[str, Any], method: str)
         pg=np.asarray(pointing_game(inst.scores, inst.truth), dtype=np.float64).reshape(len(inst)),
         tau_iou=tau_iou,
         tau_f1=tau_f1,
+        threshold_free={
+            name: np.asarray(metric(inst.scores, inst.truth), dtype=np.float64).reshape(len(inst))
+            for name, metric in THRESHOLD_FREE.items()
+        },
     )
 
 

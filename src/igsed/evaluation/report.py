@@ -276,6 +276,74 @@ def _method_convergence(convergence: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+# Metric columns of intervals.csv / differences.csv and their headings in the summary.
+_CI_METRICS: dict[str, str] = {"iou": "Mean IoU", "f1": "F1", "pg": "PG"}
+_THRESHOLD_FREE_METRICS: dict[str, str] = {
+    "auroc": "AUROC",
+    "ap": "AP",
+    "rma": "Relevance mass",
+    "rra": "Relevance rank",
+}
+
+
+def _with_interval(record: Mapping[str, Any]) -> str:
+    value = format_number(record.get("value"))
+    if value == NOT_AVAILABLE:
+        return value
+    return (
+        f"{value} [{format_number(record.get('ci_low'))}, {format_number(record.get('ci_high'))}]"
+    )
+
+
+def _intervals_section(path: Path, metrics: Mapping[str, str]) -> str:
+    frame = pd.read_csv(path)
+    header = ["Method", *metrics.values()]
+    rows = []
+    for method in dict.fromkeys(frame["method"].astype(str)):
+        rows.append(
+            [method_label(method)]
+            + [
+                _with_interval(
+                    next(
+                        iter(
+                            frame[(frame["method"] == method) & (frame["metric"] == m)].to_dict(
+                                "records"
+                            )
+                        ),
+                        {},
+                    )
+                )
+                for m in metrics
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def _differences_section(path: Path) -> str:
+    frame = pd.read_csv(path)
+    if frame.empty:
+        return "No method to compare.\n"
+    header = ["Method", "Compared with", *(_CI_METRICS | _THRESHOLD_FREE_METRICS).values()]
+    rows = []
+    pairs = frame[["method", "reference"]].drop_duplicates().itertuples(index=False)
+    for method, reference in pairs:
+        cells = []
+        for metric in _CI_METRICS | _THRESHOLD_FREE_METRICS:
+            match = frame[
+                (frame["method"] == method)
+                & (frame["reference"] == reference)
+                & (frame["metric"] == metric)
+            ]
+            if match.empty:
+                cells.append("—")
+                continue
+            record = match.iloc[0].to_dict()
+            cell = _with_interval({**record, "value": record["difference"]})
+            cells.append(f"**{cell}**" if str(record["excludes_zero"]) == "True" else cell)
+        rows.append([method_label(method), method_label(reference), *cells])
+    return markdown_table(header, rows)
+
+
 def _flatten(payload: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
     if isinstance(payload, Mapping):
         for key, value in payload.items():
@@ -436,6 +504,11 @@ def _figures_section(figures: Sequence[Path], base: Path) -> str:
     return "\n".join(parts)
 
 
+def _level(config: Mapping[str, Any]) -> str:
+    level = _get(config, "metrics.bootstrap.level")
+    return "95 %" if level is None else f"{100 * float(level):g} %"
+
+
 def _plain(config: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(config, default=str))
 
@@ -448,6 +521,8 @@ def report(
     table3_csv: Path,
     tau_star_json: Path,
     convergence_json: Path,
+    intervals_csv: Path,
+    differences_csv: Path,
     split_summary_json: Path,
     backbone_meta_json: Path,
     config: dict[str, Any],
@@ -478,6 +553,22 @@ def report(
         "## Table III: per-class temporal detection (test)\n",
         "n/a: no instance of the class (count 0), not a score of 0.\n",
         _table3_section(Path(table3_csv)),
+        "## Confidence intervals (test)\n",
+        f"Table II's figures with their {_level(config)} bootstrap intervals: the test clips "
+        "resampled with replacement, the macro average recomputed per resample "
+        "(docs/metrics.md).\n",
+        _intervals_section(Path(intervals_csv), _CI_METRICS),
+        "## Threshold-free (test)\n",
+        "No threshold, so nothing is tuned on val: AUROC and average precision of the frame "
+        "scores against the ground-truth frames, the share of the positive score mass on the "
+        "ground truth, and the share of the top-|GT| frames that are ground truth; macro "
+        "averages over the instances where each is defined, with bootstrap intervals.\n",
+        _intervals_section(Path(intervals_csv), _THRESHOLD_FREE_METRICS),
+        "## Differences (test, paired)\n",
+        "Each method minus IG, and minus the best baseline on that metric, with paired "
+        "bootstrap intervals (the same clip draws for both). **Bold**: the interval "
+        "excludes 0.\n",
+        _differences_section(Path(differences_csv)),
         "## Chosen thresholds τ\\*\n",
         _tau_section(tau_star),
         "## Completeness (Integrated Gradients convergence)\n",

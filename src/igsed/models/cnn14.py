@@ -275,13 +275,47 @@ class Cnn14(nn.Module):
             raise ValueError(
                 f"waveform must be (batch, samples), got shape {tuple(waveform.shape)}"
             )
-        stft = self.spectrogram_extractor.stft
         padded = F.pad(waveform[:, None, :], (N_FFT // 2, N_FFT // 2), mode="reflect")
+        return self._power_of_padded(padded)
+
+    def _power_of_padded(self, padded: torch.Tensor) -> torch.Tensor:
+        """(B, 1, L) padded waveform -> (B, 1, T, 513) power of every full window in it."""
+        stft = self.spectrogram_extractor.stft
         kernels = torch.cat([stft.conv_real.weight, stft.conv_imag.weight], dim=0)
         spectrum = F.conv1d(padded, kernels, stride=STFT_HOP)  # (B, 2 * 513, T)
         real, imag = spectrum[:, :N_FREQ_BINS], spectrum[:, N_FREQ_BINS:]
         power = real.square() + imag.square()
         return power.transpose(1, 2)[:, None, :, :]
+
+    def occluded_power(self, waveform: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+        """(S, 1, T, 513) power spectrograms of copies of a (1, N) waveform, copy i with the
+        samples spans[i] = [start, stop) set to zero.
+
+        Equal to power_spectrogram of the copies, but only the STFT frames whose window
+        reaches a zeroed sample (through the reflect padding too) are recomputed: a 100 ms
+        span touches 14 of a 10 s clip's 1001 frames, so occlusion pays the front end about
+        once per clip instead of once per copy.
+        """
+        if waveform.dim() != 2 or waveform.shape[0] != 1:
+            raise ValueError(f"waveform must be (1, samples), got {tuple(waveform.shape)}")
+        padded = F.pad(waveform[:, None, :], (N_FFT // 2, N_FFT // 2), mode="reflect")
+        base = self._power_of_padded(padded)
+        # Which original sample each padded position holds (the reflect padding repeats some).
+        n_samples = waveform.shape[1]
+        source = torch.arange(n_samples, dtype=torch.float64)[None, None, :]
+        source = F.pad(source, (N_FFT // 2, N_FFT // 2), mode="reflect")[0, 0].long()
+        copies = base.repeat(len(spans), 1, 1, 1)
+        for row, (start, stop) in enumerate(spans):
+            reached = torch.nonzero((source >= start) & (source < stop)).flatten()
+            if reached.numel() == 0:
+                continue
+            first = max(0, math.ceil((int(reached[0]) - N_FFT + 1) / STFT_HOP))
+            last = min(base.shape[2] - 1, int(reached[-1]) // STFT_HOP)
+            segment = padded[:, :, first * STFT_HOP : last * STFT_HOP + N_FFT].clone()
+            inside = reached - first * STFT_HOP
+            segment[0, 0, inside[inside < segment.shape[2]]] = 0
+            copies[row, :, first : last + 1] = self._power_of_padded(segment)[0]
+        return copies
 
     def logmel(self, power: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, 513) power -> (B, 1, T, 64) log-mel in dB."""

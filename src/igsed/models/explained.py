@@ -52,6 +52,10 @@ class ExplainedModel(nn.Module):
         """(B, N) -> (B, 1, T, 513) STFT power (no learned parameters)."""
         return self.backbone.power_spectrogram(waveform)
 
+    def occluded_power(self, waveform: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
+        """Power of copies of a (1, N) waveform with one span each zeroed (Cnn14.occluded_power)."""
+        return self.backbone.occluded_power(waveform, spans)
+
     def logits_from_power(self, power: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.frame_features_from_power(power))
 

@@ -3,7 +3,8 @@
 `occlusion`: F_c(x) - F_c(x with one 100 ms frame set to zero), per frame and class (Captum
 `Occlusion` with a 100 ms window and stride and a zero baseline gives this value on every
 sample of the frame). One batch of the occluded copies serves all ten classes, where Captum
-runs every copy once per class.
+runs every copy once per class; and a copy differs from the clip in the 14 STFT frames its
+zeroed 100 ms reach, so only those are recomputed (`Cnn14.occluded_power`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from igsed.attribution.fused import inference_network
 from igsed.core.constants import N_CLASSES
 
 
@@ -29,6 +31,23 @@ def occluded_copies(x: torch.Tensor, frame_samples: int) -> torch.Tensor:
     return copies
 
 
+def _scores_and_occluded(
+    model: nn.Module, x: torch.Tensor, frame_samples: int, batch_size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """F(x) (10,) and (F, 10) F(x with frame i zeroed). Where the model splits at the STFT
+    power, only the STFT frames a zeroed frame reaches are recomputed (`occluded_power`) and
+    the rest of the network is the fused IG engine's optimised copy, for both terms alike."""
+    n_frames = x.shape[1] // frame_samples
+    starts = range(0, n_frames, batch_size)
+    if hasattr(model, "occluded_power") and hasattr(model, "from_power"):
+        network = inference_network(model)
+        spans = [(i * frame_samples, (i + 1) * frame_samples) for i in range(n_frames)]
+        occluded = [network(model.occluded_power(x, spans[s : s + batch_size])) for s in starts]
+        return network(model.power_spectrogram(x))[0], torch.cat(occluded)
+    copies = occluded_copies(x, frame_samples)
+    return model(x)[0], torch.cat([model(copies[s : s + batch_size]) for s in starts])
+
+
 def occlusion(
     model: nn.Module,
     waveform: np.ndarray | torch.Tensor,
@@ -39,11 +58,12 @@ def occlusion(
     parameter = next(model.parameters())
     x = torch.as_tensor(waveform).to(device=parameter.device, dtype=parameter.dtype)
     x = x.reshape(1, -1)
-    copies = occluded_copies(x, frame_samples)
+    if x.shape[1] % frame_samples:
+        raise ValueError(
+            f"{x.shape[1]} samples are not a whole number of {frame_samples}-sample frames"
+        )
     with torch.no_grad():
-        reference = model(x)[0]
-        starts = range(0, len(copies), batch_size)
-        scores = torch.cat([model(copies[start : start + batch_size]) for start in starts])
+        reference, scores = _scores_and_occluded(model, x, frame_samples, batch_size)
     if scores.shape[1] != N_CLASSES:
         raise ValueError(f"model returned {scores.shape[1]} scores per copy; expected {N_CLASSES}")
     return (reference[None, :] - scores).T.detach().cpu().numpy()
