@@ -41,7 +41,7 @@ rule evaluate:
         shards=shard_plan,
         methods={method: method_params(method) for method in RUN_METHODS},
         threshold=config["attribution"]["threshold"],
-        metrics=config["metrics"],
+        metrics=evaluation_metrics(),
         code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"

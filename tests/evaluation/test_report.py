@@ -282,4 +282,4 @@ def test_summary_has_intervals_threshold_free_metrics_and_differences(summary: s
     energy = _row(summary, "Energy baseline", "## Differences")
     # Energy minus IG: flat scores give AUROC 0.5 against IG's 1; bold where the interval
     # excludes 0.
-    assert energy[1] == "IG" and energy[5] == "**-0.50 [-0.50, -0.50]**"
+    assert energy[1] == "IG" and energy[5] == "**-0.500 [-0.500, -0.500]**"

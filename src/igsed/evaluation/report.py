@@ -286,13 +286,12 @@ _THRESHOLD_FREE_METRICS: dict[str, str] = {
 }
 
 
-def _with_interval(record: Mapping[str, Any]) -> str:
-    value = format_number(record.get("value"))
+def _with_interval(record: Mapping[str, Any], digits: int = 2) -> str:
+    value = format_number(record.get("value"), digits)
     if value == NOT_AVAILABLE:
         return value
-    return (
-        f"{value} [{format_number(record.get('ci_low'))}, {format_number(record.get('ci_high'))}]"
-    )
+    low = format_number(record.get("ci_low"), digits)
+    return f"{value} [{low}, {format_number(record.get('ci_high'), digits)}]"
 
 
 def _intervals_section(path: Path, metrics: Mapping[str, str]) -> str:
@@ -338,7 +337,8 @@ def _differences_section(path: Path) -> str:
                 cells.append("—")
                 continue
             record = match.iloc[0].to_dict()
-            cell = _with_interval({**record, "value": record["difference"]})
+            # Three digits: an interval that excludes 0 should not print a bound as 0.00.
+            cell = _with_interval({**record, "value": record["difference"]}, digits=3)
             cells.append(f"**{cell}**" if str(record["excludes_zero"]) == "True" else cell)
         rows.append([method_label(method), method_label(reference), *cells])
     return markdown_table(header, rows)
