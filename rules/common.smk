@@ -112,7 +112,9 @@ def attribute_inputs(wildcards):
 def evaluation_metrics():
     """Config `metrics` as rule evaluate uses it: the intervals' settings are rule
     statistics' own, so changing them does not re-run the evaluation."""
-    return {key: value for key, value in config["metrics"].items() if key != "bootstrap"}
+    return {
+        key: value for key, value in config["metrics"].items() if key != "bootstrap"
+    }
 
 
 def instances_files():
