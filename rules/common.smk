@@ -109,14 +109,6 @@ def attribute_inputs(wildcards):
     return inputs
 
 
-def evaluation_metrics():
-    """Config `metrics` as rule evaluate uses it: the intervals' settings are rule
-    statistics' own, so changing them does not re-run the evaluation."""
-    return {
-        key: value for key, value in config["metrics"].items() if key != "bootstrap"
-    }
-
-
 def instances_files():
     return {
         split: f"results/attribution/instances_{split}.tsv" for split in EVAL_SPLITS

@@ -41,7 +41,8 @@ rule evaluate:
         shards=shard_plan,
         methods={method: method_params(method) for method in RUN_METHODS},
         threshold=config["attribution"]["threshold"],
-        metrics=evaluation_metrics(),
+        # The intervals' settings are rule statistics' own: changing them re-runs only it.
+        metrics={k: v for k, v in config["metrics"].items() if k != "bootstrap"},
         code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"

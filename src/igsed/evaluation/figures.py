@@ -266,7 +266,8 @@ def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figur
 def _per_class_figure(table3: pd.DataFrame) -> Figure:
     methods = [c.removesuffix("_n") for c in table3.columns if c.endswith("_n")]
     colors = method_colors(methods)
-    fig = Figure(figsize=(max(12, 1.2 * len(table3) * max(1, len(methods)) / 3), 4.8))
+    # Wider with more methods per class group, up to a page-wide 18 inches.
+    fig = Figure(figsize=(min(18.0, 12.0 + 0.06 * len(table3) * len(methods)), 4.8))
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(methods))
     positions = np.arange(len(table3))
