@@ -98,6 +98,20 @@ def _instance_weights(
     return draws[:, columns] if columns.size else np.zeros((draws.shape[0], 0))
 
 
+def _point_and_samples(
+    data: InstanceValues, order: dict[str, int], draws: np.ndarray, n_classes: int
+) -> tuple[float, np.ndarray]:
+    """The macro average of `data` on the test set itself and under every clip draw."""
+    ones = np.ones((1, len(data.values)))
+    point = float(weighted_macro(data.values, data.class_index, ones, n_classes)[0])
+    weights = _instance_weights(data, order, draws)
+    return point, weighted_macro(data.values, data.class_index, weights, n_classes)
+
+
+def _defined(data: InstanceValues) -> int:
+    return int(np.count_nonzero(~np.isnan(data.values)))
+
+
 def bootstrap_macro(
     data: InstanceValues,
     clip_ids: Sequence[str],
@@ -107,11 +121,8 @@ def bootstrap_macro(
 ) -> Interval:
     """The macro average of `data` and its percentile interval over the clip draws."""
     order = {clip_id: i for i, clip_id in enumerate(clip_ids)}
-    ones = np.ones((1, len(data.values)))
-    point = float(weighted_macro(data.values, data.class_index, ones, n_classes)[0])
-    weights = _instance_weights(data, order, draws)
-    samples = weighted_macro(data.values, data.class_index, weights, n_classes)
-    return _interval(point, samples, level, int(np.count_nonzero(~np.isnan(data.values))))
+    point, samples = _point_and_samples(data, order, draws, n_classes)
+    return _interval(point, samples, level, _defined(data))
 
 
 def bootstrap_difference(
@@ -124,12 +135,7 @@ def bootstrap_difference(
 ) -> Interval:
     """Macro(first) - macro(second) and its interval, both under the same clip draws."""
     order = {clip_id: i for i, clip_id in enumerate(clip_ids)}
-    samples = []
-    points = []
-    for data in (first, second):
-        ones = np.ones((1, len(data.values)))
-        points.append(float(weighted_macro(data.values, data.class_index, ones, n_classes)[0]))
-        weights = _instance_weights(data, order, draws)
-        samples.append(weighted_macro(data.values, data.class_index, weights, n_classes))
-    n = min(int(np.count_nonzero(~np.isnan(d.values))) for d in (first, second))
-    return _interval(points[0] - points[1], samples[0] - samples[1], level, n)
+    point_first, samples_first = _point_and_samples(first, order, draws, n_classes)
+    point_second, samples_second = _point_and_samples(second, order, draws, n_classes)
+    n = min(_defined(first), _defined(second))
+    return _interval(point_first - point_second, samples_first - samples_second, level, n)
