@@ -33,6 +33,7 @@ include: "rules/synthesis.smk"
 include: "rules/training.smk"
 include: "rules/instances.smk"
 include: "rules/attribution.smk"
+include: "rules/faithfulness.smk"
 include: "rules/evaluation.smk"
 
 

@@ -16,7 +16,11 @@ from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
 from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
-from igsed.core.methods import METHOD_INFO, METHOD_NAMES  # noqa: E402
+from igsed.core.methods import (
+    GRADIENT_FAMILIES,
+    METHOD_INFO,
+    METHOD_NAMES,
+)  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
 environment.export_src_path(SRC_ROOT)
@@ -62,6 +66,8 @@ POOLS = ("pretrain", "train", "evalpool")
 HEADS = ("clip", "fw_weak", "fw_strong")
 EVAL_SPLITS = ("val", "test")
 FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
+# Drawn from the benchmark's outputs (intervals, faithfulness, sanity), not from the shards.
+BENCHMARK_FIGURES = ("forest", "faithfulness_curves", "sanity_curves")
 
 
 # The model files of every attribution shard, by role (igsed.formats.shards.MODEL_ROLES).
@@ -75,6 +81,10 @@ MODEL_FILES = {
 
 # The methods this run attributes with, in the order of Tables II and III.
 RUN_METHODS = list(config["attribution"]["run"])
+
+
+# The methods the sanity checks re-attribute with: the gradient and layer methods of the run.
+SANITY_METHODS = [m for m in RUN_METHODS if METHOD_INFO[m].family in GRADIENT_FAMILIES]
 
 
 def method_params(method):
@@ -203,10 +213,8 @@ def expected_clips(wildcards):
     return {split: split_clip_ids(split) for split in EVAL_SPLITS}
 
 
-def figure_paths():
-    return [
-        f"results/figures/{name}.{ext}" for name in FIGURES for ext in ("png", "svg")
-    ]
+def figure_paths(names):
+    return [f"results/figures/{name}.{ext}" for name in names for ext in ("png", "svg")]
 
 
 def attribution_runtime(wildcards):
@@ -215,6 +223,32 @@ def attribution_runtime(wildcards):
     # nodes), minutes per clip at full width.
     minutes_per_clip = 15 if config["backbone"]["width"] > 0.5 else 2
     return 5 + minutes_per_clip * config["attribution"]["clips_per_shard"]
+
+
+def faithfulness_runtime(wildcards):
+    """Minutes one method's deletion and insertion curves may take on a CPU node."""
+    # ~20 distinct inputs per test instance (the four curves share their end points and
+    # mirror each other), ~50 ms each at the default width: 1-2 s per instance on a CPU.
+    return 30 if config["backbone"]["width"] <= 0.5 else 360
+
+
+def sanity_runtime(wildcards):
+    """Minutes one method's cascading randomisation may take on a CPU node."""
+    # 8 levels x n_instances attributions: IG costs ~2 s per instance at the default width.
+    per_instance = 0.1 if config["backbone"]["width"] <= 0.5 else 2
+    return 10 + int(per_instance * 9 * config["sanity"]["n_instances"])
+
+
+def faithfulness_curves(wildcards):
+    return [f"results/faithfulness/{method}/curves.csv" for method in RUN_METHODS]
+
+
+def faithfulness_areas(wildcards):
+    return [f"results/faithfulness/{method}/areas.csv" for method in RUN_METHODS]
+
+
+def sanity_files(wildcards):
+    return [f"results/sanity/{method}.csv" for method in SANITY_METHODS]
 
 
 def gpus(device):
@@ -253,6 +287,10 @@ def default_targets():
         "results/tables/table1.md",
         *rules.evaluate.output,
         *rules.statistics.output,
-        *figure_paths(),
+        *rules.sed_view.output,
+        *faithfulness_curves(None),
+        *faithfulness_areas(None),
+        *sanity_files(None),
+        *figure_paths(FIGURES + BENCHMARK_FIGURES),
         "results/report/summary.md",
     ]

@@ -42,7 +42,11 @@ rule evaluate:
         methods={method: method_params(method) for method in RUN_METHODS},
         threshold=config["attribution"]["threshold"],
         # The intervals' settings are rule statistics' own: changing them re-runs only it.
-        metrics={k: v for k, v in config["metrics"].items() if k != "bootstrap"},
+        metrics={
+            k: v
+            for k, v in config["metrics"].items()
+            if k not in ("bootstrap", "sed_view")
+        },
         code=code_version("evaluate.py"),
     script:
         "../workflow/scripts/evaluate.py"
@@ -52,6 +56,7 @@ rule statistics:
     input:
         instances="results/evaluation/instances_test.csv",
         manifest="results/split/manifest.tsv",
+        faithfulness=faithfulness_areas,
     output:
         intervals="results/evaluation/intervals.csv",
         differences="results/evaluation/differences.csv",
@@ -72,6 +77,35 @@ rule statistics:
         "../workflow/scripts/statistics.py"
 
 
+rule sed_view:
+    input:
+        **run_model_files(),
+        instances="results/attribution/instances_test.tsv",
+        manifest="results/split/manifest.tsv",
+        events="results/split/events.tsv",
+        shards=test_shards,
+    output:
+        "results/evaluation/sed_view.csv",
+    log:
+        "results/logs/sed_view/sed_view.log",
+    benchmark:
+        "results/benchmarks/sed_view/sed_view.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        shards=shard_plan,
+        methods={method: method_params(method) for method in RUN_METHODS},
+        sed_view=config["metrics"]["sed_view"],
+        bootstrap=config["metrics"]["bootstrap"],
+        code=code_version("sed_view.py"),
+    script:
+        "../workflow/scripts/sed_view.py"
+
+
 rule figures:
     input:
         **run_model_files(),
@@ -86,7 +120,7 @@ rule figures:
         table3="results/evaluation/table3.csv",
     output:
         report(
-            figure_paths(),
+            figure_paths(FIGURES),
             caption="../workflow/report/figures.rst",
             category="4. Figures",
         ),
@@ -109,6 +143,35 @@ rule figures:
         "../workflow/scripts/figures.py"
 
 
+rule benchmark_figures:
+    input:
+        intervals="results/evaluation/intervals.csv",
+        faithfulness=faithfulness_curves,
+        sanity=sanity_files,
+    output:
+        report(
+            figure_paths(BENCHMARK_FIGURES),
+            caption="../workflow/report/benchmark_figures.rst",
+            category="4. Figures",
+        ),
+    log:
+        "results/logs/benchmark_figures/benchmark_figures.log",
+    benchmark:
+        "results/benchmarks/benchmark_figures/benchmark_figures.tsv"
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        methods=RUN_METHODS,
+        flag_correlation=config["sanity"]["flag_correlation"],
+        code=code_version("benchmark_figures.py"),
+    script:
+        "../workflow/scripts/benchmark_figures.py"
+
+
 rule report:
     input:
         table1="results/tables/table1.csv",
@@ -118,9 +181,11 @@ rule report:
         convergence="results/evaluation/convergence.json",
         intervals="results/evaluation/intervals.csv",
         differences="results/evaluation/differences.csv",
+        sed_view="results/evaluation/sed_view.csv",
+        sanity=sanity_files,
         split_summary="results/split/summary.json",
         backbone_meta="results/models/backbone.json",
-        figures=figure_paths(),
+        figures=figure_paths(FIGURES + BENCHMARK_FIGURES),
     output:
         report(
             "results/report/summary.md",

@@ -8,8 +8,10 @@ import pytest
 from igsed.core.statistics import (
     BootstrapSettings,
     InstanceValues,
+    _weighted_medians,
     bootstrap_difference,
     bootstrap_macro,
+    bootstrap_median,
     clip_draws,
     weighted_macro,
 )
@@ -60,3 +62,28 @@ def test_the_interval_covers_a_known_mean_in_about_95_percent_of_seeds() -> None
         interval = bootstrap_macro(data, clips, draws, 0.95, 10)
         covered += interval.low <= 0.5 <= interval.high
     assert 0.91 <= covered / n_sets <= 0.98, covered / n_sets
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_weighted_medians_equal_the_median_of_the_repeated_values(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=int(rng.integers(1, 9)))
+    weights = rng.integers(0, 4, size=(20, values.size))
+    medians = _weighted_medians(values, weights)
+    for row, median in zip(weights, medians, strict=True):
+        repeated = np.repeat(values, row)
+        if repeated.size:
+            assert median == pytest.approx(np.median(repeated), abs=1e-12)
+        else:
+            assert np.isnan(median)
+
+
+def test_bootstrap_median_by_hand() -> None:
+    # Clips a, b, c with instance values a: [0.1, 0.9], b: [0.5], c: [NaN] (left out).
+    values = np.array([0.1, 0.9, 0.5, np.nan])
+    draws = np.array([[1.0, 1.0, 1.0], [0.0, 2.0, 1.0], [2.0, 0.0, 1.0]])
+    interval = bootstrap_median(values, ["a", "a", "b", "c"], ["a", "b", "c"], draws, 0.5)
+    # Draw 1: {0.1, 0.9, 0.5} -> 0.5; draw 2: {0.5, 0.5} -> 0.5; draw 3: {0.1, 0.9} x 2 -> 0.5.
+    assert (interval.value, interval.low, interval.high, interval.n) == (0.5, 0.5, 0.5, 3)
+    empty = bootstrap_median(np.array([np.nan]), ["a"], ["a"], np.ones((3, 1)), 0.95)
+    assert np.isnan(empty.value) and empty.n == 0

@@ -7,15 +7,27 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.fake_run import FIGURE_CLIP, FakeRun, write_fake_run
+from support.fake_run import (
+    FIGURE_CLIP,
+    FakeRun,
+    write_fake_faithfulness,
+    write_fake_run,
+    write_fake_sanity,
+)
 
 from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
 from igsed.core.atomic import write_json
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation import figures as figures_module
+from igsed.evaluation.benchmark_figures import (
+    BENCHMARK_FIGURE_NAMES,
+    BenchmarkFigureInputs,
+    benchmark_figures,
+)
 from igsed.evaluation.evaluate import MetricSettings, evaluate
 from igsed.evaluation.figures import FIGURE_NAMES
-from igsed.evaluation.report import installed_package_versions, report
+from igsed.evaluation.report import ReportInputs, installed_package_versions, report
+from igsed.evaluation.sed_view import SedViewJob, SedViewSettings, sed_view
 from igsed.evaluation.statistics import StatisticsJob, statistics
 from igsed.formats.manifest import read_events, read_manifest
 
@@ -43,14 +55,44 @@ def run_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeRun
     run = write_fake_run(root, audio=True)
     evaluate(run.inputs(), MetricSettings(), root / "evaluation")
     evaluation = root / "evaluation"
+    faithfulness = write_fake_faithfulness(root)
+    write_fake_sanity(root)
     job = StatisticsJob(
         evaluation / "instances_test.csv",
         run.manifest,
+        faithfulness["areas"],
         evaluation / "intervals.csv",
         evaluation / "differences.csv",
     )
     statistics(job, BootstrapSettings(n_resamples=200))
+    sed_view(
+        SedViewJob(
+            run.shards, run.instances["test"], run.manifest, run.events, evaluation / "sed_view.csv"
+        ),
+        SedViewSettings(),
+        BootstrapSettings(n_resamples=200),
+    )
     return root, run
+
+
+def _sanity_files(root: Path) -> dict[str, Path]:
+    return {path.stem: path for path in sorted((root / "sanity").glob("*.csv"))}
+
+
+@pytest.fixture(scope="module")
+def benchmark_figure_paths(run_outputs: tuple[Path, FakeRun]) -> list[Path]:
+    root, _ = run_outputs
+    inputs = BenchmarkFigureInputs(
+        intervals_csv=root / "evaluation" / "intervals.csv",
+        faithfulness_curves={
+            path.parent.name: path for path in sorted((root / "faithfulness").glob("*/curves.csv"))
+        },
+        sanity=_sanity_files(root),
+        flag_correlation=0.5,
+    )
+    out = root / "benchmark_figures"
+    benchmark_figures(inputs, CONFIG["attribution"]["run"], out)
+    return sorted(out.iterdir())
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +183,7 @@ def _write_summary(
     backbone = root / f"{name}_backbone.json"
     write_json(backbone, backbone_meta)
     out = root / "report" / f"{name}.md"
-    report(
-        out,
+    inputs = ReportInputs(
         table1_csv=table1_csv,
         table2_csv=evaluation / "table2.csv",
         table3_csv=evaluation / "table3.csv",
@@ -150,12 +191,13 @@ def _write_summary(
         convergence_json=evaluation / "convergence.json",
         intervals_csv=evaluation / "intervals.csv",
         differences_csv=evaluation / "differences.csv",
+        sed_view_csv=evaluation / "sed_view.csv",
+        sanity=_sanity_files(root),
         split_summary_json=split_summary,
         backbone_meta_json=backbone,
-        config=config,
         figures=list(figures),
-        package_versions={"numpy": "9.9.9", "torch": "not installed"},
     )
+    report(out, inputs, config, package_versions={"numpy": "9.9.9", "torch": "not installed"})
     return out.read_text()
 
 
@@ -283,3 +325,43 @@ def test_summary_has_intervals_threshold_free_metrics_and_differences(summary: s
     # Energy minus IG: flat scores give AUROC 0.5 against IG's 1; bold where the interval
     # excludes 0.
     assert energy[1] == "IG" and energy[5] == "**-0.500 [-0.500, -0.500]**"
+
+
+def test_benchmark_figures_are_written_as_png_and_svg(benchmark_figure_paths: list[Path]) -> None:
+    names = {p.name for p in benchmark_figure_paths}
+    assert names == {f"{stem}.{ext}" for stem in BENCHMARK_FIGURE_NAMES for ext in ("png", "svg")}
+    forest = next(p for p in benchmark_figure_paths if p.name == "forest.svg").read_text()
+    assert forest.count('<g id="axes_') == 2  # IoU and AUROC
+    curves = next(p for p in benchmark_figure_paths if p.name == "faithfulness_curves.svg")
+    assert curves.read_text().count('<g id="axes_') == 2  # deletion and insertion
+
+
+def test_faithfulness_intervals_and_the_best_baseline_by_direction(
+    run_outputs: tuple[Path, FakeRun],
+) -> None:
+    evaluation = run_outputs[0] / "evaluation"
+    intervals = pd.read_csv(evaluation / "intervals.csv")
+    deletion = intervals[intervals["metric"] == "deletion_morf"].set_index("method")["value"]
+    # The fake IG curve p(1 - f)^3 on 11 points has the trapezoid area 0.2525 / p * p.
+    assert deletion["ig"] == pytest.approx(0.2525, abs=1e-6)
+    assert deletion["energy"] < deletion["random"]
+    differences = pd.read_csv(evaluation / "differences.csv")
+    against = differences[
+        (differences["method"] == "ig") & (differences["metric"] == "deletion_morf")
+    ]
+    # Lower deletion areas are better, so the best baseline is the energy one.
+    assert set(against["reference"]) == {"energy"}
+
+
+def test_summary_has_the_sed_view_faithfulness_and_sanity(summary: str) -> None:
+    for heading in ("## SED view (test)", "## Faithfulness (test)", "## Sanity"):
+        assert heading in summary
+    ig = _row(summary, "IG", "## Faithfulness")
+    assert ig[1] == "0.25 [0.25, 0.25]"
+    level8 = _row(summary, "8: conv_block1", "## Sanity")
+    assert level8 == ["8: conv_block1", "0.05 [0.05, 0.05]", "0.80 [0.80, 0.80]"]
+    assert "**Flagged** (median correlation above 0.5 with every layer randomised): Saliency" in (
+        summary
+    )
+    sed = _row(summary, "IG", "## SED view")
+    assert len(sed) == 4 and all("[" in cell for cell in sed[1:])

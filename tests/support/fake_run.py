@@ -21,8 +21,10 @@ from igsed.core.constants import (
 )
 from igsed.evaluation.evaluate import EvaluationInputs
 from igsed.evaluation.scores import ShardSet
+from igsed.formats.faithfulness import write_areas, write_curves
 from igsed.formats.instances import Instance, write_instances
 from igsed.formats.manifest import write_events, write_manifest
+from igsed.formats.sanity import CASCADE_LAYERS, write_sanity
 from igsed.formats.shards import ClipScores, write_shard
 
 FIGURE_CLIP = "test_000"
@@ -182,3 +184,85 @@ def write_fake_run(root: Path, *, audio: bool = False) -> FakeRun:
         manifest=manifest,
         events=events_path,
     )
+
+
+# How fast each fake method's MoRF deletion curve falls (the LeRF one mirrors it).
+FAKE_FAITHFULNESS: dict[str, float] = {
+    "ig": 3.0,
+    "fw_weak": 2.0,
+    "fw_strong": 4.0,
+    "random": 1.0,
+    "energy": 1.5,
+}
+# The fake sanity check's median correlation once every layer is random: IG passes, the
+# energy-like second method ("saliency") does not.
+FAKE_SANITY_END: dict[str, float] = {"ig": 0.05, "saliency": 0.8}
+
+
+def _fake_curve(
+    probability: float, fractions: np.ndarray, speed: float, rising: bool
+) -> np.ndarray:
+    falling = probability * (1.0 - fractions) ** speed
+    return probability - falling + 0.05 if rising else falling
+
+
+def write_fake_faithfulness(root: Path, steps: int = 10) -> dict[str, dict[str, Path]]:
+    """curves.csv and areas.csv of every fake method on the test instances, areas computed
+    from the curves with the trapezoid rule; {"curves": {method: path}, "areas": {...}}."""
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    instances = [
+        i for clip_id, (ev, det) in TEST_CLIPS.items() for i in fake_instances(clip_id, ev, det)
+    ]
+    paths: dict[str, dict[str, Path]] = {"curves": {}, "areas": {}}
+    for method, speed in FAKE_FAITHFULNESS.items():
+        curve_rows, area_rows = [], []
+        for instance in instances:
+            area = {"clip_id": instance.clip_id, "class": instance.class_name}
+            area["probability"] = instance.probability
+            for curve, order, fast, rising in (
+                ("deletion", "morf", speed, False),
+                ("deletion", "lerf", 1.0 / speed, False),
+                ("insertion", "morf", speed, True),
+                ("insertion", "lerf", 1.0 / speed, True),
+            ):
+                values = _fake_curve(instance.probability, fractions, fast, rising)
+                if rising:
+                    values[-1] = instance.probability
+                else:
+                    values[0] = instance.probability
+                curve_rows += [
+                    {**area, "curve": curve, "order": order, "fraction": f, "probability": v}
+                    for f, v in zip(fractions, values, strict=True)
+                ]
+                trapezoid = float(np.sum((values[1:] + values[:-1]) / 2 * np.diff(fractions)))
+                area[f"{curve}_{order}"] = trapezoid / instance.probability
+            area_rows.append(area)
+        directory = root / "faithfulness" / method
+        paths["curves"][method] = directory / "curves.csv"
+        paths["areas"][method] = directory / "areas.csv"
+        write_curves(paths["curves"][method], pd.DataFrame(curve_rows))
+        write_areas(paths["areas"][method], pd.DataFrame(area_rows))
+    return paths
+
+
+def write_fake_sanity(root: Path) -> dict[str, Path]:
+    """Sanity tables whose correlations fall linearly from 0.9 to FAKE_SANITY_END."""
+    instances = [
+        i for clip_id, (ev, det) in TEST_CLIPS.items() for i in fake_instances(clip_id, ev, det)
+    ]
+    paths = {}
+    for method, end in FAKE_SANITY_END.items():
+        rows = [
+            {
+                "level": level,
+                "layer": layer,
+                "clip_id": instance.clip_id,
+                "class": instance.class_name,
+                "spearman": 0.9 + (end - 0.9) * (level - 1) / (len(CASCADE_LAYERS) - 1),
+            }
+            for level, layer in enumerate(CASCADE_LAYERS, start=1)
+            for instance in instances
+        ]
+        paths[method] = root / "sanity" / f"{method}.csv"
+        write_sanity(paths[method], pd.DataFrame(rows))
+    return paths

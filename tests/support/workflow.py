@@ -26,9 +26,13 @@ PIPELINE_RULES = (
     "classify",
     "instances",
     "attribute",
+    "sanity",
+    "faithfulness",
     "evaluate",
     "statistics",
+    "sed_view",
     "figures",
+    "benchmark_figures",
     "report",
 )
 

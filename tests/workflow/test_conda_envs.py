@@ -30,6 +30,7 @@ DISTRIBUTION_OF_MODULE = {
     "yaml": "pyyaml",
     "matplotlib": "matplotlib-base",
     "sklearn": "scikit-learn",
+    "sed_scores_eval": "sed-scores-eval-np2",
 }
 # Conda-only names -> the PyPI distribution pyproject.toml pins.
 PYPI_NAME_OF = {"matplotlib-base": "matplotlib"}

@@ -18,12 +18,25 @@ import pytest
 import yaml
 from support.workflow import PIPELINE_RULES, planned_jobs, run_snakemake
 
-from igsed.core.methods import METHOD_INFO
+from igsed.core.methods import GRADIENT_FAMILIES, METHOD_INFO
 from igsed.formats.shards import read_shard
 
 TINY = "workflow/presets/tiny.yaml"
 # Rules downstream of the attribution shards, and of the evaluation tables.
-REPORTING = {"evaluate", "statistics", "figures", "report", "all"}
+REPORTING = {
+    "evaluate",
+    "statistics",
+    "sed_view",
+    "figures",
+    "benchmark_figures",
+    "report",
+    "all",
+}
+
+
+def _checked(method: str) -> int:
+    """Sanity jobs a change of `method`'s settings re-runs (gradient and layer methods)."""
+    return int(METHOD_INFO[method].family in GRADIENT_FAMILIES)
 
 
 def _dry_run(workdir: Path, change: dict | None = None) -> str:
@@ -78,6 +91,8 @@ def test_ig_steps_rerun_only_the_ig_shards_and_what_follows(tiny_run: Path) -> N
     output = _dry_run(tiny_run, {"attribution": {"methods": {"ig": {"n_steps": steps + 1}}}})
     assert planned_jobs(output) == {
         "attribute": len(_shards(tiny_run, "ig")),
+        "faithfulness": 1,
+        "sanity": _checked("ig"),
         **dict.fromkeys(REPORTING, 1),
     }
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
@@ -94,6 +109,8 @@ def test_a_method_parameter_reruns_only_that_methods_shards(tiny_run: Path) -> N
     output = _dry_run(tiny_run, change)
     assert planned_jobs(output) == {
         "attribute": len(_shards(tiny_run, "smoothgrad")),
+        "faithfulness": 1,
+        "sanity": _checked("smoothgrad"),
         **dict.fromkeys(REPORTING, 1),
     }
     shards = _planned_shards(output)
@@ -113,7 +130,11 @@ def test_adding_a_method_runs_only_its_shards_and_the_evaluation(
         path.unlink()
         (workdir / ".snakemake" / "metadata" / record).unlink()
     output = _dry_run(workdir)
-    assert planned_jobs(output) == {"attribute": len(removed), **dict.fromkeys(REPORTING, 1)}
+    assert planned_jobs(output) == {
+        "attribute": len(removed),
+        "faithfulness": 1,
+        **dict.fromkeys(REPORTING, 1),
+    }
     assert _reasons(output, "attribute") == {"Missing output files"}
     # Dropping a method from `run` re-runs the evaluation alone.
     run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
@@ -125,15 +146,46 @@ def test_adding_a_method_runs_only_its_shards_and_the_evaluation(
 
 def test_metrics_setting_reruns_evaluation_and_report_only(tiny_run: Path) -> None:
     output = _dry_run(tiny_run, {"metrics": {"count_false_positives": True}})
-    assert planned_jobs(output) == dict.fromkeys(REPORTING, 1)
+    # The SED view scores the classifier's detections: the instances option is not its.
+    assert planned_jobs(output) == dict.fromkeys(REPORTING - {"sed_view"}, 1)
     assert _reasons(output, "evaluate") == {"Params have changed since last execution"}
     assert _reasons(output, "figures") == {"Input files updated by another job"}
 
 
 def test_a_bootstrap_setting_reruns_the_intervals_and_the_report_only(tiny_run: Path) -> None:
     output = _dry_run(tiny_run, {"metrics": {"bootstrap": {"n_resamples": 321}}})
-    assert planned_jobs(output) == {"statistics": 1, "report": 1, "all": 1}
+    planned = {"statistics", "sed_view", "benchmark_figures", "report", "all"}
+    assert planned_jobs(output) == dict.fromkeys(planned, 1)
     assert _reasons(output, "statistics") == {"Params have changed since last execution"}
+    assert _reasons(output, "sed_view") == {"Params have changed since last execution"}
+
+
+def test_a_sed_view_setting_reruns_only_the_sed_view_and_the_report(tiny_run: Path) -> None:
+    output = _dry_run(tiny_run, {"metrics": {"sed_view": {"segment_length_s": 0.5}}})
+    assert planned_jobs(output) == {"sed_view": 1, "report": 1, "all": 1}
+
+
+def test_a_faithfulness_setting_reruns_only_the_curves_and_what_reads_them(
+    tiny_run: Path,
+) -> None:
+    run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
+    output = _dry_run(tiny_run, {"faithfulness": {"steps": 5}})
+    assert planned_jobs(output) == {
+        "faithfulness": len(run),
+        **dict.fromkeys({"statistics", "benchmark_figures", "report", "all"}, 1),
+    }
+    assert _reasons(output, "faithfulness") == {"Params have changed since last execution"}
+
+
+def test_a_sanity_setting_reruns_only_the_sanity_checks_and_what_reads_them(
+    tiny_run: Path,
+) -> None:
+    run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
+    output = _dry_run(tiny_run, {"sanity": {"n_instances": 3}})
+    assert planned_jobs(output) == {
+        "sanity": sum(map(_checked, run)),
+        **dict.fromkeys({"benchmark_figures", "report", "all"}, 1),
+    }
 
 
 def test_synthesis_seed_reruns_everything_from_synthesis(tiny_run: Path) -> None:
@@ -183,7 +235,11 @@ def test_a_new_signed_clip_reruns_only_its_waveform_shards(tiny_run: Path) -> No
     clip_id, shard = _unsigned_test_clip(tiny_run)
     output = _dry_run(tiny_run, {"attribution": {"signed_clips": [clip_id]}})
     waveform = [m for m, info in METHOD_INFO.items() if info.waveform]
-    assert planned_jobs(output) == {"attribute": len(waveform), **dict.fromkeys(REPORTING, 1)}
+    assert planned_jobs(output) == {
+        "attribute": len(waveform),
+        "faithfulness": len(waveform),
+        **dict.fromkeys(REPORTING, 1),
+    }
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
     for method in waveform:
         assert f"output: results/attribution/{method}/test/{shard}" in output

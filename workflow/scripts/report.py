@@ -3,20 +3,26 @@
 from pathlib import Path
 
 from igsed.core.logs import log_to_file
-from igsed.evaluation.report import report
+from igsed.evaluation.report import ReportInputs, report
 
 log_to_file(snakemake.log[0])
+inputs = snakemake.input
 report(
     Path(snakemake.output[0]),
-    table1_csv=Path(snakemake.input.table1),
-    table2_csv=Path(snakemake.input.table2),
-    table3_csv=Path(snakemake.input.table3),
-    tau_star_json=Path(snakemake.input.tau_star),
-    convergence_json=Path(snakemake.input.convergence),
-    intervals_csv=Path(snakemake.input.intervals),
-    differences_csv=Path(snakemake.input.differences),
-    split_summary_json=Path(snakemake.input.split_summary),
-    backbone_meta_json=Path(snakemake.input.backbone_meta),
+    ReportInputs(
+        table1_csv=Path(inputs.table1),
+        table2_csv=Path(inputs.table2),
+        table3_csv=Path(inputs.table3),
+        tau_star_json=Path(inputs.tau_star),
+        convergence_json=Path(inputs.convergence),
+        intervals_csv=Path(inputs.intervals),
+        differences_csv=Path(inputs.differences),
+        sed_view_csv=Path(inputs.sed_view),
+        # results/sanity/{method}.csv, in the order of attribution.run
+        sanity={Path(p).stem: Path(p) for p in inputs.sanity},
+        split_summary_json=Path(inputs.split_summary),
+        backbone_meta_json=Path(inputs.backbone_meta),
+        figures=[Path(p) for p in inputs.figures],
+    ),
     config=dict(snakemake.params.config),
-    figures=[Path(p) for p in snakemake.input.figures],
 )

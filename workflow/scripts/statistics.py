@@ -11,6 +11,8 @@ statistics(
     StatisticsJob(
         instances_csv=Path(snakemake.input.instances),
         manifest=Path(snakemake.input.manifest),
+        # rules/common.smk lists the areas in the order of attribution.run
+        faithfulness={Path(path).parent.name: Path(path) for path in snakemake.input.faithfulness},
         intervals_csv=Path(snakemake.output.intervals),
         differences_csv=Path(snakemake.output.differences),
     ),

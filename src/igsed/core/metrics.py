@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from igsed.core.ranks import average_ranks
 from igsed.core.ratios import safe_ratio
 
 logger = logging.getLogger(__name__)
@@ -196,17 +197,6 @@ def best_tau(taus: np.ndarray, curve: np.ndarray) -> int | None:
 # metric is undefined ("n/a"); macro averages skip the NaN instances (`nan_macro_mean`).
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of a 1-D array, ties given the mean of the ranks they span."""
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = np.r_[starts[1:], values.size]
-    ranks = np.empty(values.size, dtype=np.float64)
-    ranks[order] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    return ranks
-
-
 def _rows(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
     scores = np.asarray(scores, dtype=np.float64)
     truth = np.broadcast_to(np.asarray(truth, dtype=bool), scores.shape)
@@ -230,7 +220,7 @@ def auroc(scores: np.ndarray, truth: np.ndarray) -> float | np.ndarray:
         n_pos = int(positive.sum())
         n_neg = positive.size - n_pos
         if n_pos and n_neg:
-            ranks = _average_ranks(row)
+            ranks = average_ranks(row)
             out[i] = (ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return _scalar_or_array(out.reshape(shape))
 

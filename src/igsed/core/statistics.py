@@ -73,7 +73,8 @@ def weighted_macro(
     return out
 
 
-def _interval(point: float, samples: np.ndarray, level: float, n: int) -> Interval:
+def percentile_interval(point: float, samples: np.ndarray, level: float, n: int) -> Interval:
+    """`point` and the percentile interval of the defined resampled values (NaN if none)."""
     samples = samples[~np.isnan(samples)]
     if samples.size == 0 or np.isnan(point):
         return Interval(float("nan"), float("nan"), float("nan"), n)
@@ -122,7 +123,7 @@ def bootstrap_macro(
     """The macro average of `data` and its percentile interval over the clip draws."""
     order = {clip_id: i for i, clip_id in enumerate(clip_ids)}
     point, samples = _point_and_samples(data, order, draws, n_classes)
-    return _interval(point, samples, level, _defined(data))
+    return percentile_interval(point, samples, level, _defined(data))
 
 
 def bootstrap_difference(
@@ -138,4 +139,44 @@ def bootstrap_difference(
     point_first, samples_first = _point_and_samples(first, order, draws, n_classes)
     point_second, samples_second = _point_and_samples(second, order, draws, n_classes)
     n = min(_defined(first), _defined(second))
-    return _interval(point_first - point_second, samples_first - samples_second, level, n)
+    return percentile_interval(point_first - point_second, samples_first - samples_second, level, n)
+
+
+def _weighted_medians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(R,) medians of `values` (n,) repeated by integer `weights` (R, n); NaN if empty.
+
+    With T copies in all, the median averages the copies of ranks ceil(T/2) and
+    floor(T/2) + 1 (one and the same copy when T is odd), as np.median would.
+    """
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[:, order], axis=1)
+    total = cumulative[:, -1] if cumulative.shape[1] else np.zeros(weights.shape[0])
+    medians = np.full(weights.shape[0], np.nan)
+    filled = total > 0
+    if not filled.any():
+        return medians
+    ranks = np.stack([np.ceil(total / 2), np.floor(total / 2) + 1], axis=1)[filled]
+    rows = cumulative[filled]
+    positions = np.stack([np.argmax(rows >= ranks[:, [k]], axis=1) for k in range(2)], axis=1)
+    medians[filled] = values[order][positions].mean(axis=1)
+    return medians
+
+
+def bootstrap_median(
+    values: np.ndarray,
+    value_clip_ids: Sequence[str],
+    clip_ids: Sequence[str],
+    draws: np.ndarray,
+    level: float,
+) -> Interval:
+    """The median of `values` (one per instance, of the clips `value_clip_ids`) and its
+    percentile interval over the clip draws; NaN values are left out."""
+    values = np.asarray(values, dtype=np.float64)
+    defined = ~np.isnan(values)
+    order = {clip_id: i for i, clip_id in enumerate(clip_ids)}
+    columns = np.array([order[c] for c, d in zip(value_clip_ids, defined, strict=True) if d])
+    kept = values[defined]
+    if kept.size == 0:
+        return Interval(float("nan"), float("nan"), float("nan"), 0)
+    samples = _weighted_medians(kept, draws[:, columns.astype(np.int64)])
+    return percentile_interval(float(np.median(kept)), samples, level, int(kept.size))

@@ -1,8 +1,7 @@
 """Figures of the report: Fig. 2 (one clip, every method), Fig. 3 (threshold sweep), per-class IoU.
 
-Drawn with matplotlib's object API on the Agg canvas (no pyplot, no display), saved as PNG
-and SVG. SVG ids use a fixed hash salt and no date, so the same inputs give the same files.
-The methods come from the evaluation's outputs and the shards; none is named here.
+Drawing and saving conventions: igsed.evaluation.plotting. The methods come from the
+evaluation's outputs and the shards; none is named here.
 """
 
 from __future__ import annotations
@@ -17,12 +16,11 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from igsed.core.atomic import atomic_path, read_json
+from igsed.core.atomic import read_json
 from igsed.core.audio import load_clip
 from igsed.core.constants import (
     CLASS_INDEX,
@@ -33,6 +31,7 @@ from igsed.core.constants import (
 )
 from igsed.core.methods import method_label
 from igsed.core.metrics import percentile_threshold
+from igsed.evaluation.plotting import empty_figure, method_colors, save_figure
 from igsed.evaluation.scores import ShardSet
 from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
@@ -49,26 +48,8 @@ _WAVEFORM_BINS = 2000
 _MAX_CLASS_PANELS = 3
 
 
-def method_colors(methods: Sequence[str]) -> dict[str, Any]:
-    """One colour per method, in the given (table) order."""
-    palette = matplotlib.colormaps["tab20" if len(methods) > 10 else "tab10"]
-    return {method: palette(i % palette.N) for i, method in enumerate(methods)}
-
-
 def _class_color(class_name: str) -> tuple[float, float, float, float]:
     return matplotlib.colormaps["tab10"](CLASS_INDEX[class_name] % 10)
-
-
-def _save(fig: Figure, out_dir: Path, name: str) -> list[Path]:
-    FigureCanvasAgg(fig)
-    written = []
-    with matplotlib.rc_context({"svg.hashsalt": "igsed", "svg.fonttype": "path"}):
-        for fmt, kwargs in (("png", {"dpi": 150}), ("svg", {"metadata": {"Date": None}})):
-            target = out_dir / f"{name}.{fmt}"
-            with atomic_path(target) as tmp:
-                fig.savefig(tmp, format=fmt, bbox_inches="tight", **kwargs)
-            written.append(target)
-    return written
 
 
 def _envelope(signal: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,14 +82,6 @@ def _audio_path(manifest: pd.DataFrame, clip_id: str, manifest_path: Path) -> Pa
     if not path.is_file():
         raise FileNotFoundError(f"audio of figure clip {clip_id} not found: {path}")
     return path
-
-
-def _empty_figure(message: str) -> Figure:
-    fig = Figure(figsize=(10, 2.5))
-    ax = fig.add_subplot()
-    ax.axis("off")
-    ax.text(0.5, 0.5, message, ha="center", va="center")
-    return fig
 
 
 def _waveform_panel(ax: Axes, audio: np.ndarray, clip_events: pd.DataFrame, clip_id: str) -> None:
@@ -164,7 +137,7 @@ def _figure2(
     tau_star: Mapping[str, Any],
 ) -> Figure:
     if clip_id is None or not classes:
-        return _empty_figure("No test clip has an attributed class (classifier detected nothing).")
+        return empty_figure("No test clip has an attributed class (classifier detected nothing).")
     manifest = read_manifest(manifest_path)
     events = read_events(events_path)
     events = events[events["clip_id"] == clip_id]
@@ -375,5 +348,5 @@ def figures(
         "per_class_iou": _per_class_figure(pd.read_csv(evaluation_dir / "table3.csv")),
     }
     for name, fig in figures.items():
-        _save(fig, out_dir, name)
+        save_figure(fig, out_dir, name)
     logger.info("wrote %d figures to %s", len(figures), out_dir)

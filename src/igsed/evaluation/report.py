@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import yaml
 from igsed.core.atomic import read_json, write_text
 from igsed.core.constants import CLASSES
 from igsed.core.methods import method_label
+from igsed.core.statistics import BootstrapSettings
 from igsed.core.versions import package_version
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
@@ -31,6 +33,8 @@ from igsed.evaluation.paper import (
     PAPER_TABLE3,
     PAPER_TAU_STAR,
 )
+from igsed.evaluation.sed_view import read_sed_view
+from igsed.evaluation.summaries import flagged_methods, sanity_intervals
 from igsed.formats.tables import (
     NOT_AVAILABLE,
     format_count,
@@ -58,6 +62,9 @@ _FIGURE_CAPTIONS: dict[str, str] = {
     "frame scores (small multiples)",
     "fig3_threshold": "Fig. 3: threshold sensitivity (IoU solid, frame F1 dashed) on val and test",
     "per_class_iou": "Per-class test IoU of every method",
+    "forest": "Forest plot: test IoU and AUROC of every method with bootstrap intervals",
+    "faithfulness_curves": "Deletion and insertion curves (MoRF solid, LeRF dashed)",
+    "sanity_curves": "Sanity: Spearman correlation under cascading randomisation",
 }
 # The methods the paper's Table III reports (the others get no paper column).
 PAPER_TABLE3_METHODS: frozenset[str] = frozenset(
@@ -284,6 +291,17 @@ _THRESHOLD_FREE_METRICS: dict[str, str] = {
     "rma": "Relevance mass",
     "rra": "Relevance rank",
 }
+_FAITHFULNESS_METRICS: dict[str, str] = {
+    "deletion_morf": "Deletion MoRF ↓",
+    "insertion_morf": "Insertion MoRF ↑",
+    "deletion_lerf": "Deletion LeRF ↑",
+    "insertion_lerf": "Insertion LeRF ↓",
+}
+_SED_VIEW_METRICS: dict[str, str] = {
+    "psds1": "PSDS1",
+    "segment_auroc": "Segment AUROC (1 s)",
+    "collar_f1": "Collar F1 (best threshold)",
+}
 
 
 def _with_interval(record: Mapping[str, Any], digits: int = 2) -> str:
@@ -294,8 +312,7 @@ def _with_interval(record: Mapping[str, Any], digits: int = 2) -> str:
     return f"{value} [{low}, {format_number(record.get('ci_high'), digits)}]"
 
 
-def _intervals_section(path: Path, metrics: Mapping[str, str]) -> str:
-    frame = pd.read_csv(path)
+def _intervals_section(frame: pd.DataFrame, metrics: Mapping[str, str]) -> str:
     header = ["Method", *metrics.values()]
     rows = []
     for method in dict.fromkeys(frame["method"].astype(str)):
@@ -318,16 +335,16 @@ def _intervals_section(path: Path, metrics: Mapping[str, str]) -> str:
     return markdown_table(header, rows)
 
 
-def _differences_section(path: Path) -> str:
-    frame = pd.read_csv(path)
+def _differences_section(frame: pd.DataFrame, metrics: Mapping[str, str]) -> str:
+    frame = frame[frame["metric"].isin(list(metrics))]
     if frame.empty:
         return "No method to compare.\n"
-    header = ["Method", "Compared with", *(_CI_METRICS | _THRESHOLD_FREE_METRICS).values()]
+    header = ["Method", "Compared with", *metrics.values()]
     rows = []
     pairs = frame[["method", "reference"]].drop_duplicates().itertuples(index=False)
     for method, reference in pairs:
         cells = []
-        for metric in _CI_METRICS | _THRESHOLD_FREE_METRICS:
+        for metric in metrics:
             match = frame[
                 (frame["method"] == method)
                 & (frame["reference"] == reference)
@@ -513,73 +530,157 @@ def _plain(config: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(config, default=str))
 
 
-def report(
-    out_path: Path,
-    *,
-    table1_csv: Path,
-    table2_csv: Path,
-    table3_csv: Path,
-    tau_star_json: Path,
-    convergence_json: Path,
-    intervals_csv: Path,
-    differences_csv: Path,
-    split_summary_json: Path,
-    backbone_meta_json: Path,
-    config: dict[str, Any],
-    figures: list[Path],
-    package_versions: dict[str, str] | None = None,
-) -> None:
-    """Write the run's summary (markdown) to `out_path`; figure links are relative to it."""
-    out_path = Path(out_path)
-    versions = package_versions if package_versions is not None else installed_package_versions()
-    tau_star = read_json(tau_star_json)
-    convergence = read_json(convergence_json)
-    split_summary = read_json(split_summary_json)
-    backbone = read_json(backbone_meta_json)
-    options = tau_star.get("options", {})
-    sections = [
-        "# igsed run summary\n",
-        _opening(config, backbone),
+def _sed_view_section(path: Path) -> str:
+    frame = read_sed_view(path)
+    return _intervals_section(frame, _SED_VIEW_METRICS)
+
+
+def _sanity_cell(record: Mapping[str, Any] | None) -> str:
+    """The median [interval], and how many correlations are defined when some are not
+    (a constant score row, e.g. an all-zero Grad-CAM map, has none)."""
+    if record is None:
+        return "—"
+    cell = _with_interval({**record, "value": record["median"]})
+    if record["n"] < record["instances"]:
+        cell += f" ({record['n']}/{record['instances']} defined)"
+    return cell
+
+
+def _sanity_section(sanity: Mapping[str, Path], config: Mapping[str, Any]) -> str:
+    if not sanity:
+        return "The run has no gradient or layer method to check.\n"
+    settings = BootstrapSettings(**(_get(config, "metrics.bootstrap") or {}))
+    levels = sanity_intervals(sanity, settings)
+    methods = list(sanity)
+    header = ["Randomised up to", *(method_label(m) for m in methods)]
+    rows = []
+    for (level, layer), group in levels.groupby(["level", "layer"], sort=True):
+        records = {r["method"]: r for r in group.to_dict("records")}
+        cells = [_sanity_cell(records.get(m)) for m in methods]
+        rows.append([f"{int(level)}: {layer}", *cells])
+    threshold = float(_get(config, "sanity.flag_correlation") or 0.5)
+    flagged = flagged_methods(levels, threshold)
+    verdict = (
+        "**Flagged** (median correlation above "
+        f"{threshold:g} with every layer randomised): "
+        + ", ".join(method_label(m) for m in flagged)
+        if flagged
+        else f"No method is flagged: every median falls to {threshold:g} or below once "
+        "every layer is randomised."
+    )
+    return markdown_table(header, rows) + "\n" + verdict + "\n"
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """The stage outputs the summary reads (sanity: results/sanity/{method}.csv by method)."""
+
+    table1_csv: Path
+    table2_csv: Path
+    table3_csv: Path
+    tau_star_json: Path
+    convergence_json: Path
+    intervals_csv: Path
+    differences_csv: Path
+    sed_view_csv: Path
+    sanity: Mapping[str, Path]
+    split_summary_json: Path
+    backbone_meta_json: Path
+    figures: Sequence[Path]
+
+
+def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
+    options = read_json(inputs.tau_star_json).get("options", {})
+    return [
         "## Table I: clip classification (test, clip-probability threshold "
         f"{_get(config, 'classify.threshold')})\n",
-        _table1_section(Path(table1_csv)),
+        _table1_section(Path(inputs.table1_csv)),
         "## Table II: temporal detection (test)\n",
         "Mean IoU at each method's τ\\* for IoU and F1 at its τ\\* for F1 (both chosen on "
         "val); Pointing Game does not depend on τ. Per-class means over instances, "
         "macro-averaged over the classes with instances; Std IoU over all instances. "
         "Instance options: "
         f"`{json.dumps(options, sort_keys=True)}`.\n",
-        _table2_section(Path(table2_csv)),
+        _table2_section(Path(inputs.table2_csv)),
         "## Table III: per-class temporal detection (test)\n",
         "n/a: no instance of the class (count 0), not a score of 0.\n",
-        _table3_section(Path(table3_csv)),
+        _table3_section(Path(inputs.table3_csv)),
+    ]
+
+
+def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
+    intervals = pd.read_csv(inputs.intervals_csv)
+    differences = pd.read_csv(inputs.differences_csv)
+    level = _level(config)
+    return [
         "## Confidence intervals (test)\n",
-        f"Table II's figures with their {_level(config)} bootstrap intervals: the test clips "
+        f"Table II's figures with their {level} bootstrap intervals: the test clips "
         "resampled with replacement, the macro average recomputed per resample "
         "(docs/metrics.md).\n",
-        _intervals_section(Path(intervals_csv), _CI_METRICS),
+        _intervals_section(intervals, _CI_METRICS),
         "## Threshold-free (test)\n",
         "No threshold, so nothing is tuned on val: AUROC and average precision of the frame "
         "scores against the ground-truth frames, the share of the positive score mass on the "
         "ground truth, and the share of the top-|GT| frames that are ground truth; macro "
         "averages over the instances where each is defined, with bootstrap intervals.\n",
-        _intervals_section(Path(intervals_csv), _THRESHOLD_FREE_METRICS),
+        _intervals_section(intervals, _THRESHOLD_FREE_METRICS),
         "## Differences (test, paired)\n",
         "Each method minus IG, and minus the best baseline on that metric, with paired "
         "bootstrap intervals (the same clip draws for both). **Bold**: the interval "
         "excludes 0.\n",
-        _differences_section(Path(differences_csv)),
+        _differences_section(differences, _CI_METRICS | _THRESHOLD_FREE_METRICS),
+        "## SED view (test)\n",
+        "Each method's frame scores of the detected classes, min-max normalised per "
+        "instance and multiplied by the clip probability (0 for undetected classes), scored "
+        "with sed_scores_eval as a sound event detector, with "
+        f"{level} bootstrap intervals over the test clips (docs/metrics.md).\n",
+        _sed_view_section(Path(inputs.sed_view_csv)),
+        "## Faithfulness (test)\n",
+        "Areas under the clip classifier's probability of the attributed class as 100 ms "
+        "frames are zeroed (deletion) or restored from silence (insertion), most relevant "
+        "first (MoRF) or least relevant first (LeRF, the control), divided by the unmasked "
+        "probability; ↓/↑: lower/higher is more faithful. Macro averages with "
+        f"{level} bootstrap intervals.\n",
+        _intervals_section(intervals, _FAITHFULNESS_METRICS),
+        "\nPaired differences (each method minus IG and minus the best baseline; **bold**: "
+        "the interval excludes 0):\n",
+        _differences_section(differences, _FAITHFULNESS_METRICS),
+        "## Sanity (cascading randomisation, test subset)\n",
+        "Median Spearman correlation of each method's frame scores with its scores on the "
+        "trained model, as the clip head, fc1 and conv_block6 to conv_block1 are "
+        f"re-initialised in turn, with {level} bootstrap intervals over the subset's clips. "
+        "A method whose scores stay correlated once every layer is random does not explain "
+        "the model.\n",
+        _sanity_section(inputs.sanity, config),
+    ]
+
+
+def report(
+    out_path: Path,
+    inputs: ReportInputs,
+    config: dict[str, Any],
+    package_versions: dict[str, str] | None = None,
+) -> None:
+    """Write the run's summary (markdown) to `out_path`; figure links are relative to it."""
+    out_path = Path(out_path)
+    versions = package_versions if package_versions is not None else installed_package_versions()
+    backbone = read_json(inputs.backbone_meta_json)
+    sections = [
+        "# igsed run summary\n",
+        _opening(config, backbone),
+        *_paper_sections(inputs, config),
+        *_benchmark_sections(inputs, config),
         "## Chosen thresholds τ\\*\n",
-        _tau_section(tau_star),
+        _tau_section(read_json(inputs.tau_star_json)),
         "## Completeness (Integrated Gradients convergence)\n",
-        _convergence_section(convergence),
+        _convergence_section(read_json(inputs.convergence_json)),
         "## Data split\n",
-        _key_value_table(split_summary),
+        _key_value_table(read_json(inputs.split_summary_json)),
         "\nPaper's counts: "
         + ", ".join(f"{key} {value}" for key, value in PAPER_SPLIT_COUNTS.items())
         + ".\n",
         "## Figures\n",
-        _figures_section(figures, out_path.parent) if figures else "(none)\n",
+        _figures_section(inputs.figures, out_path.parent) if inputs.figures else "(none)\n",
         "## Run metadata\n",
         _metadata_section(config, backbone, versions),
         "\nConfiguration of this run:\n",

@@ -1,13 +1,14 @@
 """Rule `statistics`: bootstrap confidence intervals of every test metric, and of differences.
 
 Reads the per-instance test metrics the `evaluate` rule writes (instances_test.csv: IoU and
-F1 at each method's tau*, Pointing Game, and the threshold-free metrics) and resamples the
+F1 at each method's tau*, Pointing Game, and the threshold-free metrics) and the
+`faithfulness` rule's areas under the deletion and insertion curves, and resamples the
 test clips (igsed.core.statistics). Writes
 
 - intervals.csv: method, metric, value, ci_low, ci_high, n (instances with a value);
 - differences.csv: method, reference, metric, difference, ci_low, ci_high, excludes_zero,
   for every method against IG and against the best baseline on that metric (paired: the
-  same clip draws for both).
+  same clip draws for both; "best" is the lowest value where lower is better).
 
 Definitions and conventions: docs/metrics.md ("Confidence intervals").
 """
@@ -15,7 +16,7 @@ Definitions and conventions: docs/metrics.md ("Confidence intervals").
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from igsed.core.statistics import (
     bootstrap_macro,
     clip_draws,
 )
+from igsed.formats.faithfulness import read_areas
 from igsed.formats.manifest import read_clip_ids
 from igsed.formats.tables import write_csv
 
@@ -40,12 +42,24 @@ logger = logging.getLogger(__name__)
 
 # The per-instance columns of instances_test.csv that get intervals, in table order.
 METRICS: tuple[str, ...] = ("iou", "f1", "pg", "auroc", "ap", "rma", "rra")
+# The columns of the faithfulness rule's areas.csv that get intervals.
+FAITHFULNESS_METRICS: tuple[str, ...] = (
+    "deletion_morf",
+    "insertion_morf",
+    "deletion_lerf",
+    "insertion_lerf",
+)
+# A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
+# curve rises late (small area); for every other metric higher is better.
+LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf"})
 
 
 @dataclass(frozen=True)
 class StatisticsJob:
     instances_csv: Path
     manifest: Path
+    # The faithfulness rule's areas.csv by method (methods without one get no such rows).
+    faithfulness: Mapping[str, Path]
     intervals_csv: Path
     differences_csv: Path
 
@@ -70,11 +84,13 @@ def _row(interval: Interval, **keys: Any) -> dict[str, Any]:
 
 
 def best_baseline(intervals: pd.DataFrame, metric: str, methods: Sequence[str]) -> str | None:
-    """The baseline method with the highest value of `metric` (None if the run has none)."""
+    """The baseline method with the best value of `metric` (None if the run has none)."""
     baselines = [m for m in methods if METHOD_INFO.get(m) and METHOD_INFO[m].family == "baseline"]
     rows = intervals[(intervals["metric"] == metric) & intervals["method"].isin(baselines)]
-    rows = rows.dropna(subset=["value"])
-    return None if rows.empty else str(rows.sort_values("value").iloc[-1]["method"])
+    rows = rows.dropna(subset=["value"]).sort_values("value", kind="stable")
+    if rows.empty:
+        return None
+    return str(rows.iloc[0 if metric in LOWER_IS_BETTER else -1]["method"])
 
 
 def _references(method: str, metric: str, intervals: pd.DataFrame, methods: list[str]) -> list[str]:
@@ -87,50 +103,74 @@ def _references(method: str, metric: str, intervals: pd.DataFrame, methods: list
     return references
 
 
+def _faithfulness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
+    frames = [read_areas(path).assign(method=method) for method, path in paths.items()]
+    if not frames:
+        return pd.DataFrame(columns=["method", "clip_id", "class", *FAITHFULNESS_METRICS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _metric_frames(job: StatisticsJob) -> list[tuple[pd.DataFrame, tuple[str, ...]]]:
+    """Each per-instance table beside the metrics it holds."""
+    instances = pd.read_csv(job.instances_csv, dtype={"clip_id": str})
+    return [(instances, METRICS), (_faithfulness_frame(job.faithfulness), FAITHFULNESS_METRICS)]
+
+
+def _differences(
+    tables: list[tuple[pd.DataFrame, tuple[str, ...]]],
+    intervals: pd.DataFrame,
+    methods: list[str],
+    clip_ids: list[str],
+    draws: np.ndarray,
+    level: float,
+) -> pd.DataFrame:
+    rows = []
+    for frame, metrics in tables:
+        present = set(frame["method"].astype(str))
+        for method in (m for m in methods if m in present):
+            for metric in metrics:
+                for reference in _references(method, metric, intervals, methods):
+                    if reference not in present:
+                        continue
+                    difference = bootstrap_difference(
+                        _values(frame, method, metric),
+                        _values(frame, reference, metric),
+                        clip_ids,
+                        draws,
+                        level,
+                        N_CLASSES,
+                    )
+                    row = _row(difference, method=method, reference=reference, metric=metric)
+                    row["excludes_zero"] = difference.excludes_zero()
+                    rows.append(row)
+    columns = ["method", "reference", "metric", "value", "ci_low", "ci_high", "n"]
+    return pd.DataFrame(rows, columns=[*columns, "excludes_zero"]).rename(
+        columns={"value": "difference"}
+    )
+
+
 def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any]:
     """Write intervals.csv and differences.csv (see the module docstring)."""
-    frame = pd.read_csv(job.instances_csv, dtype={"clip_id": str})
+    tables = _metric_frames(job)
     clip_ids = sorted(read_clip_ids(job.manifest, "test"))
     draws = clip_draws(clip_ids, settings)
-    methods = list(dict.fromkeys(frame["method"].astype(str)))
-    interval_rows = [
-        _row(
-            bootstrap_macro(_values(frame, m, metric), clip_ids, draws, settings.level, N_CLASSES),
-            method=m,
-            metric=metric,
-        )
-        for m in methods
-        for metric in METRICS
-    ]
-    intervals = pd.DataFrame(interval_rows)
-    difference_rows = []
-    for method in methods:
-        for metric in METRICS:
-            for reference in _references(method, metric, intervals, methods):
-                difference = bootstrap_difference(
-                    _values(frame, method, metric),
-                    _values(frame, reference, metric),
-                    clip_ids,
-                    draws,
-                    settings.level,
-                    N_CLASSES,
-                )
-                row = _row(difference, method=method, reference=reference, metric=metric)
-                row["excludes_zero"] = difference.excludes_zero()
-                difference_rows.append(row)
-    differences = pd.DataFrame(
-        difference_rows,
-        columns=[
-            "method",
-            "reference",
-            "metric",
-            "value",
-            "ci_low",
-            "ci_high",
-            "n",
-            "excludes_zero",
-        ],
-    ).rename(columns={"value": "difference"})
+    methods = list(dict.fromkeys(tables[0][0]["method"].astype(str)))
+    intervals = pd.DataFrame(
+        [
+            _row(
+                bootstrap_macro(
+                    _values(frame, m, metric), clip_ids, draws, settings.level, N_CLASSES
+                ),
+                method=m,
+                metric=metric,
+            )
+            for frame, metrics in tables
+            for m in methods
+            if m in set(frame["method"].astype(str))
+            for metric in metrics
+        ]
+    )
+    differences = _differences(tables, intervals, methods, clip_ids, draws, settings.level)
     write_csv(intervals, job.intervals_csv)
     write_csv(differences, job.differences_csv)
     logger.info(

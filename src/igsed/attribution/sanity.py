@@ -1,0 +1,264 @@
+"""Rule `sanity`: does a gradient or layer method's output depend on what the model learned?
+
+Cascading model-parameter randomisation (Adebayo et al., 2018; igsed.models.randomise): on a
+seeded subset of the test instances, the method attributes the trained clip classifier
+(level 0) and then models whose top 1..8 layers are re-initialised. Each level's frame
+scores are compared with level 0's by Spearman rank correlation, per instance. A method
+whose scores stay alike when nothing learned is left explains the input (or the
+architecture), not the classifier, and is flagged.
+
+Every level runs the method exactly as the `attribute` rule does (the registry's settings
+and per-clip computation, the same per-clip seeds), on a fresh model object per level: the
+gradient methods evaluate an optimised copy of the network cached per model
+(igsed.attribution.fused.inference_network), and a new object cannot be served the trained
+model's copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from igsed.attribution.attribute import _audio_paths, _check_result, load_method_model
+from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, method_settings
+from igsed.core.audio import load_clip
+from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES
+from igsed.core.device import pick_device
+from igsed.core.logs import Progress, peak_rss_mb
+from igsed.core.methods import GRADIENT_FAMILIES, METHOD_INFO, MethodInfo, method_info
+from igsed.core.ranks import spearman
+from igsed.formats.instances import Instance, read_instances
+from igsed.formats.sanity import SANITY_COLUMNS, level_medians, write_sanity
+from igsed.models.randomise import CASCADE, randomised_copy
+
+logger = logging.getLogger(__name__)
+
+SANITY_METHODS: tuple[str, ...] = tuple(
+    name for name, info in METHOD_INFO.items() if info.family in GRADIENT_FAMILIES
+)
+# Instances keyed as the table writes them.
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SanitySettings:
+    """Config section `sanity`: the subset, the seed of subset and weights, the flag rule."""
+
+    n_instances: int = 24
+    seed: int = 0
+    flag_correlation: float = 0.5
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if int(self.n_instances) < 1:
+            raise ValueError(f"sanity.n_instances must be >= 1, got {self.n_instances}")
+        if not -1.0 <= float(self.flag_correlation) <= 1.0:
+            raise ValueError(
+                f"sanity.flag_correlation must be in [-1, 1], got {self.flag_correlation}"
+            )
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> SanitySettings:
+        """The settings of config section `sanity` (unknown keys are an error)."""
+        try:
+            return cls(**dict(section))
+        except TypeError as error:
+            raise ValueError(f"sanity: {error}") from error
+
+
+@dataclass(frozen=True)
+class SanityJob:
+    """What one `sanity` job reads and writes: one method on the test instances."""
+
+    method: str
+    manifest: Path
+    models: Mapping[str, Path]  # by role: backbone, clip_head
+    instances: Path  # results/attribution/instances_test.tsv
+    out_path: Path
+    split: str = "test"
+
+
+def require_sanity_method(name: str) -> MethodInfo:
+    """The method's catalogue entry if the cascade applies to it, else a ValueError."""
+    info = method_info(name)
+    if info.family not in GRADIENT_FAMILIES:
+        raise ValueError(
+            f"the sanity check re-attributes with gradient or layer methods; {name!r} is a "
+            f"{info.family} method. Allowed: {', '.join(SANITY_METHODS)}"
+        )
+    return info
+
+
+def select_instances(instances: Sequence[Instance], n: int, seed: int) -> list[Instance]:
+    """`n` instances drawn without replacement by numpy default_rng(seed), all if fewer.
+
+    Drawn from, and returned in, (clip_id, class) order, so the subset depends only on the
+    instances file and the seed.
+    """
+    ordered = sorted(instances, key=lambda i: (i.clip_id, i.class_name))
+    if len(ordered) <= n:
+        return ordered
+    chosen = np.random.default_rng(seed).choice(len(ordered), size=n, replace=False)
+    return [ordered[index] for index in sorted(chosen)]
+
+
+def clip_inputs(job: SanityJob, chosen: Sequence[Instance]) -> list[ClipInput]:
+    """One input per clip of the subset, with only its chosen classes as targets."""
+    targets: dict[str, list[int]] = {}
+    for instance in chosen:
+        targets.setdefault(instance.clip_id, []).append(CLASS_INDEX[instance.class_name])
+    paths = _audio_paths(job.manifest, list(targets), job.split)
+    return [
+        ClipInput(clip_id, load_clip(paths[clip_id], n_samples=CLIP_SAMPLES), tuple(sorted(rows)))
+        for clip_id, rows in targets.items()
+    ]
+
+
+def _level_scores(
+    model: nn.Module, clips: Sequence[ClipInput], method: str, config: Any
+) -> dict[Key, np.ndarray]:
+    """{(clip_id, class): (100,) frame scores} of the method on `model`, as `attribute` does."""
+    compute = IMPLEMENTATIONS[method].compute
+    scores: dict[Key, np.ndarray] = {}
+    # No total: a line every 30 s on a slow level only; the level's own line ends it.
+    progress = Progress(logger, method, None, every_s=30)
+    for number, clip in enumerate(clips, start=1):
+        result = compute(model, clip, config)
+        _check_result(result, clip, method)
+        for row, target in enumerate(clip.targets):
+            scores[(clip.clip_id, CLASSES[target])] = np.asarray(result.scores[row], np.float64)
+        progress.update(number, f"{number}/{len(clips)} clips")
+    return scores
+
+
+def correlations(
+    reference: Mapping[Key, np.ndarray], scores: Mapping[Key, np.ndarray]
+) -> dict[Key, float]:
+    """{(clip_id, class): Spearman of the instance's scores with its reference scores}."""
+    return {key: spearman(scores[key], reference[key]) for key in reference}
+
+
+def nan_median(values: Iterable[float]) -> float:
+    """The median of the defined (finite) values; NaN if there is none."""
+    defined = [v for v in values if np.isfinite(v)]
+    return float(np.median(defined)) if defined else float("nan")
+
+
+def cascade_scores(
+    model: nn.Module,
+    clips: Sequence[ClipInput],
+    method: str,
+    config: Any,
+    seed: int,
+    levels: Sequence[int] = tuple(range(len(CASCADE) + 1)),
+) -> dict[int, dict[Key, np.ndarray]]:
+    """Frame scores per level: level 0 on `model`, level k on a fresh randomised copy.
+
+    Each level gets its own model object (igsed.models.randomise.randomised_copy), dropped
+    after its clips, so at most two models are held at a time.
+    """
+    by_level: dict[int, dict[Key, np.ndarray]] = {}
+    for level in levels:
+        start = time.perf_counter()
+        level_model = model if level == 0 else randomised_copy(model, level, seed)
+        by_level[level] = _level_scores(level_model, clips, method, config)
+        del level_model
+        _log_level(method, level, by_level, time.perf_counter() - start)
+    return by_level
+
+
+def _log_level(
+    method: str, level: int, by_level: Mapping[int, Mapping[Key, np.ndarray]], seconds: float
+) -> None:
+    count = len(by_level[level])
+    if level == 0 or 0 not in by_level:
+        logger.info("%s level %d: %d instances in %.1f s", method, level, count, seconds)
+        return
+    median = nan_median(correlations(by_level[0], by_level[level]).values())
+    logger.info(
+        "%s level %d (randomised down to %s): %d instances in %.1f s, median Spearman %.3f",
+        method,
+        level,
+        CASCADE[level - 1],
+        count,
+        seconds,
+        median,
+    )
+
+
+def correlation_table(by_level: Mapping[int, Mapping[Key, np.ndarray]]) -> pd.DataFrame:
+    """The sanity table (igsed.formats.sanity): one row per randomised level and instance."""
+    rows = [
+        (level, CASCADE[level - 1], clip_id, class_name, rho)
+        for level in sorted(by_level)
+        if level > 0
+        for (clip_id, class_name), rho in correlations(by_level[0], by_level[level]).items()
+    ]
+    return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
+
+
+def _summary(
+    job: SanityJob, settings: SanitySettings, table: pd.DataFrame, n_chosen: int, seconds: float
+) -> dict[str, Any]:
+    medians = level_medians(table)
+    final = float(medians.iloc[-1])
+    return {
+        "out_path": str(job.out_path),
+        "method": job.method,
+        "n_instances": n_chosen,
+        "median_spearman": {int(level): float(value) for level, value in medians.items()},
+        # NaN (no defined correlation) is not evidence either way: not flagged.
+        "flagged": bool(final > settings.flag_correlation),
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def sanity(
+    job: SanityJob, settings: SanitySettings, method_params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Run the cascade for the job's method and write its table (igsed.formats.sanity).
+
+    `method_params` is the method's config section (attribution.methods.<name>), parsed as
+    the `attribute` rule parses it. Returns a summary for the job log: the median Spearman
+    per level and whether the method is flagged (level-8 median above flag_correlation).
+    """
+    start = time.perf_counter()
+    info = require_sanity_method(job.method)
+    config = method_settings(job.method, method_params)
+    device = pick_device(settings.device)
+    chosen = select_instances(read_instances(job.instances), settings.n_instances, settings.seed)
+    logger.info(
+        "sanity %s: %d test instances, %d levels, seed %d, on %s, %s",
+        job.method,
+        len(chosen),
+        len(CASCADE),
+        settings.seed,
+        device,
+        dict(method_params),
+    )
+    model = load_method_model(info, job.models, device)
+    by_level = cascade_scores(model, clip_inputs(job, chosen), job.method, config, settings.seed)
+    table = correlation_table(by_level)
+    write_sanity(job.out_path, table)
+    summary = _summary(job, settings, table, len(chosen), time.perf_counter() - start)
+    logger.info(
+        "sanity %s written in %.1f s; median Spearman per level: %s; %s (level-%d median "
+        "above %.2f: %s)",
+        job.out_path,
+        summary["seconds"],
+        ", ".join(f"{k} {v:.3f}" for k, v in summary["median_spearman"].items()),
+        job.method,
+        len(CASCADE),
+        settings.flag_correlation,
+        "yes, flagged" if summary["flagged"] else "no",
+    )
+    return summary

@@ -1,0 +1,578 @@
+"""Rule `sed_view`: every method's test frame scores, scored as a sound event detector's.
+
+A DCASE reader judges a detector by its frame scores over all thresholds, not by percentile
+masks. Here each method's frame scores of the classifier's detected (clip, class) instances
+become a detector's scores: min-max normalised per instance (a constant row becomes 1 on
+every frame) and multiplied by the clip probability; a class the classifier did not detect
+in a clip scores 0 there. sed_scores_eval then gives
+
+- `psds1`: PSDS with dtc = gtc = 0.7, alpha_ct = 0, alpha_st = 1, max_efpr = 100 per hour;
+- `segment_auroc`: segment-based AUROC on 1 s segments, the mean over classes;
+- `collar_f1`: collar-based F1 at each class's best threshold (onset collar 0.2 s, offset
+  collar max(0.2 s, 0.2 x event length)), the mean over classes.
+
+The classes scored are those with a ground-truth event in the test set (in a resample: in
+the clips drawn), since sed_scores_eval's recall is undefined without one. Intervals resample
+the test clips with the draws of rule `statistics`; collar F1 keeps each class's threshold
+of the test set itself, so its interval is the clips' variation at that threshold.
+sed_scores_eval's per-clip statistics ("deltas") are computed once per method; a resample
+sums them, weighted by how often each clip was drawn, and the figures follow from the sums
+with vectorised equivalents of sed_scores_eval's formulas. The point value is
+sed_scores_eval's own, and the vectorised path must reproduce it before any interval is
+written. Definitions: docs/metrics.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sed_scores_eval import collar_based, intersection_based, segment_based
+
+from igsed.core.annotations import Event
+from igsed.core.constants import CLASS_INDEX, CLIP_SECONDS, EVAL_FRAME_SECONDS, N_EVAL_FRAMES
+from igsed.core.logs import Progress
+from igsed.core.statistics import BootstrapSettings, Interval, clip_draws, percentile_interval
+from igsed.evaluation.scores import PathLike, ShardSet, load_method_scores
+from igsed.formats.instances import Instance, read_instances
+from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events
+from igsed.formats.shards import ClipScores
+from igsed.formats.tables import write_csv
+
+logger = logging.getLogger(__name__)
+
+METRICS: tuple[str, ...] = ("psds1", "segment_auroc", "collar_f1")
+SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
+# Frame i of sed_scores_eval's score frames is [0.1 i, 0.1 (i + 1)) s: the evaluation grid,
+# rounded to the package's 6 time decimals.
+FRAME_TIMES = np.round(np.arange(N_EVAL_FRAMES + 1) * EVAL_FRAME_SECONDS, 6)
+# How closely the vectorised figures must reproduce sed_scores_eval's on the test set itself.
+AGREEMENT_TOLERANCE = 1e-9
+# Resamples summed at a time: bounds the (resamples, unique scores) arrays of one class.
+RESAMPLE_BLOCK = 250
+SECONDS_PER_HOUR = 3600.0
+
+# A clip's ground truth as sed_scores_eval takes it: (onset, offset, label) tuples.
+GroundTruth = list[tuple[float, float, str]]
+# sed_scores_eval's deltas of one metric: clip -> class -> (change-point scores, statistic ->
+# its change when the threshold falls below each change point).
+Deltas = Mapping[str, Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]]
+
+
+@dataclass(frozen=True)
+class SedViewSettings:
+    """Config `metrics.sed_view`: the DCASE settings of the three figures."""
+
+    dtc_threshold: float = 0.7
+    gtc_threshold: float = 0.7
+    alpha_ct: float = 0.0
+    alpha_st: float = 1.0
+    max_efpr: float = 100.0
+    segment_length_s: float = 1.0
+    onset_collar_s: float = 0.2
+    offset_collar_rate: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.alpha_ct != 0.0:
+            raise ValueError(
+                f"metrics.sed_view.psds.alpha_ct = {self.alpha_ct}: only 0 is supported, since "
+                "cross-triggers need a cross-trigger tolerance (cttc) threshold, which the "
+                "config does not offer"
+            )
+        if self.max_efpr <= 0 or self.segment_length_s <= 0:
+            raise ValueError("metrics.sed_view: max_efpr and segment_length_s must be > 0")
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any]) -> SedViewSettings:
+        psds = section["psds"]
+        return cls(
+            dtc_threshold=float(psds["dtc_threshold"]),
+            gtc_threshold=float(psds["gtc_threshold"]),
+            alpha_ct=float(psds["alpha_ct"]),
+            alpha_st=float(psds["alpha_st"]),
+            max_efpr=float(psds["max_efpr"]),
+            segment_length_s=float(section["segment_length_s"]),
+            onset_collar_s=float(section["onset_collar_s"]),
+            offset_collar_rate=float(section["offset_collar_rate"]),
+        )
+
+
+@dataclass(frozen=True)
+class SedViewJob:
+    """What `sed_view` reads and writes: the run's shards (only the test ones are read), the
+    test instances, the split's manifest and events, and sed_view.csv."""
+
+    shards: ShardSet
+    instances: Path
+    manifest: Path
+    events: Path
+    output: Path
+
+
+def sed_view_shards(
+    plan: Mapping[str, Mapping[str, Sequence[PathLike]]],
+    method_params: Mapping[str, Mapping[str, Any]],
+    instances: PathLike,
+    models: Mapping[str, PathLike],
+) -> ShardSet:
+    """Every method's test shards (methods in plan order), expected to be made with this run's
+    models (by role), method parameters and test instances."""
+    test_paths = {method: {"test": list(plan[method].get("test", []))} for method in plan}
+    return ShardSet.for_run(
+        test_paths, models=models, method_params=method_params, instances={"test": instances}
+    )
+
+
+def detection_scores(scores: np.ndarray, probability: float) -> np.ndarray:
+    """One instance's frame scores as a detector's: min-max normalised, times the clip
+    probability.
+
+    Attributions have no common scale across instances or methods; normalising puts each
+    instance on [0, 1], and the probability then ranks instances across clips as the
+    classifier does. A constant row carries no timing: it becomes the probability on every
+    frame (the whole clip is detected, as a percentile mask of constant scores is every frame).
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    low, high = float(scores.min()), float(scores.max())
+    unit = (scores - low) / (high - low) if high > low else np.ones_like(scores)
+    return float(probability) * unit
+
+
+def score_frame(rows: Mapping[str, np.ndarray], classes: Sequence[str]) -> pd.DataFrame:
+    """A clip's sed_scores_eval score frame: onset, offset and one column per class of
+    `classes`, `rows[class]` where given, else 0 (an undetected class).
+
+    The scores are float32, as the shards store them: under pandas 3's copy-on-write a
+    float64 frame hands sed_scores_eval a read-only view, which its Cython detection code
+    rejects, while float32 columns are converted, hence copied, to float64 there.
+    """
+    values = np.zeros((N_EVAL_FRAMES, len(classes)), dtype=np.float32)
+    for column, name in enumerate(classes):
+        if name in rows:
+            values[:, column] = rows[name]
+    times = pd.DataFrame({"onset": FRAME_TIMES[:-1], "offset": FRAME_TIMES[1:]})
+    return pd.concat([times, pd.DataFrame(values, columns=list(classes))], axis=1)
+
+
+def _merged_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[list[float]] = []
+    for onset, offset in sorted(spans):
+        if offset <= onset:
+            continue
+        if merged and onset <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], offset)
+        else:
+            merged.append([onset, offset])
+    return [(onset, offset) for onset, offset in merged]
+
+
+def ground_truth_events(events: Iterable[Event]) -> GroundTruth:
+    """One clip's ground truth for sed_scores_eval: events cut to the clip, and overlapping
+    or touching events of one class merged into one (the package refuses them; the frame
+    ground truth counts their union as active too)."""
+    events = list(events)
+    truth: GroundTruth = []
+    for label in sorted({e.label for e in events}, key=CLASS_INDEX.__getitem__):
+        spans = [
+            (max(e.onset, 0.0), min(e.offset, CLIP_SECONDS)) for e in events if e.label == label
+        ]
+        truth += [(onset, offset, label) for onset, offset in _merged_spans(spans)]
+    return truth
+
+
+def scored_classes(truths: Iterable[GroundTruth]) -> list[str]:
+    """The classes with at least one ground-truth event, in class order."""
+    labels = {label for truth in truths for _, _, label in truth}
+    return sorted(labels, key=CLASS_INDEX.__getitem__)
+
+
+def read_ground_truth(events: PathLike, clip_ids: Sequence[str]) -> dict[str, GroundTruth]:
+    """Every test clip's ground truth (an empty list for a clip without events)."""
+    by_clip = events_by_clip(read_events(events))
+    return {clip_id: ground_truth_events(by_clip.get(clip_id, [])) for clip_id in clip_ids}
+
+
+def _instance_row(clip: ClipScores, class_name: str, method: str) -> np.ndarray:
+    try:
+        scores = np.asarray(clip.row(class_name), dtype=np.float64)
+    except KeyError as error:
+        raise ValueError(
+            f"{method}: {error.args[0]}. Was it attributed with other instances?"
+        ) from error
+    if scores.shape != (N_EVAL_FRAMES,) or not np.all(np.isfinite(scores)):
+        raise ValueError(
+            f"clip {clip.clip_id}, class {class_name}, method {method}: frame scores must be "
+            f"{N_EVAL_FRAMES} finite numbers (shape {scores.shape}, "
+            f"{int(np.count_nonzero(~np.isfinite(scores)))} non-finite)"
+        )
+    return scores
+
+
+def method_frames(
+    clips: Mapping[str, ClipScores],
+    detections: Sequence[Instance],
+    classes: Sequence[str],
+    method: str,
+) -> dict[str, pd.DataFrame]:
+    """One method's score frame of every clip: the detected instances of `classes` scored by
+    `detection_scores`, 0 elsewhere."""
+    rows: dict[str, dict[str, np.ndarray]] = {clip_id: {} for clip_id in clips}
+    for detection in detections:
+        if detection.class_name in classes:
+            scores = _instance_row(clips[detection.clip_id], detection.class_name, method)
+            rows[detection.clip_id][detection.class_name] = detection_scores(
+                scores, detection.probability
+            )
+    return {clip_id: score_frame(clip_rows, classes) for clip_id, clip_rows in rows.items()}
+
+
+def metric_deltas(
+    frames: Mapping[str, pd.DataFrame],
+    truth: Mapping[str, GroundTruth],
+    settings: SedViewSettings,
+) -> dict[str, Deltas]:
+    """sed_scores_eval's per-clip statistics (deltas) of each figure, by metric name."""
+    durations = {clip_id: CLIP_SECONDS for clip_id in frames}
+    return {
+        "psds1": intersection_based.intermediate_statistics_deltas(
+            dict(frames),
+            dict(truth),
+            dtc_threshold=settings.dtc_threshold,
+            gtc_threshold=settings.gtc_threshold,
+        ),
+        "segment_auroc": segment_based.intermediate_statistics_deltas(
+            dict(frames), dict(truth), durations, segment_length=settings.segment_length_s
+        ),
+        "collar_f1": collar_based.intermediate_statistics_deltas(
+            dict(frames),
+            dict(truth),
+            onset_collar=settings.onset_collar_s,
+            offset_collar=settings.onset_collar_s,
+            offset_collar_rate=settings.offset_collar_rate,
+        ),
+    }
+
+
+def _drawn_ids(clip_ids: Sequence[str], counts: np.ndarray | None) -> dict[str, str]:
+    """sed_scores_eval id -> clip id; a clip drawn k times enters as "<id>#1" ... "<id>#k"."""
+    if counts is None:
+        return {clip_id: clip_id for clip_id in clip_ids}
+    return {
+        f"{clip_id}#{copy}": clip_id
+        for clip_id, count in zip(clip_ids, counts, strict=True)
+        for copy in range(1, int(count) + 1)
+    }
+
+
+def package_values(
+    deltas: Mapping[str, Deltas],
+    truth: Mapping[str, GroundTruth],
+    settings: SedViewSettings,
+    counts: np.ndarray | None = None,
+) -> dict[str, float]:
+    """The three figures as sed_scores_eval computes them from `deltas`, on every clip of
+    `truth` once, or on each clip as often as `counts` (aligned with `truth`'s clips) says."""
+    ids = _drawn_ids(list(truth), counts)
+    classes = scored_classes(truth[clip_id] for clip_id in set(ids.values()))
+    if not classes:
+        return dict.fromkeys(METRICS, math.nan)
+    drawn = {
+        metric: {new: {c: deltas[metric][old][c] for c in classes} for new, old in ids.items()}
+        for metric in METRICS
+    }
+    return _package_figures(drawn, {new: truth[old] for new, old in ids.items()}, settings)
+
+
+def _package_figures(
+    deltas: Mapping[str, Deltas], truth: Mapping[str, GroundTruth], settings: SedViewSettings
+) -> dict[str, float]:
+    durations = dict.fromkeys(truth, CLIP_SECONDS)
+    psds = intersection_based.psds(
+        None,
+        dict(truth),
+        durations,
+        deltas=deltas["psds1"],
+        dtc_threshold=settings.dtc_threshold,
+        gtc_threshold=settings.gtc_threshold,
+        alpha_ct=settings.alpha_ct,
+        alpha_st=settings.alpha_st,
+        max_efpr=settings.max_efpr,
+    )[0]
+    auroc = segment_based.auroc(
+        None,
+        dict(truth),
+        durations,
+        deltas=deltas["segment_auroc"],
+        segment_length=settings.segment_length_s,
+    )[0]["mean"]
+    f1 = collar_based.best_fscore(
+        None,
+        dict(truth),
+        deltas=deltas["collar_f1"],
+        onset_collar=settings.onset_collar_s,
+        offset_collar=settings.onset_collar_s,
+        offset_collar_rate=settings.offset_collar_rate,
+    )[0]["macro_average"]
+    return {"psds1": float(psds), "segment_auroc": float(auroc), "collar_f1": float(f1)}
+
+
+@dataclass(frozen=True)
+class ClassDeltas:
+    """One figure's deltas of one class on the union of every clip's change points: row j
+    holds clip j's change of each statistic when the threshold falls below each score, so a
+    weighted sum of rows is the deltas of a resample."""
+
+    tps: np.ndarray  # (n_clips, n_scores)
+    fps: np.ndarray  # (n_clips, n_scores)
+
+    @classmethod
+    def of(cls, deltas: Deltas, clip_ids: Sequence[str], class_name: str) -> ClassDeltas:
+        points = [np.asarray(deltas[c][class_name][0], dtype=np.float64) for c in clip_ids]
+        scores, column = np.unique(np.concatenate(points), return_inverse=True)
+        row = np.repeat(np.arange(len(clip_ids)), [p.size for p in points])
+        tables = {}
+        for key in ("tps", "fps"):
+            values = [np.asarray(deltas[c][class_name][1][key], dtype=np.float64) for c in clip_ids]
+            tables[key] = np.zeros((len(clip_ids), scores.size))
+            np.add.at(tables[key], (row, column), np.concatenate(values))
+        return cls(tables["tps"], tables["fps"])
+
+    def accumulated(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(resamples, n_scores + 1) true and false positive counts under each row of clip
+        weights, at each threshold from the lowest score (all detected) to +inf (none), as
+        sed_scores_eval accumulates them."""
+        out = []
+        for table in (self.tps, self.fps):
+            per_score = weights @ table
+            totals = np.cumsum(per_score[:, ::-1], axis=1)[:, ::-1]
+            out.append(np.concatenate([totals, np.zeros((len(weights), 1))], axis=1))
+        return out[0], out[1]
+
+
+def _class_mean(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """(R,) mean over the classes present in each resample; a NaN of a present class stays."""
+    total = np.where(present, values, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return total / present.sum(axis=1)
+
+
+def _f1(tps: np.ndarray, fps: np.ndarray, n_events: np.ndarray) -> np.ndarray:
+    """(R, thresholds) F1 = 2 TP / (TP + FP + N_ref), sed_scores_eval's precision-recall F1
+    with precision 1 when nothing is detected."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 2 * tps / (tps + fps + n_events[:, None])
+
+
+def _f1_at(tps: np.ndarray, fps: np.ndarray, n_events: np.ndarray, index: int) -> np.ndarray:
+    """(R,) F1 at one threshold (the test set's best), so resamples vary the clips only."""
+    return _f1(tps, fps, n_events)[:, index]
+
+
+def _auroc(tps: np.ndarray, fps: np.ndarray) -> np.ndarray:
+    """(R,) trapezoid area under the segment ROC. Segment counts only grow as the threshold
+    falls, so the thresholds' order is the curve's; NaN without positive or negative segments
+    (as in sed_scores_eval)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr, fpr = tps / tps[:, :1], fps / fps[:, :1]
+    return 0.5 * np.sum((fpr[:, :-1] - fpr[:, 1:]) * (tpr[:, :-1] + tpr[:, 1:]), axis=1)
+
+
+def _psd_tpr(tps: np.ndarray, fps: np.ndarray, n_events: np.ndarray, max_fp: int) -> np.ndarray:
+    """(R, max_fp + 1) a class's PSD-ROC TPR at 0, 1, ..., max_fp false positives: the best
+    TPR of any threshold with at most that many, as sed_scores_eval's cumulative maximum over
+    the eFPR-sorted curve gives it (intersection counts need not grow with the threshold)."""
+    best = np.zeros((tps.shape[0], max_fp + 1))
+    fp_count = np.rint(fps).astype(np.int64)
+    rows, columns = np.nonzero(fp_count <= max_fp)
+    np.maximum.at(best, (rows, fp_count[rows, columns]), tps[rows, columns])
+    return np.maximum.accumulate(best, axis=1) / np.maximum(n_events, 1)[:, None]
+
+
+def efpr_grid(n_clips: int, max_efpr: float) -> np.ndarray:
+    """The eFPR (per hour) of 0, 1, 2, ... false positives on `n_clips` clips, up to max_efpr.
+    Every resample holds as many clips as the test set, so one grid serves them all."""
+    duration = n_clips * CLIP_SECONDS
+    counts = np.arange(int(math.ceil(max_efpr * duration / SECONDS_PER_HOUR)) + 2)
+    rates = counts / duration * SECONDS_PER_HOUR
+    return rates[rates <= max_efpr]
+
+
+def _psds(
+    tpr: np.ndarray, present: np.ndarray, grid: np.ndarray, settings: SedViewSettings
+) -> np.ndarray:
+    """(R,) PSDS from the classes' TPR (R, classes, grid): the area under the mean minus
+    alpha_st std (over the present classes) of the TPR, a step function of the eFPR, up to
+    max_efpr, over max_efpr."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = present / present.sum(axis=1, keepdims=True)
+    mean = np.einsum("rc,rck->rk", share, tpr)
+    spread = np.sqrt(np.einsum("rc,rck->rk", share, (tpr - mean[:, None, :]) ** 2))
+    effective = np.maximum(mean - settings.alpha_st * spread, 0.0)
+    widths = np.diff(np.append(grid, settings.max_efpr))
+    return effective @ widths / settings.max_efpr
+
+
+def _best_thresholds(tables: Mapping[str, ClassDeltas], n_events: np.ndarray) -> dict[str, int]:
+    """Each class's threshold index of the best collar F1 on the test set itself."""
+    ones = np.ones((1, n_events.shape[0]))
+    totals = ones @ n_events
+    return {
+        c: int(np.nanargmax(np.nan_to_num(_f1(*t.accumulated(ones), totals[:, k]), nan=-1.0)))
+        for k, (c, t) in enumerate(tables.items())
+    }
+
+
+def _block_values(
+    tables: Mapping[str, Mapping[str, ClassDeltas]],
+    weights: np.ndarray,
+    n_events: np.ndarray,
+    best: Mapping[str, int],
+    settings: SedViewSettings,
+) -> dict[str, np.ndarray]:
+    present = n_events > 0
+    grid = efpr_grid(weights.shape[1], settings.max_efpr)
+    curves = [t.accumulated(weights) for t in tables["psds1"].values()]
+    tpr = [_psd_tpr(tp, fp, n_events[:, k], grid.size - 1) for k, (tp, fp) in enumerate(curves)]
+    aurocs = [_auroc(*t.accumulated(weights)) for t in tables["segment_auroc"].values()]
+    f1s = [
+        _f1_at(*t.accumulated(weights), n_events[:, k], best[c])
+        for k, (c, t) in enumerate(tables["collar_f1"].items())
+    ]
+    return {
+        "psds1": _psds(np.stack(tpr, axis=1), present, grid, settings),
+        "segment_auroc": _class_mean(np.stack(aurocs, axis=1), present),
+        "collar_f1": _class_mean(np.stack(f1s, axis=1), present),
+    }
+
+
+def resampled_values(
+    deltas: Mapping[str, Deltas],
+    truth: Mapping[str, GroundTruth],
+    weights: np.ndarray,
+    settings: SedViewSettings,
+) -> dict[str, np.ndarray]:
+    """Each figure under each row of `weights` (resamples, clips of `truth`): how often each
+    clip is drawn. The classes of a resample are those with an event in its drawn clips."""
+    clip_ids = list(truth)
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    if not np.all(weights.sum(axis=1) == len(clip_ids)):
+        raise ValueError("every resample must draw as many clips as the test set holds")
+    classes = scored_classes(truth.values())
+    if not classes:
+        return {metric: np.full(len(weights), math.nan) for metric in METRICS}
+    events = np.array([[sum(e[2] == c for e in truth[i]) for c in classes] for i in clip_ids])
+    tables = {m: {c: ClassDeltas.of(deltas[m], clip_ids, c) for c in classes} for m in METRICS}
+    best = _best_thresholds(tables["collar_f1"], events)
+    blocks = [
+        _block_values(tables, block, block @ events, best, settings)
+        for block in np.split(weights, range(RESAMPLE_BLOCK, len(weights), RESAMPLE_BLOCK))
+    ]
+    return {m: np.concatenate([b[m] for b in blocks]) for m in METRICS}
+
+
+def _require_agreement(method: str, point: Mapping[str, float], own: Mapping[str, float]) -> None:
+    for metric in METRICS:
+        mine, theirs = own[metric], point[metric]
+        if math.isnan(theirs) and math.isnan(mine):
+            continue
+        if not abs(mine - theirs) <= AGREEMENT_TOLERANCE:
+            raise RuntimeError(
+                f"{method} {metric}: resampled statistics give {mine!r} on the test set, "
+                f"sed_scores_eval {theirs!r}; the intervals would not be of the reported figure"
+            )
+
+
+def method_intervals(
+    method: str,
+    frames: Mapping[str, pd.DataFrame],
+    truth: Mapping[str, GroundTruth],
+    draws: np.ndarray,
+    settings: SedViewSettings,
+    level: float,
+) -> dict[str, Interval]:
+    """Each figure of one method with its interval over the clip `draws` (aligned with
+    `truth`'s clips); NaN when the test set has no ground-truth event."""
+    n = len(truth)
+    if not scored_classes(truth.values()):
+        return {metric: Interval(math.nan, math.nan, math.nan, n) for metric in METRICS}
+    deltas = metric_deltas(frames, truth, settings)
+    point = package_values(deltas, truth, settings)
+    # The test set itself (every clip once) goes first, to check against sed_scores_eval.
+    values = resampled_values(deltas, truth, np.vstack([np.ones((1, n)), draws]), settings)
+    _require_agreement(method, point, {m: float(v[0]) for m, v in values.items()})
+    return {m: percentile_interval(point[m], values[m][1:], level, n) for m in METRICS}
+
+
+def _test_detections(path: Path, clip_ids: Sequence[str]) -> list[Instance]:
+    detections = read_instances(path)
+    unknown = sorted({d.clip_id for d in detections} - set(clip_ids))
+    if unknown:
+        raise ValueError(f"{path}: clips not in the test split: {unknown}")
+    return detections
+
+
+def sed_view(
+    job: SedViewJob, settings: SedViewSettings, bootstrap: BootstrapSettings
+) -> pd.DataFrame:
+    """Write sed_view.csv: each method's three figures with their intervals (see the module
+    docstring), one row per method and metric, methods in the order of `job.shards`."""
+    clip_ids = sorted(read_clip_ids(job.manifest, "test"))
+    if not clip_ids:
+        raise ValueError(f"{job.manifest}: no test clips")
+    job.shards.require_current(splits=("test",))
+    detections = _test_detections(job.instances, clip_ids)
+    truth = read_ground_truth(job.events, clip_ids)
+    classes = scored_classes(truth.values())
+    draws = clip_draws(clip_ids, bootstrap)
+    rows = []
+    progress = Progress(logger, "sed_view: methods scored", len(job.shards.methods), every_s=0)
+    for number, method in enumerate(job.shards.methods, start=1):
+        started = time.monotonic()
+        clips = load_method_scores(job.shards.of(method, "test"), method, "test", clip_ids).clips
+        frames = method_frames(clips, detections, classes, method)
+        intervals = method_intervals(method, frames, truth, draws, settings, bootstrap.level)
+        rows += [_row(method, metric, interval) for metric, interval in intervals.items()]
+        logger.info("%s: %.1f s", method, time.monotonic() - started)
+        progress.update(number)
+    frame = pd.DataFrame(rows, columns=list(SED_VIEW_COLUMNS))
+    write_sed_view(frame, job.output)
+    return frame
+
+
+def _row(method: str, metric: str, interval: Interval) -> dict[str, Any]:
+    return {
+        "method": method,
+        "metric": metric,
+        "value": interval.value,
+        "ci_low": interval.low,
+        "ci_high": interval.high,
+        "n": interval.n,
+    }
+
+
+def write_sed_view(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """sed_view.csv, atomically (a figure that is n/a is an empty cell)."""
+    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"sed_view table lacks columns {missing}")
+    write_csv(frame.loc[:, list(SED_VIEW_COLUMNS)], path)
+
+
+def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """sed_view.csv as written by `sed_view`, checked: its columns and metric names."""
+    frame = pd.read_csv(path, dtype={"method": str, "metric": str})
+    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(SED_VIEW_COLUMNS)}")
+    unknown = sorted(set(frame["metric"]) - set(METRICS))
+    if unknown:
+        raise ValueError(f"{path}: unknown metrics {unknown}; expected {list(METRICS)}")
+    return frame

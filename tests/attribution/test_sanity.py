@@ -1,0 +1,275 @@
+"""Rule sanity: Spearman, the seeded subset, fresh weights per level, the table end to end."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from scipy.stats import spearmanr
+from support.audio_data import calibrated_backbone, write_dataset
+from support.explained import one_torch_thread  # noqa: F401 - autouse fixture
+
+from igsed.attribution.frames import frame_magnitude
+from igsed.attribution.registry import IMPLEMENTATIONS, method_settings
+from igsed.attribution.sanity import (
+    SANITY_METHODS,
+    SanityJob,
+    SanitySettings,
+    cascade_scores,
+    clip_inputs,
+    sanity,
+    select_instances,
+)
+from igsed.core.audio import load_clip
+from igsed.core.checksums import file_digest
+from igsed.core.constants import CLASSES
+from igsed.core.ranks import spearman
+from igsed.formats.instances import Instance, read_instances, write_instances
+from igsed.formats.sanity import (
+    CASCADE_LAYERS,
+    SANITY_COLUMNS,
+    level_medians,
+    read_sanity,
+    write_sanity,
+)
+from igsed.models.cnn14 import load_backbone
+from igsed.models.explained import load_explained_model
+from igsed.models.heads import make_head, save_head
+from igsed.models.randomise import randomise_layer
+
+REPO = Path(__file__).resolve().parents[2]
+SEED = 3
+# Two instances on one clip, one alone, two on the last: the subset of 3 splits a clip.
+INSTANCES = {"test_00000": (0, 3), "test_00001": (1,), "test_00002": (0, 2)}
+
+
+# --- Spearman ---------------------------------------------------------------------------
+
+
+def test_spearman_by_hand() -> None:
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    # Ranks (1, 2.5, 2.5, 4) and (1, 3, 2, 4): centred products 4.5 over sqrt(4.5 * 5).
+    assert spearman([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(4.5 / np.sqrt(22.5))
+    # Monotone transforms do not matter; only the order does.
+    assert spearman([0.1, 5.0, 0.2], [1e-9, 1.0, 1e-8]) == pytest.approx(1.0)
+    assert np.isnan(spearman([2, 2, 2], [1, 2, 3]))  # constant: undefined
+    assert np.isnan(spearman([1, 2, 3], [0, 0, 0]))
+    assert np.isnan(spearman([1.0], [2.0]))
+    with pytest.raises(ValueError, match="1-D"):
+        spearman([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="finite"):
+        spearman([1, np.nan, 3], [1, 2, 3])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_spearman_matches_scipy(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = np.round(rng.standard_normal(100), 1)  # rounding makes ties
+    b = np.round(a + rng.standard_normal(100), 1) if seed % 2 else rng.integers(0, 5, 100)
+    assert spearman(a, b) == pytest.approx(spearmanr(a, b).statistic, abs=1e-12)
+
+
+# --- Settings, method check and subset --------------------------------------------------
+
+
+def test_settings_from_the_config_file() -> None:
+    config = yaml.safe_load((REPO / "config.yaml").read_text(encoding="utf-8"))
+    assert SanitySettings.from_config(config["sanity"]) == SanitySettings(24, 0, 0.5, "auto")
+    with pytest.raises(ValueError, match="sanity"):
+        SanitySettings.from_config({"n_instances": 2, "levels": 3})
+    with pytest.raises(ValueError, match="n_instances"):
+        SanitySettings(n_instances=0)
+
+
+def test_subset_is_seeded_and_sorted() -> None:
+    instances = [
+        Instance(f"test_{clip:05d}", CLASSES[c], 0.9, True) for clip in range(6) for c in (4, 1)
+    ]
+    shuffled = [instances[i] for i in np.random.default_rng(1).permutation(len(instances))]
+    chosen = select_instances(shuffled, 5, seed=11)
+    ordered = sorted(instances, key=lambda i: (i.clip_id, i.class_name))
+    expected = sorted(np.random.default_rng(11).choice(len(ordered), 5, replace=False))
+    assert chosen == [ordered[i] for i in expected]
+    assert chosen == select_instances(instances, 5, seed=11)
+    assert chosen != select_instances(instances, 5, seed=12)
+    assert select_instances(shuffled, 12, seed=11) == ordered
+    assert select_instances(shuffled, 50, seed=11) == ordered
+
+
+@pytest.mark.parametrize("method", ["occlusion", "surrogate", "fw_weak", "energy", "random"])
+def test_a_method_without_gradients_is_refused(method: str, tmp_path: Path) -> None:
+    assert SANITY_METHODS == (
+        "ig",
+        "saliency",
+        "input_x_gradient",
+        "smoothgrad",
+        "gradient_shap",
+        "gradcam",
+    )
+    job = SanityJob(method, tmp_path / "m.tsv", {}, tmp_path / "i.tsv", tmp_path / "out.csv")
+    with pytest.raises(ValueError, match=rf"'{method}'.*Allowed: ig, saliency, .*gradcam"):
+        sanity(job, SanitySettings(device="cpu"), {})
+    assert not job.out_path.exists()
+
+
+# --- The table format -------------------------------------------------------------------
+
+
+def _table(rhos: list[float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (level, CASCADE_LAYERS[level - 1], f"test_{i:05d}", CLASSES[i], rho)
+            for level in range(8, 0, -1)
+            for i, rho in enumerate(rhos)
+        ],
+        columns=list(SANITY_COLUMNS),
+    )
+
+
+def test_table_round_trip_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "sanity.csv"
+    write_sanity(path, _table([0.25, np.nan, -1.0]))
+    assert pd.read_csv(path).columns.tolist() == list(SANITY_COLUMNS)
+    table = read_sanity(path)
+    assert table["level"].tolist() == [level for level in range(1, 9) for _ in range(3)]
+    assert np.isnan(table["spearman"][1]) and table["spearman"][2] == -1.0
+    medians = level_medians(table)
+    assert medians.index.tolist() == list(range(1, 9))
+    assert medians.tolist() == [pytest.approx(-0.375)] * 8  # NaN left out
+    write_sanity(path, _table([]))
+    assert read_sanity(path).empty and level_medians(read_sanity(path)).isna().all()
+    bad = {
+        "missing columns": _table([0.5]).drop(columns="layer"),
+        "level 2 is layer 'fc1', not 'conv_block1'": _table([0.5]).replace(
+            {"layer": {"fc1": "conv_block1"}}
+        ),
+        "levels": _table([0.5]).replace({"level": {8: 9}}),
+        r"\[-1, 1\]": _table([1.5]),
+    }
+    for message, frame in bad.items():
+        frame.to_csv(path, index=False)
+        with pytest.raises(ValueError, match=rf"{path}.*{message}"):
+            read_sanity(path)
+
+
+# --- The cascade on a real (narrow, random) CNN14 ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Three 10 s test clips, a calibrated width-1/16 CNN14 and a clip head, as files."""
+    root = tmp_path_factory.mktemp("sanity")
+    manifest, _, _ = write_dataset(root, {"test": 3, "val": 1}, seed=2)
+    audio = [load_clip(path) for path in sorted((root / "audio").glob("*.wav"))]
+    backbone = calibrated_backbone(root / "backbone.pt", audio)
+    clip_head = root / "clip_head.pt"
+    torch.manual_seed(0)
+    head = make_head("clip", load_backbone(backbone), "max")
+    save_head(head, clip_head, head="clip", backbone_sha256=file_digest(backbone), training={})
+    instances = root / "instances_test.tsv"
+    write_instances(
+        instances,
+        [Instance(c, CLASSES[i], 0.9, True) for c, classes in INSTANCES.items() for i in classes],
+    )
+    return {
+        "manifest": manifest,
+        "backbone": backbone,
+        "clip_head": clip_head,
+        "instances": instances,
+    }
+
+
+def _job(dataset: dict[str, Path], method: str, out_path: Path) -> SanityJob:
+    models = {role: dataset[role] for role in ("backbone", "clip_head")}
+    return SanityJob(method, dataset["manifest"], models, dataset["instances"], out_path)
+
+
+def _plain_saliency(model: torch.nn.Module, waveform: np.ndarray, target: int) -> np.ndarray:
+    """Mean |dF_c/dx| per frame by autograd through the model's own forward."""
+    x = torch.from_numpy(waveform)[None].requires_grad_(True)
+    model(x)[0, target].backward()
+    return frame_magnitude(x.grad[0].abs().numpy())
+
+
+@pytest.mark.parametrize("method", ["saliency", "ig"])
+def test_each_level_attributes_its_own_randomised_model(
+    dataset: dict[str, Path], method: str
+) -> None:
+    """The gradient methods cache an optimised network per model: no level may reuse the
+    trained model's, and each must equal a fresh model randomised independently."""
+    params = {"n_steps": 4, "internal_batch_size": 4} if method == "ig" else {}
+    config = method_settings(method, params)
+    model = load_explained_model(dataset["backbone"], dataset["clip_head"], "cpu")
+    chosen = read_instances(dataset["instances"])[:2]  # one clip, two classes
+    clips = clip_inputs(_job(dataset, method, Path("unused")), chosen)
+    levels = (0, 1, 3, 8)
+    by_level = cascade_scores(model, clips, method, config, SEED, levels)
+    key = (chosen[0].clip_id, chosen[0].class_name)
+    for level in levels[1:]:
+        assert not np.allclose(by_level[level][key], by_level[0][key], rtol=1e-3)
+        fresh = load_explained_model(dataset["backbone"], dataset["clip_head"], "cpu")
+        for layer in reversed(CASCADE_LAYERS[:level]):
+            randomise_layer(fresh, layer, SEED)
+        expected = IMPLEMENTATIONS[method].compute(fresh, clips[0], config).scores
+        if method == "saliency":  # also without the optimised network (folded BatchNorm)
+            plain = [_plain_saliency(fresh, clips[0].waveform, t) for t in clips[0].targets]
+            np.testing.assert_allclose(expected, plain, rtol=1e-4)
+        for row, target in enumerate(clips[0].targets):
+            np.testing.assert_allclose(by_level[level][(key[0], CLASSES[target])], expected[row])
+    # The trained model is untouched: level 0 again gives level 0's scores.
+    again = cascade_scores(model, clips, method, config, SEED, (0,))
+    np.testing.assert_array_equal(again[0][key], by_level[0][key])
+
+
+@pytest.mark.parametrize(
+    ("method", "params"), [("saliency", {}), ("gradcam", {"layer": "conv_block4"})]
+)
+def test_the_job_writes_eight_levels_per_instance(
+    dataset: dict[str, Path],
+    method: str,
+    params: dict,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    out_path = tmp_path / "sanity" / f"{method}.csv"
+    settings = SanitySettings(n_instances=3, seed=SEED, flag_correlation=0.5, device="cpu")
+    with caplog.at_level(logging.INFO, logger="igsed.attribution.sanity"):
+        summary = sanity(_job(dataset, method, out_path), settings, params)
+    chosen = select_instances(read_instances(dataset["instances"]), 3, SEED)
+    table = read_sanity(out_path)
+    assert len(table) == 8 * 3
+    assert table["level"].tolist() == [level for level in range(1, 9) for _ in range(3)]
+    assert table["layer"].tolist() == [layer for layer in CASCADE_LAYERS for _ in range(3)]
+    expected_keys = [(i.clip_id, i.class_name) for i in chosen] * 8
+    assert list(zip(table["clip_id"], table["class"], strict=True)) == expected_keys
+    rho = table["spearman"].to_numpy()
+    assert np.all(np.isnan(rho) | ((rho >= -1) & (rho <= 1)))
+    level8 = table.loc[table["level"] == 8, "spearman"]
+    assert level8.notna().any() and (level8.dropna() < 0.999).all()
+    if method == "saliency":
+        assert table["spearman"].notna().all()
+    medians = level_medians(table)
+    assert summary["median_spearman"] == pytest.approx(medians.to_dict(), abs=1e-6, nan_ok=True)
+    assert summary["flagged"] == bool(medians[8] > 0.5) and summary["n_instances"] == 3
+    assert (
+        sum("level" in r.getMessage() and "randomised down to" in r.message for r in caplog.records)
+        == 8
+    )
+    # The file holds 6 decimals (igsed.formats.tables.write_csv); writing it again is exact.
+    write_sanity(tmp_path / "again.csv", table)
+    assert (tmp_path / "again.csv").read_bytes() == out_path.read_bytes()
+
+
+def test_no_instances_give_an_empty_table(dataset: dict[str, Path], tmp_path: Path) -> None:
+    instances = tmp_path / "instances_test.tsv"
+    write_instances(instances, [])
+    job = _job({**dataset, "instances": instances}, "saliency", tmp_path / "saliency.csv")
+    summary = sanity(job, SanitySettings(device="cpu"), {})
+    assert read_sanity(job.out_path).empty
+    assert summary["n_instances"] == 0 and not summary["flagged"]

@@ -1,0 +1,20 @@
+"""Rule sanity: one gradient or layer method under cascading model randomisation."""
+
+from pathlib import Path
+
+import torch
+
+from igsed.attribution.sanity import SanityJob, SanitySettings, sanity
+from igsed.core.logs import log_to_file
+
+log_to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+inputs = dict(snakemake.input.items())
+job = SanityJob(
+    method=snakemake.wildcards.method,
+    manifest=Path(inputs["manifest"]),
+    models={role: Path(inputs[role]) for role in ("backbone", "clip_head")},
+    instances=Path(inputs["instances"]),
+    out_path=Path(snakemake.output[0]),
+)
+sanity(job, SanitySettings.from_config(snakemake.params.sanity), snakemake.params.method)
