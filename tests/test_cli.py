@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from igsed.cli import main
 
 IGSED = str(Path(sys.executable).with_name("igsed"))
@@ -21,3 +23,29 @@ def test_installed_script_prints_help_and_version() -> None:
 def test_no_command_prints_usage_and_fails(capsys) -> None:
     assert main([]) == 2
     assert "usage: igsed" in capsys.readouterr().err
+
+
+def test_help_lists_explain_and_explain_documents_its_outputs(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "explain" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["explain", "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--run", "--methods", "--classes", "--out", "--device", "--threshold", "--tau"):
+        assert option in text
+    assert "<stem>.scores.tsv" in text and "<stem>.<method>.events.tsv" in text
+
+
+def test_help_does_not_import_torch() -> None:
+    """`igsed --help` stays quick: subcommands import their packages only when they run."""
+    check = (
+        "import sys; from igsed.cli import build_parser; build_parser(); "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

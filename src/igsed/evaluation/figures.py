@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -31,7 +30,7 @@ from igsed.core.constants import (
 )
 from igsed.core.methods import method_label
 from igsed.core.metrics import percentile_threshold
-from igsed.evaluation.plotting import empty_figure, method_colors, save_figure
+from igsed.evaluation.plotting import class_color, empty_figure, method_colors, save_figure
 from igsed.evaluation.scores import ShardSet
 from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
@@ -46,10 +45,6 @@ _SMOOTH_SAMPLES = 320
 _PLOT_STEP_SAMPLES = 160
 _WAVEFORM_BINS = 2000
 _MAX_CLASS_PANELS = 3
-
-
-def _class_color(class_name: str) -> tuple[float, float, float, float]:
-    return matplotlib.colormaps["tab10"](CLASS_INDEX[class_name] % 10)
 
 
 def _envelope(signal: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,7 +84,7 @@ def _waveform_panel(ax: Axes, audio: np.ndarray, clip_events: pd.DataFrame, clip
     ax.fill_between(times, low, high, color="0.25", linewidth=0)
     handles = []
     for label in sorted(set(clip_events["event_label"].astype(str))):
-        color = _class_color(label) if label in CLASS_INDEX else GT_COLOR
+        color = class_color(label) if label in CLASS_INDEX else GT_COLOR
         for row in clip_events[clip_events["event_label"] == label].itertuples(index=False):
             ax.axvspan(float(row.onset), float(row.offset), color=color, alpha=0.25)
         handles.append(Patch(color=color, alpha=0.4, label=f"{label} (ground truth)"))
