@@ -92,6 +92,23 @@ def test_every_method_has_a_described_schema_entry() -> None:
             assert resolved.get("description"), f"{name}.{key}"
 
 
+def test_method_defaults_are_the_default_config() -> None:
+    """One set of defaults: the schema's, the registry's (what `igsed explain` uses for a
+    method the run did not run) and config.yaml's values agree."""
+    from igsed.attribution.registry import method_settings
+
+    methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["properties"]
+    for name, params in DEFAULT["attribution"]["methods"].items():
+        assert method_settings(name, {}).as_dict() == method_settings(name, params).as_dict()
+        for key, value in params.items():
+            spec = methods[name]["properties"][key]
+            resolved = {
+                **SCHEMA["$defs"].get(spec.get("$ref", "#/$defs/").split("/")[-1], {}),
+                **spec,
+            }
+            assert resolved.get("default", value) == value, f"{name}.{key}"
+
+
 @pytest.mark.parametrize(
     ("section", "key", "value"),
     [
