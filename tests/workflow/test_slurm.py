@@ -60,6 +60,9 @@ PIPELINE_TABLES = [
     "results/evaluation/sweep_val.csv",
     "results/evaluation/sweep_test.csv",
     "results/evaluation/instances_test.csv",
+    "results/evaluation/sed_view.csv",
+    "results/faithfulness/ig/areas.csv",
+    "results/sanity/gradcam.csv",
 ]
 
 

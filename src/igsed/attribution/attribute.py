@@ -74,7 +74,7 @@ def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torc
     return None
 
 
-def _audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:
+def audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:
     manifest = read_manifest(manifest_path)
     rows = {row.clip_id: row for row in manifest.itertuples(index=False)}
     missing = [clip_id for clip_id in clip_ids if clip_id not in rows]
@@ -102,7 +102,7 @@ def _targets(job: ShardJob, info: MethodInfo) -> dict[str, tuple[int, ...]]:
     }
 
 
-def _check_result(result: MethodResult, clip: ClipInput, method: str) -> None:
+def check_result(result: MethodResult, clip: ClipInput, method: str) -> None:
     k = len(clip.targets)
     if np.shape(result.scores) != (k, N_EVAL_FRAMES):
         raise ValueError(
@@ -134,17 +134,17 @@ def attribute_clips(
 ) -> tuple[list[ClipScores], list[dict[str, Any]]]:
     """The method's scores of every clip of the job, and a timing row per clip."""
     compute = IMPLEMENTATIONS[info.name].compute
-    audio_paths = _audio_paths(Path(job.manifest), job.clip_ids, job.split)
+    paths = audio_paths(Path(job.manifest), job.clip_ids, job.split)
     targets = _targets(job, info)
     signed = set(job.signed_clips) if info.waveform else set()
     progress = Progress(logger, f"{info.name} {job.split}: clips", len(job.clip_ids), every_s=30)
     clips, timings = [], []
     for number, clip_id in enumerate(job.clip_ids, start=1):
         start = time.perf_counter()
-        waveform = load_clip(audio_paths[clip_id], n_samples=CLIP_SAMPLES)
+        waveform = load_clip(paths[clip_id], n_samples=CLIP_SAMPLES)
         clip = ClipInput(clip_id, waveform, targets[clip_id])
         result = compute(model, clip, settings)
-        _check_result(result, clip, info.name)
+        check_result(result, clip, info.name)
         clips.append(_clip_scores(result, clip, clip_id in signed))
         seconds = time.perf_counter() - start
         timings.append({"clip_id": clip_id, "classes": len(clip.targets), "seconds": seconds})

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from igsed.attribution.attribute import _audio_paths, _check_result, load_method_model
+from igsed.attribution.attribute import audio_paths, check_result, load_method_model
 from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, method_settings
 from igsed.core.audio import load_clip
 from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES
@@ -115,7 +115,7 @@ def clip_inputs(job: SanityJob, chosen: Sequence[Instance]) -> list[ClipInput]:
     targets: dict[str, list[int]] = {}
     for instance in chosen:
         targets.setdefault(instance.clip_id, []).append(CLASS_INDEX[instance.class_name])
-    paths = _audio_paths(job.manifest, list(targets), job.split)
+    paths = audio_paths(job.manifest, list(targets), job.split)
     return [
         ClipInput(clip_id, load_clip(paths[clip_id], n_samples=CLIP_SAMPLES), tuple(sorted(rows)))
         for clip_id, rows in targets.items()
@@ -132,7 +132,7 @@ def _level_scores(
     progress = Progress(logger, method, None, every_s=30)
     for number, clip in enumerate(clips, start=1):
         result = compute(model, clip, config)
-        _check_result(result, clip, method)
+        check_result(result, clip, method)
         for row, target in enumerate(clip.targets):
             scores[(clip.clip_id, CLASSES[target])] = np.asarray(result.scores[row], np.float64)
         progress.update(number, f"{number}/{len(clips)} clips")
