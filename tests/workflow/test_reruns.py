@@ -186,6 +186,9 @@ def test_a_sanity_setting_reruns_only_the_sanity_checks_and_what_reads_them(
         "sanity": sum(map(_checked, run)),
         **dict.fromkeys({"benchmark_figures", "report", "all"}, 1),
     }
+    # The flag threshold is the report's alone.
+    output = _dry_run(tiny_run, {"sanity": {"flag_correlation": 0.4}})
+    assert planned_jobs(output) == dict.fromkeys({"benchmark_figures", "report", "all"}, 1)
 
 
 def test_synthesis_seed_reruns_everything_from_synthesis(tiny_run: Path) -> None:

@@ -50,20 +50,16 @@ Key = tuple[str, str]
 
 @dataclass(frozen=True)
 class SanitySettings:
-    """Config section `sanity`: the subset, the seed of subset and weights, the flag rule."""
+    """Config section `sanity` without its flag rule (`flag_correlation` is the report's, so
+    changing it re-runs no cascade): the subset, the seed of subset and weights, the device."""
 
     n_instances: int = 24
     seed: int = 0
-    flag_correlation: float = 0.5
     device: str = "auto"
 
     def __post_init__(self) -> None:
         if int(self.n_instances) < 1:
             raise ValueError(f"sanity.n_instances must be >= 1, got {self.n_instances}")
-        if not -1.0 <= float(self.flag_correlation) <= 1.0:
-            raise ValueError(
-                f"sanity.flag_correlation must be in [-1, 1], got {self.flag_correlation}"
-            )
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> SanitySettings:
@@ -209,14 +205,11 @@ def _summary(
     job: SanityJob, settings: SanitySettings, table: pd.DataFrame, n_chosen: int, seconds: float
 ) -> dict[str, Any]:
     medians = level_medians(table)
-    final = float(medians.iloc[-1])
     return {
         "out_path": str(job.out_path),
         "method": job.method,
         "n_instances": n_chosen,
         "median_spearman": {int(level): float(value) for level, value in medians.items()},
-        # NaN (no defined correlation) is not evidence either way: not flagged.
-        "flagged": bool(final > settings.flag_correlation),
         "seconds": seconds,
         "peak_rss_mb": peak_rss_mb(),
     }
@@ -229,7 +222,7 @@ def sanity(
 
     `method_params` is the method's config section (attribution.methods.<name>), parsed as
     the `attribute` rule parses it. Returns a summary for the job log: the median Spearman
-    per level and whether the method is flagged (level-8 median above flag_correlation).
+    per level (the report flags a method from the table).
     """
     start = time.perf_counter()
     info = require_sanity_method(job.method)
@@ -251,14 +244,9 @@ def sanity(
     write_sanity(job.out_path, table)
     summary = _summary(job, settings, table, len(chosen), time.perf_counter() - start)
     logger.info(
-        "sanity %s written in %.1f s; median Spearman per level: %s; %s (level-%d median "
-        "above %.2f: %s)",
+        "sanity %s written in %.1f s; median Spearman per level: %s",
         job.out_path,
         summary["seconds"],
         ", ".join(f"{k} {v:.3f}" for k, v in summary["median_spearman"].items()),
-        job.method,
-        len(CASCADE),
-        settings.flag_correlation,
-        "yes, flagged" if summary["flagged"] else "no",
     )
     return summary
