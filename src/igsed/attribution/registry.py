@@ -64,24 +64,33 @@ class NoParameters:
 
 @dataclass(frozen=True)
 class SamplingSettings:
-    """A method that averages over noisy draws (SmoothGrad, GradientSHAP), seeded per clip."""
+    """A method that averages over noisy draws (SmoothGrad), seeded per clip."""
 
     n_samples: int = 8
     noise_fraction: float = 0.1
     batch_size: int = 8
     seed: int = 13
-    n_noise_baselines: int = 4  # GradientSHAP only: noise waveforms beside the zero one
 
     def __post_init__(self) -> None:
-        if self.n_noise_baselines < 0:
-            raise ValueError(f"n_noise_baselines must be >= 0, got {self.n_noise_baselines}")
-        self.noise()  # validates the rest
+        self.noise()  # validates
 
     def noise(self) -> NoiseSettings:
         return NoiseSettings(self.n_samples, self.noise_fraction, self.batch_size)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class GradientShapSettings(SamplingSettings):
+    """GradientSHAP's draws, from the zero waveform and this many noise waveforms."""
+
+    n_noise_baselines: int = 4
+
+    def __post_init__(self) -> None:
+        if self.n_noise_baselines < 0:
+            raise ValueError(f"n_noise_baselines must be >= 0, got {self.n_noise_baselines}")
+        super().__post_init__()
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,9 @@ def _smoothgrad(model: nn.Module, clip: ClipInput, settings: SamplingSettings) -
     )
 
 
-def _gradient_shap(model: nn.Module, clip: ClipInput, settings: SamplingSettings) -> MethodResult:
+def _gradient_shap(
+    model: nn.Module, clip: ClipInput, settings: GradientShapSettings
+) -> MethodResult:
     generator = _torch_generator(clip.clip_id, settings.seed)
     attribution = gradient_shap(
         model, clip.waveform, clip.targets, settings.noise(), generator, settings.n_noise_baselines
@@ -251,7 +262,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "saliency": Implementation(_no_parameters, _saliency),
     "input_x_gradient": Implementation(_no_parameters, _input_x_gradient),
     "smoothgrad": Implementation(lambda p: SamplingSettings(**p), _smoothgrad),
-    "gradient_shap": Implementation(lambda p: SamplingSettings(**p), _gradient_shap),
+    "gradient_shap": Implementation(lambda p: GradientShapSettings(**p), _gradient_shap),
     "gradcam": Implementation(lambda p: GradCamSettings(**p), _gradcam),
     "occlusion": Implementation(lambda p: OcclusionSettings(**p), _occlusion),
     "surrogate": Implementation(_surrogate_settings, _surrogate),
