@@ -19,10 +19,10 @@ from captum.attr import (
     Saliency,
 )
 from support.explained import (  # one_torch_thread: an autouse fixture
-    NARROW,
-    burst_clip,
+    EQUIVALENCE_SAMPLES,
+    EQUIVALENCE_TARGETS,
+    assert_close,
     one_torch_thread,  # noqa: F401
-    random_explained,
 )
 
 from igsed.attribution.methods.gradients import (
@@ -39,47 +39,25 @@ from igsed.attribution.methods.layer import block_frame_seconds, gradcam, gradca
 from igsed.attribution.methods.perturbation import occluded_copies, occlusion
 from igsed.models.explained import ExplainedModel
 
-N_SAMPLES = 32_000  # 1 s: ten 100 ms frames; the definitions do not depend on the length
+N_SAMPLES = EQUIVALENCE_SAMPLES
 FRAME = 3_200
-TARGETS = (0, 3)
-TOLERANCE = 1e-6  # relative L2, the bound
-
-
-@pytest.fixture(scope="module")
-def clip() -> np.ndarray:
-    return burst_clip(N_SAMPLES, seed=3).astype(np.float64)
-
-
-@pytest.fixture(scope="module", params=[NARROW, 1.0], ids=["default width", "full width"])
-def model(request: pytest.FixtureRequest, clip: np.ndarray) -> ExplainedModel:
-    return random_explained(request.param, seed=1, dtype=torch.float64, calibrate_on=clip)
-
-
-@pytest.fixture(scope="module")
-def narrow(clip: np.ndarray) -> ExplainedModel:
-    return random_explained(NARROW, seed=2, dtype=torch.float64, calibrate_on=clip)
+TARGETS = EQUIVALENCE_TARGETS
 
 
 def _batch(clip: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(clip).reshape(1, -1)
 
 
-def _close(reference: torch.Tensor | np.ndarray, ours: np.ndarray) -> None:
-    reference = np.asarray(torch.as_tensor(reference).detach().reshape(ours.shape))
-    error = np.linalg.norm(ours - reference) / np.linalg.norm(reference)
-    assert error < TOLERANCE, f"relative L2 {error:.2e}"
-
-
 def test_saliency_is_captums(model: ExplainedModel, clip: np.ndarray) -> None:
     ours = saliency(model, clip, TARGETS)
     for row, target in enumerate(TARGETS):
-        _close(Saliency(model).attribute(_batch(clip), target=target), ours[row])
+        assert_close(Saliency(model).attribute(_batch(clip), target=target), ours[row])
 
 
 def test_input_x_gradient_is_captums(model: ExplainedModel, clip: np.ndarray) -> None:
     ours = input_x_gradient(model, clip, TARGETS)
     for row, target in enumerate(TARGETS):
-        _close(InputXGradient(model).attribute(_batch(clip), target=target), ours[row])
+        assert_close(InputXGradient(model).attribute(_batch(clip), target=target), ours[row])
 
 
 def test_smoothgrad_with_captums_draws_is_captums(model: ExplainedModel, clip: np.ndarray) -> None:
@@ -93,7 +71,7 @@ def test_smoothgrad_with_captums_draws_is_captums(model: ExplainedModel, clip: n
         reference = NoiseTunnel(Saliency(model)).attribute(
             _batch(clip), nt_type="smoothgrad", nt_samples=n_samples, stdevs=std, target=target
         )
-        _close(reference, ours[row])
+        assert_close(reference, ours[row])
 
 
 def test_gradient_shap_with_captums_draws_is_captums(
@@ -118,7 +96,7 @@ def test_gradient_shap_with_captums_draws_is_captums(
         reference = GradientShap(model).attribute(
             _batch(clip), baselines=baselines, n_samples=n_samples, stdevs=0.0, target=target
         )
-        _close(reference, ours[row])
+        assert_close(reference, ours[row])
 
 
 def test_occlusion_is_captums(model: ExplainedModel, clip: np.ndarray) -> None:
@@ -133,7 +111,7 @@ def test_occlusion_is_captums(model: ExplainedModel, clip: np.ndarray) -> None:
             target=target,
         )
         # Captum spreads each window's score over its samples; one sample per frame suffices.
-        _close(reference.reshape(-1)[::FRAME], ours[target])
+        assert_close(reference.reshape(-1)[::FRAME], ours[target])
 
 
 @pytest.mark.parametrize("layer", ["conv_block6", "conv_block4"])
@@ -143,7 +121,7 @@ def test_gradcam_is_captums(model: ExplainedModel, clip: np.ndarray, layer: str)
         reference = LayerGradCam(model, getattr(model.backbone, layer)).attribute(
             _batch(clip), target=target, relu_attributions=True
         )
-        _close(reference, maps[row])
+        assert_close(reference, maps[row])
     np.testing.assert_allclose(gradcam(model, clip, TARGETS, layer), maps.mean(axis=2))
 
 

@@ -15,10 +15,10 @@ import torch
 from captum.attr import KernelShap
 from sklearn.ensemble import RandomForestRegressor
 from support.explained import (  # one_torch_thread: an autouse fixture
-    NARROW,
-    burst_clip,
+    EQUIVALENCE_SAMPLES,
+    EQUIVALENCE_TARGETS,
+    assert_close,
     one_torch_thread,  # noqa: F401
-    random_explained,
 )
 from torch import nn
 
@@ -35,32 +35,10 @@ from igsed.attribution.methods.surrogate import (
 )
 from igsed.models.explained import ExplainedModel
 
-N_SAMPLES = 32_000  # 1 s: ten 100 ms segments; the definitions do not depend on the length
+N_SAMPLES = EQUIVALENCE_SAMPLES
 SEGMENT = 3_200
 N_SEGMENTS = N_SAMPLES // SEGMENT
-TARGETS = (0, 3)
-TOLERANCE = 1e-6  # relative L2, the bound
-
-
-@pytest.fixture(scope="module")
-def clip() -> np.ndarray:
-    return burst_clip(N_SAMPLES, seed=3).astype(np.float64)
-
-
-@pytest.fixture(scope="module", params=[NARROW, 1.0], ids=["default width", "full width"])
-def model(request: pytest.FixtureRequest, clip: np.ndarray) -> ExplainedModel:
-    return random_explained(request.param, seed=1, dtype=torch.float64, calibrate_on=clip)
-
-
-@pytest.fixture(scope="module")
-def narrow(clip: np.ndarray) -> ExplainedModel:
-    return random_explained(NARROW, seed=2, dtype=torch.float64, calibrate_on=clip)
-
-
-def _close(reference: torch.Tensor | np.ndarray, ours: np.ndarray) -> None:
-    reference = np.asarray(torch.as_tensor(reference).detach().reshape(ours.shape))
-    error = np.linalg.norm(ours - reference) / np.linalg.norm(reference)
-    assert error < TOLERANCE, f"relative L2 {error:.2e}"
+TARGETS = EQUIVALENCE_TARGETS
 
 
 def _plain_log_odds(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -154,7 +132,7 @@ def test_kernel_shap_with_captums_masks_is_captums(model: ExplainedModel, clip: 
     ours = _surrogate(model, clip, TARGETS, drawn[0], settings, SEGMENT)
     assert ours.shape == (len(TARGETS), N_SEGMENTS)
     for row, reference in enumerate(references):
-        _close(reference, ours[row])
+        assert_close(reference, ours[row])
 
 
 def test_random_forest_is_sklearns_on_single_forwards(
@@ -176,7 +154,7 @@ def test_random_forest_is_sklearns_on_single_forwards(
         single = [
             forward(torch.from_numpy(clip * np.repeat(mask, SEGMENT))[None]) for mask in masks
         ]
-    _close(torch.cat(single), odds)
+    assert_close(torch.cat(single), odds)
     for row, target in enumerate(TARGETS):
         forest = RandomForestRegressor(n_estimators=10, random_state=9)
         reference = forest.fit(masks.astype(float), odds[:, target]).feature_importances_

@@ -93,3 +93,36 @@ def burst_clip(n_samples: int, seed: int) -> np.ndarray:
         clip[window] += 0.3 * tone + 0.05 * rng.standard_normal(tone.shape[0])
     clip[n_samples // 10 : n_samples // 10 + n_samples // 20] = 0.0
     return clip.astype(np.float32)
+
+
+# --- The float64 equivalence checks against Captum (test_methods, test_surrogate) ----------
+
+EQUIVALENCE_SAMPLES = 32_000  # 1 s: ten 100 ms frames; the definitions do not depend on it
+EQUIVALENCE_TARGETS = (0, 3)
+EQUIVALENCE_TOLERANCE = 1e-6  # relative L2, the issue's bound
+
+
+@pytest.fixture(scope="session")
+def clip() -> np.ndarray:
+    """The 1 s float64 burst clip every equivalence check attributes."""
+    return burst_clip(EQUIVALENCE_SAMPLES, seed=3).astype(np.float64)
+
+
+@pytest.fixture(scope="session", params=[NARROW, 1.0], ids=["default width", "full width"])
+def model(request: pytest.FixtureRequest, clip: np.ndarray) -> ExplainedModel:
+    """A float64 clip classifier calibrated on `clip`, at the default and at full width
+    (built once per session: the full-width one takes seconds)."""
+    return random_explained(request.param, seed=1, dtype=torch.float64, calibrate_on=clip)
+
+
+@pytest.fixture(scope="session")
+def narrow(clip: np.ndarray) -> ExplainedModel:
+    """A second default-width float64 classifier, for checks that need only one width."""
+    return random_explained(NARROW, seed=2, dtype=torch.float64, calibrate_on=clip)
+
+
+def assert_close(reference: torch.Tensor | np.ndarray, ours: np.ndarray) -> None:
+    """`ours` within EQUIVALENCE_TOLERANCE of `reference` in relative L2."""
+    reference = np.asarray(torch.as_tensor(reference).detach().reshape(ours.shape))
+    error = np.linalg.norm(ours - reference) / np.linalg.norm(reference)
+    assert error < EQUIVALENCE_TOLERANCE, f"relative L2 {error:.2e}"
