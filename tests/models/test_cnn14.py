@@ -167,3 +167,25 @@ def test_occluded_power_is_the_power_of_the_occluded_copy(span: tuple[int, int])
         (expected,) = model.power_spectrogram(copy)
     torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
     assert not torch.equal(ours, model.power_spectrogram(x)[0])
+
+
+def test_masked_power_is_the_power_of_the_masked_copies() -> None:
+    """Kept-only windows are the waveform's, zeroed-only windows 0, mixed ones recomputed:
+    equal to the power spectrogram of each masked copy, reflect padding at both ends
+    included, for masks from all kept to all zeroed."""
+    torch.manual_seed(0)
+    model = Cnn14(width=1 / 16).double().eval()
+    x = torch.randn(1, 32_000, dtype=torch.float64)
+    rng = np.random.default_rng(1)
+    keep = torch.from_numpy(rng.random((6, 10)) < 0.5)
+    keep[0], keep[1] = True, False
+    keep[2] = torch.tensor([False] + [True] * 9)  # the reflect padding at the start
+    keep[3] = torch.tensor([True] * 9 + [False])  # and at the end
+    with torch.no_grad():
+        ours = model.masked_power(x, keep)
+        copies = torch.where(keep.repeat_interleave(3_200, dim=1), x, 0.0)
+        expected = model.power_spectrogram(copies)
+    torch.testing.assert_close(ours, expected, rtol=1e-12, atol=1e-12)
+    assert torch.equal(ours[1], torch.zeros_like(ours[1]))
+    with pytest.raises(ValueError, match="do not split"):
+        model.masked_power(x, torch.ones(1, 7, dtype=torch.bool))

@@ -51,7 +51,7 @@ from igsed.formats.shards import (
     read_shard,
     rebuild_options,
 )
-from igsed.models.explained import load_explained_model
+from igsed.models.explained import ExplainedModel, load_explained_model
 
 logger = logging.getLogger(__name__)
 
@@ -196,16 +196,24 @@ def mask_probabilities(
     n_frames = masks.shape[1]
     if waveform.shape[-1] % n_frames:
         raise ValueError(f"{waveform.shape[-1]} samples do not split into {n_frames} frames")
-    samples_per_frame = waveform.shape[-1] // n_frames
-    zero = torch.zeros((), dtype=waveform.dtype, device=waveform.device)
     parts = [np.zeros((0, N_CLASSES))]
     with torch.no_grad():
         for start in range(0, masks.shape[0], batch_size):
             keep = torch.as_tensor(masks[start : start + batch_size], device=waveform.device)
-            # where(), not a product: a zeroed sample is +0.0 like the zero waveform's.
-            batch = torch.where(keep.repeat_interleave(samples_per_frame, dim=1), waveform, zero)
-            parts.append(model(batch).to("cpu", torch.float64).numpy())
+            parts.append(_masked_forward(model, waveform, keep).to("cpu", torch.float64).numpy())
     return np.concatenate(parts)
+
+
+def _masked_forward(model: nn.Module, waveform: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """The model's probabilities of the masked copies. The clip classifier gets their power
+    spectrograms from Cnn14.masked_power, which computes again only the STFT windows a mask
+    boundary crosses (the front end is most of a narrow CNN14's forward)."""
+    if isinstance(model, ExplainedModel):
+        return model.from_power(model.masked_power(waveform[None, :], keep))
+    samples_per_frame = waveform.shape[-1] // keep.shape[1]
+    zero = torch.zeros((), dtype=waveform.dtype, device=waveform.device)
+    # where(), not a product: a zeroed sample is +0.0 like the zero waveform's.
+    return model(torch.where(keep.repeat_interleave(samples_per_frame, dim=1), waveform, zero))
 
 
 def clip_curves(

@@ -56,6 +56,10 @@ class ExplainedModel(nn.Module):
         """Power of copies of a (1, N) waveform with one span each zeroed (Cnn14.occluded_power)."""
         return self.backbone.occluded_power(waveform, spans)
 
+    def masked_power(self, waveform: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """Power of copies of a (1, N) waveform with slices zeroed (Cnn14.masked_power)."""
+        return self.backbone.masked_power(waveform, keep)
+
     def logits_from_power(self, power: torch.Tensor) -> torch.Tensor:
         return self.head(self.backbone.frame_features_from_power(power))
 
