@@ -169,7 +169,8 @@ def test_a_faithfulness_setting_reruns_only_the_curves_and_what_reads_them(
     tiny_run: Path,
 ) -> None:
     run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
-    output = _dry_run(tiny_run, {"faithfulness": {"steps": 5}})
+    steps = yaml.safe_load((tiny_run / TINY).read_text())["faithfulness"]["steps"]
+    output = _dry_run(tiny_run, {"faithfulness": {"steps": steps + 1}})
     assert planned_jobs(output) == {
         "faithfulness": len(run),
         **dict.fromkeys({"statistics", "benchmark_figures", "report", "all"}, 1),
