@@ -28,7 +28,6 @@ from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.scores import ShardSet
 from igsed.evaluation.sed_view import (
     METRICS,
-    SED_VIEW_COLUMNS,
     SedViewJob,
     SedViewSettings,
     detection_scores,
@@ -36,7 +35,6 @@ from igsed.evaluation.sed_view import (
     method_frames,
     metric_deltas,
     package_values,
-    read_sed_view,
     resampled_values,
     score_frame,
     scored_classes,
@@ -44,6 +42,7 @@ from igsed.evaluation.sed_view import (
     sed_view_shards,
 )
 from igsed.formats.instances import Instance
+from igsed.formats.sed_view import SED_VIEW_COLUMNS, read_sed_view
 from igsed.formats.shards import ClipScores, ShardError, model_checksum, write_shard
 
 

@@ -33,8 +33,8 @@ from igsed.evaluation.paper import (
     PAPER_TABLE3,
     PAPER_TAU_STAR,
 )
-from igsed.evaluation.sed_view import read_sed_view
 from igsed.evaluation.summaries import flagged_methods, sanity_intervals
+from igsed.formats.sed_view import read_sed_view
 from igsed.formats.tables import (
     NOT_AVAILABLE,
     format_count,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,13 +43,12 @@ from igsed.core.statistics import BootstrapSettings, Interval, clip_draws, perce
 from igsed.evaluation.scores import PathLike, ShardSet, load_method_scores
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events
+from igsed.formats.sed_view import SED_VIEW_COLUMNS, SED_VIEW_METRICS, write_sed_view
 from igsed.formats.shards import ClipScores
-from igsed.formats.tables import write_csv
 
 logger = logging.getLogger(__name__)
 
-METRICS: tuple[str, ...] = ("psds1", "segment_auroc", "collar_f1")
-SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
+METRICS: tuple[str, ...] = SED_VIEW_METRICS
 # Frame i of sed_scores_eval's score frames is [0.1 i, 0.1 (i + 1)) s: the evaluation grid,
 # rounded to the package's 6 time decimals.
 FRAME_TIMES = np.round(np.arange(N_EVAL_FRAMES + 1) * EVAL_FRAME_SECONDS, 6)
@@ -556,23 +554,3 @@ def _row(method: str, metric: str, interval: Interval) -> dict[str, Any]:
         "ci_high": interval.high,
         "n": interval.n,
     }
-
-
-def write_sed_view(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """sed_view.csv, atomically (a figure that is n/a is an empty cell)."""
-    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"sed_view table lacks columns {missing}")
-    write_csv(frame.loc[:, list(SED_VIEW_COLUMNS)], path)
-
-
-def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """sed_view.csv as written by `sed_view`, checked: its columns and metric names."""
-    frame = pd.read_csv(path, dtype={"method": str, "metric": str})
-    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(SED_VIEW_COLUMNS)}")
-    unknown = sorted(set(frame["metric"]) - set(METRICS))
-    if unknown:
-        raise ValueError(f"{path}: unknown metrics {unknown}; expected {list(METRICS)}")
-    return frame

@@ -1,0 +1,36 @@
+"""The SED view's table (rule sed_view), reader beside writer.
+
+sed_view.csv: method, metric, value, ci_low, ci_high, n — one row per method of the run and
+metric in SED_VIEW_METRICS (n: the test clips). A figure that is n/a is an empty cell.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from igsed.formats.tables import write_csv
+
+SED_VIEW_METRICS: tuple[str, ...] = ("psds1", "segment_auroc", "collar_f1")
+SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
+
+
+def write_sed_view(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """sed_view.csv, atomically (a figure that is n/a is an empty cell)."""
+    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"sed_view table lacks columns {missing}")
+    write_csv(frame.loc[:, list(SED_VIEW_COLUMNS)], path)
+
+
+def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """sed_view.csv as written by `write_sed_view`, checked: its columns and metric names."""
+    frame = pd.read_csv(path, dtype={"method": str, "metric": str})
+    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(SED_VIEW_COLUMNS)}")
+    unknown = sorted(set(frame["metric"]) - set(SED_VIEW_METRICS))
+    if unknown:
+        raise ValueError(f"{path}: unknown metrics {unknown}; expected {list(SED_VIEW_METRICS)}")
+    return frame
