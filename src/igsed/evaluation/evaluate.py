@@ -50,7 +50,7 @@ from igsed.core.metrics import (
     pointing_game,
     sweep,
 )
-from igsed.evaluation.scores import MethodScores, ShardSet, load_method_scores
+from igsed.evaluation.scores import MethodScores, ShardSet, checked_row, load_method_scores
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_events
 from igsed.formats.shards import ClipScores
@@ -189,29 +189,6 @@ def _detected_pairs(
     return [(d.clip_id, CLASS_INDEX[d.class_name]) for d in data.detections]
 
 
-def _checked_row(clip: ClipScores, class_name: str, method: str) -> np.ndarray:
-    try:
-        scores = np.asarray(clip.row(class_name), dtype=np.float64)
-    except KeyError as error:
-        raise ValueError(
-            f"{method}: {error.args[0]}. Was it attributed with other instances?"
-        ) from error
-    if scores.shape != (N_EVAL_FRAMES,):
-        raise ValueError(
-            f"clip {clip.clip_id}, class {class_name}, method {method}: "
-            f"frame scores have shape {scores.shape}, expected ({N_EVAL_FRAMES},)"
-        )
-    bad = ~np.isfinite(scores)
-    if bad.any():
-        frames = np.flatnonzero(bad)
-        raise ValueError(
-            f"clip {clip.clip_id}, class {class_name}, method {method}: "
-            f"{frames.size} non-finite frame score(s) (first at frame {frames[0]}: "
-            f"{scores[frames[0]]}); refusing to average them"
-        )
-    return scores
-
-
 def select_instances(data: SplitScores, method: str, settings: MetricSettings) -> InstanceSet:
     """The instances of one method, in clip order then class order."""
     rows: dict[str, list[Any]] = {k: [] for k in ("clip_ids", "index", "scores", "truth")}
@@ -227,7 +204,7 @@ def select_instances(data: SplitScores, method: str, settings: MetricSettings) -
         clip = data.methods[method].clips[clip_id]
         rows["clip_ids"].append(clip_id)
         rows["index"].append(index)
-        rows["scores"].append(_checked_row(clip, CLASSES[index], method))
+        rows["scores"].append(checked_row(clip, CLASSES[index], method))
         rows["truth"].append(truth)
         present_flags.append(present)
     n = len(rows["clip_ids"])

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from igsed.core.constants import EVAL_SPLITS
+import numpy as np
+
+from igsed.core.constants import EVAL_SPLITS, N_EVAL_FRAMES
 from igsed.core.logs import Progress
 from igsed.core.methods import method_info
 from igsed.formats.shards import (
@@ -132,3 +134,28 @@ def load_method_scores(
         clips={clip_id: by_id[clip_id] for clip_id in expected_ids},
         settings=[settings[key] for key in sorted(settings)],
     )
+
+
+def checked_row(clip: ClipScores, class_name: str, method: str) -> np.ndarray:
+    """One instance's 100 frame scores from a clip of a shard, or a ValueError naming the
+    clip, class and method (a missing class, a wrong shape, a non-finite score)."""
+    try:
+        scores = np.asarray(clip.row(class_name), dtype=np.float64)
+    except KeyError as error:
+        raise ValueError(
+            f"{method}: {error.args[0]}. Was it attributed with other instances?"
+        ) from error
+    if scores.shape != (N_EVAL_FRAMES,):
+        raise ValueError(
+            f"clip {clip.clip_id}, class {class_name}, method {method}: "
+            f"frame scores have shape {scores.shape}, expected ({N_EVAL_FRAMES},)"
+        )
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        frames = np.flatnonzero(bad)
+        raise ValueError(
+            f"clip {clip.clip_id}, class {class_name}, method {method}: "
+            f"{frames.size} non-finite frame score(s) (first at frame {frames[0]}: "
+            f"{scores[frames[0]]}); refusing to average them"
+        )
+    return scores

@@ -40,7 +40,7 @@ from igsed.core.annotations import Event
 from igsed.core.constants import CLASS_INDEX, CLIP_SECONDS, EVAL_FRAME_SECONDS, N_EVAL_FRAMES
 from igsed.core.logs import Progress
 from igsed.core.statistics import BootstrapSettings, Interval, clip_draws, percentile_interval
-from igsed.evaluation.scores import PathLike, ShardSet, load_method_scores
+from igsed.evaluation.scores import PathLike, ShardSet, checked_row, load_method_scores
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events
 from igsed.formats.sed_view import SED_VIEW_COLUMNS, SED_VIEW_METRICS, write_sed_view
@@ -198,22 +198,6 @@ def read_ground_truth(events: PathLike, clip_ids: Sequence[str]) -> dict[str, Gr
     return {clip_id: ground_truth_events(by_clip.get(clip_id, [])) for clip_id in clip_ids}
 
 
-def _instance_row(clip: ClipScores, class_name: str, method: str) -> np.ndarray:
-    try:
-        scores = np.asarray(clip.row(class_name), dtype=np.float64)
-    except KeyError as error:
-        raise ValueError(
-            f"{method}: {error.args[0]}. Was it attributed with other instances?"
-        ) from error
-    if scores.shape != (N_EVAL_FRAMES,) or not np.all(np.isfinite(scores)):
-        raise ValueError(
-            f"clip {clip.clip_id}, class {class_name}, method {method}: frame scores must be "
-            f"{N_EVAL_FRAMES} finite numbers (shape {scores.shape}, "
-            f"{int(np.count_nonzero(~np.isfinite(scores)))} non-finite)"
-        )
-    return scores
-
-
 def method_frames(
     clips: Mapping[str, ClipScores],
     detections: Sequence[Instance],
@@ -225,7 +209,7 @@ def method_frames(
     rows: dict[str, dict[str, np.ndarray]] = {clip_id: {} for clip_id in clips}
     for detection in detections:
         if detection.class_name in classes:
-            scores = _instance_row(clips[detection.clip_id], detection.class_name, method)
+            scores = checked_row(clips[detection.clip_id], detection.class_name, method)
             rows[detection.clip_id][detection.class_name] = detection_scores(
                 scores, detection.probability
             )
