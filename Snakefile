@@ -26,6 +26,7 @@ wildcard_constraints:
     head="|".join(HEADS),
     shard=r"[A-Za-z0-9_\-]+",
     method="|".join(METHOD_NAMES),
+    condition="|".join(CONDITIONS),
 
 
 include: "rules/soundbank.smk"
@@ -35,6 +36,7 @@ include: "rules/instances.smk"
 include: "rules/attribution.smk"
 include: "rules/faithfulness.smk"
 include: "rules/evaluation.smk"
+include: "rules/conditions.smk"
 
 
 rule all:
@@ -42,3 +44,4 @@ rule all:
     input:
         default_targets(),
         all_shard_files,
+        every_condition_shard,

@@ -20,7 +20,7 @@ rule attribute:
         runtime=attribution_runtime,
         gpu=gpus(config["attribution"]["device"]),
     params:
-        clip_ids=lambda wildcards: split_shards(wildcards.eval_split)[wildcards.shard],
+        clip_ids=shard_clip_ids,
         signed_clips=shard_signed_clips,
         method=lambda wildcards: method_params(wildcards.method),
         device=config["attribution"]["device"],

@@ -16,6 +16,12 @@ from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
 from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
+from igsed.conditions.settings import (
+    MAIN_CONDITION,
+    describe,
+    soundbank_request,
+    synthesis_settings,
+)  # noqa: E402
 from igsed.core.methods import (
     GRADIENT_FAMILIES,
     METHOD_INFO,
@@ -68,6 +74,8 @@ EVAL_SPLITS = ("val", "test")
 FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
 # Drawn from the benchmark's outputs (intervals, faithfulness, sanity), not from the shards.
 BENCHMARK_FIGURES = ("forest", "faithfulness_curves", "sanity_curves")
+# The cross-condition comparison (rule conditions), made only when conditions are configured.
+CONDITION_OUTPUTS = ("results/conditions/table.csv", "results/conditions/table.md")
 
 
 # The model files of every attribution shard, by role (igsed.formats.shards.MODEL_ROLES).
@@ -81,6 +89,22 @@ MODEL_FILES = {
 
 # The methods this run attributes with, in the order of Tables II and III.
 RUN_METHODS = list(config["attribution"]["run"])
+
+
+# The test conditions beside main (rules/conditions.smk), as configured.
+CONDITIONS = dict(config.get("conditions") or {})
+
+
+def results_root(condition=MAIN_CONDITION):
+    """Where a condition's split, attribution and evaluation live."""
+    if condition == MAIN_CONDITION:
+        return "results"
+    return f"results/conditions/{condition}"
+
+
+def condition_of(wildcards):
+    """The condition of a job: its {condition} wildcard, main for the main chain's rules."""
+    return wildcards.get("condition", MAIN_CONDITION)
 
 
 # The methods the sanity checks re-attribute with: the gradient and layer methods of the run.
@@ -108,37 +132,64 @@ def run_model_files():
 
 def attribute_inputs(wildcards):
     """Manifest, the method's model files and, for classifier-dependent methods, instances."""
+    root = results_root(condition_of(wildcards))
     inputs = {
-        "manifest": "results/split/manifest.tsv",
+        "manifest": f"{root}/split/manifest.tsv",
         **method_models(wildcards.method),
     }
     if not METHOD_INFO[wildcards.method].all_classes:
-        inputs["instances"] = (
-            f"results/attribution/instances_{wildcards.eval_split}.tsv"
-        )
+        inputs["instances"] = f"{root}/attribution/instances_{wildcards.eval_split}.tsv"
     return inputs
 
 
-def instances_files():
-    return {
-        split: f"results/attribution/instances_{split}.tsv" for split in EVAL_SPLITS
-    }
+def instances_files(condition=MAIN_CONDITION):
+    root = results_root(condition)
+    return {split: f"{root}/attribution/instances_{split}.tsv" for split in EVAL_SPLITS}
 
 
 def chunk_dirs(pool):
     return [f"results/synthesis/{pool}/chunk_{chunk}" for chunk in CHUNKS]
 
 
-def folder_listing(wildcards):
-    """Digest of the folder soundbank's audio files (paths, sizes, mtimes), else "".
+def folder_listing(path):
+    """Digest of a folder soundbank's audio files (paths, sizes, mtimes), "" for no folder.
 
     The rule links the user's files without Snakemake seeing them, so an added or edited
     file would give "Nothing to be done"; as a param, a changed listing re-runs the rule.
     """
-    path = (config["soundbank"].get("folder") or {}).get("path")
-    if wildcards.source != "folder" or not path:
+    if not path:
         return ""
     return listing_digest(Path(path).expanduser(), AUDIO_SUFFIXES)
+
+
+def soundbank_listing(wildcards):
+    """The listing of the run's folder soundbank (source folder), else ""."""
+    if wildcards.source != "folder":
+        return ""
+    return folder_listing((config["soundbank"].get("folder") or {}).get("path"))
+
+
+def condition_soundbank(condition):
+    """A condition's own soundbank (igsed.conditions.settings.SoundbankRequest), or None."""
+    return soundbank_request(config["soundbank"], CONDITIONS[condition])
+
+
+def condition_soundbank_dir(wildcards):
+    """The soundbank a condition's eval pool is drawn from: its own, else the run's."""
+    if condition_soundbank(wildcards.condition) is None:
+        return SOUNDBANK
+    return f"resources/soundbank/conditions/{wildcards.condition}"
+
+
+def condition_synthesis(wildcards):
+    return synthesis_settings(config["synthesis"], CONDITIONS[wildcards.condition])
+
+
+def condition_chunk_dirs(condition):
+    return [
+        f"{results_root(condition)}/synthesis/evalpool/chunk_{chunk}"
+        for chunk in CHUNKS
+    ]
 
 
 def pool_is_used(pool):
@@ -150,15 +201,29 @@ def pretrain_inputs(wildcards):
     return chunk_dirs("pretrain") if pool_is_used("pretrain") else []
 
 
-def split_clip_ids(split):
-    """Clip ids of a split, known once the split checkpoint has run."""
-    return read_clip_ids(checkpoints.split.get().output.manifest, split)
+def split_outputs(condition=MAIN_CONDITION):
+    """A condition's split checkpoint outputs (Snakemake cannot inherit a checkpoint, so
+    each condition's split is checkpoint split_condition, main's checkpoint split)."""
+    if condition == MAIN_CONDITION:
+        return checkpoints.split.get().output
+    return checkpoints.split_condition.get(condition=condition).output
 
 
-def split_shards(split):
+def split_clip_ids(split, condition=MAIN_CONDITION):
+    """Clip ids of a split, known once the condition's split checkpoint has run."""
+    return read_clip_ids(split_outputs(condition).manifest, split)
+
+
+def split_shards(split, condition=MAIN_CONDITION):
     return shard_assignment(
-        split_clip_ids(split), config["attribution"]["clips_per_shard"]
+        split_clip_ids(split, condition), config["attribution"]["clips_per_shard"]
     )
+
+
+def shard_clip_ids(wildcards):
+    """The clips of one attribution shard."""
+    shards = split_shards(wildcards.eval_split, condition_of(wildcards))
+    return shards[wildcards.shard]
 
 
 @functools.lru_cache(maxsize=4)
@@ -190,17 +255,19 @@ def figure_clip(wildcards):
     return signed_clip_plan().figure_clip
 
 
-def shard_files(method, split):
+def shard_files(method, split, condition=MAIN_CONDITION):
+    root = results_root(condition)
     return [
-        f"results/attribution/{method}/{split}/{shard}.h5"
-        for shard in split_shards(split)
+        f"{root}/attribution/{method}/{split}/{shard}.h5"
+        for shard in split_shards(split, condition)
     ]
 
 
 def shard_plan(wildcards):
     """Every shard the evaluation reads, by method then split (its params: the grouping)."""
+    condition = condition_of(wildcards)
     return {
-        method: {split: shard_files(method, split) for split in EVAL_SPLITS}
+        method: {split: shard_files(method, split, condition) for split in EVAL_SPLITS}
         for method in RUN_METHODS
     }
 
@@ -210,7 +277,8 @@ def test_shards(wildcards):
 
 
 def expected_clips(wildcards):
-    return {split: split_clip_ids(split) for split in EVAL_SPLITS}
+    condition = condition_of(wildcards)
+    return {split: split_clip_ids(split, condition) for split in EVAL_SPLITS}
 
 
 def figure_paths(names):
@@ -257,13 +325,58 @@ def gpus(device):
 
 
 def all_shard_files(wildcards):
-    """Every attribution shard of the run, known once the split checkpoint has run."""
+    """Every attribution shard of the condition (main for the main chain), known once its
+    split checkpoint has run."""
+    condition = condition_of(wildcards)
     return [
         path
         for method in RUN_METHODS
         for name in EVAL_SPLITS
-        for path in shard_files(method, name)
+        for path in shard_files(method, name, condition)
     ]
+
+
+def every_condition_shard(wildcards):
+    """The shards of every test condition, for the target rule all, so a deleted one is rebuilt."""
+    return [
+        path
+        for condition in CONDITIONS
+        for method in RUN_METHODS
+        for name in EVAL_SPLITS
+        for path in shard_files(method, name, condition)
+    ]
+
+
+def condition_results(wildcards):
+    """What the cross-condition comparison reads, main first, then as configured."""
+    names = [MAIN_CONDITION, *CONDITIONS]
+    return {
+        "intervals": [f"{results_root(c)}/evaluation/intervals.csv" for c in names],
+        "summaries": [f"{results_root(c)}/split/summary.json" for c in names],
+    }
+
+
+def condition_descriptions():
+    """What each condition changes, by name (main first): the comparison's params."""
+    return {c: describe(config, c) for c in [MAIN_CONDITION, *CONDITIONS]}
+
+
+def condition_targets():
+    """Every output of the test conditions and their comparison (none without conditions)."""
+    if not CONDITIONS:
+        return []
+    per_condition = [
+        f"{results_root(c)}/{path}"
+        for c in CONDITIONS
+        for path in (
+            "split/manifest.tsv",
+            "tables/table1.csv",
+            *[f"attribution/instances_{split}.tsv" for split in EVAL_SPLITS],
+            "evaluation/table2.csv",
+            "evaluation/intervals.csv",
+        )
+    ]
+    return [*per_condition, *CONDITION_OUTPUTS, *figure_paths(["conditions"])]
 
 
 def default_targets():
@@ -292,5 +405,6 @@ def default_targets():
         *faithfulness_areas(None),
         *sanity_files(None),
         *figure_paths(FIGURES + BENCHMARK_FIGURES),
+        *condition_targets(),
         "results/report/summary.md",
     ]

@@ -185,7 +185,10 @@ rule report:
         sanity=sanity_files,
         split_summary="results/split/summary.json",
         backbone_meta="results/models/backbone.json",
-        figures=figure_paths(FIGURES + BENCHMARK_FIGURES),
+        conditions=[CONDITION_OUTPUTS[1]] if CONDITIONS else [],
+        figures=figure_paths(
+            FIGURES + BENCHMARK_FIGURES + (("conditions",) if CONDITIONS else ())
+        ),
     output:
         report(
             "results/report/summary.md",

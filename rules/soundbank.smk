@@ -15,9 +15,11 @@ rule soundbank:
         mem_mb=2000,
         runtime=120,
     params:
+        source=lambda wildcards: wildcards.source,
         settings=lambda wildcards: config["soundbank"].get(wildcards.source, {}),
+        eval_only=False,
         downloads="resources/downloads",
-        folder_listing=folder_listing,
+        folder_listing=soundbank_listing,
         code=code_version("soundbank.py"),
     script:
         "../workflow/scripts/soundbank.py"

@@ -168,3 +168,47 @@ def test_nested_command_line_values_are_read_as_yaml() -> None:
     assert config["soundbank"]["source"] == "synthetic"
     assert config["synthesis"]["n_clips"] == DEFAULT["synthesis"]["n_clips"]
     assert config_errors(config, SCHEMA) == []
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        (
+            {"main": {"snr_db": [0, 10]}},
+            "config key conditions.main is not allowed: the name is reserved",
+        ),
+        ({"low snr": {}}, "config key conditions.low snr is not allowed: names match"),
+        (
+            {"low": {"snr": [0, 10]}},
+            "unknown config key conditions.low.snr; allowed keys here: n_events, ref_db, snr_db,",
+        ),
+        (
+            {"low": {"snr_db": [10, 0]}},
+            "config key conditions.low.snr_db = [10, 0]: the first value must not exceed",
+        ),
+        ({"low": {"n_events": [0, 2]}}, "config key conditions.low.n_events.0 = 0 is out of range"),
+        (
+            {"rec": {"soundbank": {"folder": "/no/such/folder"}}},
+            "config key conditions.rec.soundbank.folder = '/no/such/folder' is not a folder",
+        ),
+        (
+            {"rec": {"soundbank": {"url": "x"}}},
+            "conditions.rec.soundbank.url; allowed keys here: folder, synthetic_seed",
+        ),
+    ],
+)
+def test_condition_errors_name_the_condition_and_key(
+    conditions: dict[str, Any], expected: str
+) -> None:
+    config = _default()
+    config["conditions"] = conditions
+    problems = "\n".join(config_errors(config, SCHEMA))
+    assert expected in problems, problems
+
+
+def test_conditions_of_the_snr_sweep_preset_are_valid() -> None:
+    config = _default()
+    sweep = yaml.safe_load((REPO / "workflow" / "presets" / "snr_sweep.yaml").read_text())
+    config["conditions"] = sweep["conditions"]
+    assert config_errors(config, SCHEMA) == []
+    assert [c["snr_db"] for c in sweep["conditions"].values()] == [[-5, 5], [5, 15], [25, 35]]

@@ -169,3 +169,45 @@ def test_non_empty_output_is_refused(tmp_path: Path) -> None:
     (out_dir / "old").write_text("x")
     with pytest.raises(SoundbankError, match="not empty"):
         link_folder_soundbank(src, out_dir)
+
+
+def _make_eval_only(root: Path, classes: tuple[str, ...]) -> Path:
+    for name in classes:
+        _write_wav(root / "eval" / "foreground" / name / f"{name}_1.wav")
+    _write_wav(root / "eval" / "background" / "kitchen.wav")
+    return root
+
+
+def test_a_condition_folder_needs_only_the_eval_half_and_some_classes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    present = ("Cat", "Dog", "Speech")
+    src = _make_eval_only(tmp_path / "recordings", present)
+    # An empty class folder counts as missing, like an absent one.
+    (src / "eval" / "foreground" / "Blender").mkdir()
+    out_dir = tmp_path / "linked"
+    with caplog.at_level(logging.WARNING):
+        summary = link_folder_soundbank(src, out_dir, eval_only=True)
+
+    assert set(summary["counts"]) == {"eval"}
+    assert {n for n, k in summary["counts"]["eval"]["foreground"].items() if k} == set(present)
+    assert not (out_dir / "train").exists()
+    assert (out_dir / "eval" / "foreground" / "Dog" / "Dog_1.wav").is_symlink()
+    missing = [name for name in CLASSES if name not in present]
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+    assert all(name in warning for name in missing), warning
+    assert str(src.resolve() / "eval" / "foreground") in warning
+    assert not any(name in warning for name in present)
+
+
+def test_a_condition_folder_without_any_foreground_names_its_path(tmp_path: Path) -> None:
+    src = _make_eval_only(tmp_path / "recordings", ())
+    (src / "eval" / "foreground").mkdir(parents=True, exist_ok=True)
+    with pytest.raises(SoundbankError, match=re.escape(str(src.resolve() / "eval" / "foreground"))):
+        link_folder_soundbank(src, tmp_path / "linked", eval_only=True)
+
+
+def test_the_run_soundbank_still_needs_both_halves(tmp_path: Path) -> None:
+    src = _make_eval_only(tmp_path / "recordings", CLASSES)
+    with pytest.raises(SoundbankError, match=re.escape(str(src.resolve() / "train"))):
+        link_folder_soundbank(src, tmp_path / "linked")

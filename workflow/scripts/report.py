@@ -23,6 +23,7 @@ report(
         split_summary_json=Path(inputs.split_summary),
         backbone_meta_json=Path(inputs.backbone_meta),
         figures=[Path(p) for p in inputs.figures],
+        conditions_md=Path(inputs.conditions[0]) if inputs.conditions else None,
     ),
     config=dict(snakemake.params.config),
 )

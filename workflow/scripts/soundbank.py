@@ -1,4 +1,4 @@
-"""Rule soundbank: build resources/soundbank/<source>/ in DESED's layout."""
+"""Rules soundbank and soundbank_condition: a soundbank in DESED's layout."""
 
 from pathlib import Path
 
@@ -7,8 +7,9 @@ from igsed.soundbank.soundbank import soundbank
 
 log_to_file(snakemake.log[0])
 soundbank(
-    snakemake.wildcards.source,
+    snakemake.params.source,
     Path(snakemake.output[0]),
     settings=dict(snakemake.params.settings),
     downloads_dir=Path(snakemake.params.downloads),
+    eval_only=snakemake.params.eval_only,
 )

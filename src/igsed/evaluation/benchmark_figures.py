@@ -21,8 +21,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from igsed.core.methods import method_label
-from igsed.evaluation.plotting import empty_figure, method_colors, save_figure
 from igsed.evaluation.summaries import mean_curves, sanity_quartiles
+from igsed.formats.figures import empty_figure, method_colors, save_figure
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Figures of the report: Fig. 2 (one clip, every method), Fig. 3 (threshold sweep), per-class IoU.
 
-Drawing and saving conventions: igsed.evaluation.plotting. The methods come from the
+Drawing and saving conventions: igsed.formats.figures. The methods come from the
 evaluation's outputs and the shards; none is named here.
 """
 
@@ -30,8 +30,8 @@ from igsed.core.constants import (
 )
 from igsed.core.methods import method_label
 from igsed.core.metrics import percentile_threshold
-from igsed.evaluation.plotting import class_color, empty_figure, method_colors, save_figure
 from igsed.evaluation.scores import ShardSet
+from igsed.formats.figures import class_color, empty_figure, method_colors, save_figure
 from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
 from igsed.formats.shards import ClipScores, find_clip

@@ -587,6 +587,8 @@ class ReportInputs:
     split_summary_json: Path
     backbone_meta_json: Path
     figures: Sequence[Path]
+    # The cross-condition comparison's markdown (rule conditions); None without conditions.
+    conditions_md: Path | None = None
 
 
 def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
@@ -652,6 +654,20 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "A method whose scores stay correlated once every layer is random does not explain "
         "the model.\n",
         _sanity_section(inputs.sanity, config),
+        *_conditions_sections(inputs.conditions_md),
+    ]
+
+
+def _conditions_sections(conditions_md: Path | None) -> list[str]:
+    if conditions_md is None:
+        return []
+    return [
+        "## Test conditions\n",
+        "Main is the configured synthesis; every other condition re-synthesised only the "
+        "eval pool with its overrides and re-ran the split, instances, attribution and "
+        "evaluation with the same models. Each condition's τ\\* is chosen on its own val "
+        "split; intervals are bootstrap intervals over its test clips.\n",
+        Path(conditions_md).read_text(encoding="utf-8"),
     ]
 
 

@@ -23,9 +23,9 @@ from igsed.core.annotations import Event
 from igsed.core.atomic import atomic_path
 from igsed.core.constants import CLIP_SECONDS, SAMPLE_RATE
 from igsed.core.methods import method_label
-from igsed.evaluation.plotting import class_color, save_figure
 from igsed.explain.audio import Audio
 from igsed.explain.detection import window_contexts
+from igsed.formats.figures import class_color, save_figure
 
 EVENT_COLUMNS: tuple[str, ...] = ("onset", "offset", "event_label")
 _WAVEFORM_BINS = 2000

@@ -72,3 +72,10 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str], digits: int = 6
     """`frame` as CSV (floats with `digits` decimals, missing values empty), atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format=f"%.{digits}f", na_rep="")
+
+
+def require_columns(frame: pd.DataFrame, expected: Sequence[str], path: object) -> None:
+    """Raise ValueError naming `path` and the columns of `expected` that `frame` lacks."""
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}; expected {list(expected)}")

@@ -29,8 +29,22 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
     return schema
 
 
+def _explain_name(error: jsonschema.ValidationError, where: str) -> str:
+    """A key name the section's `propertyNames` rejects (a reserved or malformed name)."""
+    if error.validator == "not":
+        return f"config key {where}.{error.instance} is not allowed: the name is reserved"
+    if error.validator == "pattern":
+        return (
+            f"config key {where}.{error.instance} is not allowed: names match "
+            f"{error.validator_value}"
+        )
+    return f"config key {where}.{error.instance}: {error.message}"
+
+
 def _explain(error: jsonschema.ValidationError, root: Mapping[str, Any]) -> str:
     where = _key_path(error.absolute_path)
+    if "propertyNames" in error.schema_path:
+        return _explain_name(error, where)
     schema = _resolve(error.schema, root) if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
@@ -176,6 +190,20 @@ def _soundbank_problems(soundbank: Mapping[str, Any]) -> list[str]:
     return []
 
 
+def _condition_problems(config: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    for name, overrides in (config.get("conditions") or {}).items():
+        for key in ("n_events", "snr_db"):
+            if key in overrides:
+                problems += _ordered_range(config, f"conditions.{name}.{key}")
+        folder = (overrides.get("soundbank") or {}).get("folder")
+        if folder and not Path(str(folder)).expanduser().is_dir():
+            problems.append(
+                f"config key conditions.{name}.soundbank.folder = {folder!r} is not a folder"
+            )
+    return problems
+
+
 def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
     """Problems the schema cannot see because they involve two keys or the file system."""
     problems: list[str] = []
@@ -183,4 +211,5 @@ def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
         problems += _ordered_range(config, dotted)
     problems += _backbone_problems(config["backbone"])
     problems += _soundbank_problems(config["soundbank"])
+    problems += _condition_problems(config)
     return problems

@@ -15,7 +15,6 @@ from igsed.core.constants import CLASSES
 from igsed.soundbank.layout import (
     BACKGROUND,
     FOREGROUND,
-    HALVES,
     SoundbankError,
     layout_files,
     validate_soundbank_layout,
@@ -24,23 +23,29 @@ from igsed.soundbank.layout import (
 logger = logging.getLogger(__name__)
 
 
-def link_folder_soundbank(src: Path, out_dir: Path) -> dict[str, Any]:
+def link_folder_soundbank(src: Path, out_dir: Path, *, eval_only: bool = False) -> dict[str, Any]:
     """Validate the soundbank at `src`, then fill `out_dir` with absolute symlinks to its files.
 
-    `out_dir` must be missing or empty (the caller wraps it in `atomic_dir`). Returns
-    {"source": absolute src, "counts": validate_soundbank_layout(src)}. Raises SoundbankError.
+    `eval_only` (a test condition's recordings): only the `eval/` half is needed and linked,
+    and classes may be missing (a warning names them). `out_dir` must be missing or empty
+    (the caller wraps it in `atomic_dir`). Returns {"source": absolute src, "counts":
+    validate_soundbank_layout(src)}. Raises SoundbankError.
     """
     src = Path(src).expanduser()
     source_root = src.resolve()
     # Listed once, so stray files are warned about once; only listed files are linked.
-    files = layout_files(source_root)
+    files = (
+        layout_files(source_root, ("eval",), all_classes=False)
+        if eval_only
+        else layout_files(source_root)
+    )
     counts = validate_soundbank_layout(source_root, files)
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise SoundbankError(f"output folder {out_dir} is not empty")
 
     n_links = 0
-    for half in HALVES:
+    for half in files:
         for name in CLASSES:
             target_dir = out_dir / half / FOREGROUND / name
             n_links += _link_all(files[half][FOREGROUND][name], target_dir)

@@ -11,7 +11,7 @@ skipped with one warning naming them; an audio file that does not decode is an e
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,18 +42,22 @@ def is_audio_file_name(path: Path) -> bool:
     return not path.name.startswith(".") and path.suffix.lower() in AUDIO_SUFFIXES
 
 
-def layout_files(root: Path) -> dict[str, dict[str, Any]]:
+def layout_files(
+    root: Path, halves: Sequence[str] = HALVES, *, all_classes: bool = True
+) -> dict[str, dict[str, Any]]:
     """Audio file paths per half: {half: {"foreground": {Class: [paths]}, "background": [...]}}.
 
-    Checks the folder structure only (not the audio); raises SoundbankError. Hidden and
-    non-audio files are left out, with one warning that names them.
+    Checks the folder structure of `halves` only (not the audio); raises SoundbankError.
+    Hidden and non-audio files are left out, with one warning that names them. With
+    `all_classes` False (a test condition's recordings), a class may have no folder or no
+    files (one warning names them), but at least one class must have files.
     """
     root = Path(root)
     if not root.is_dir():
         raise SoundbankError(f"soundbank folder {root} does not exist or is not a folder")
     skipped: list[Path] = []
     files: dict[str, dict[str, Any]] = {}
-    for half in HALVES:
+    for half in halves:
         half_dir = root / half
         foreground_dir = half_dir / FOREGROUND
         background_dir = half_dir / BACKGROUND
@@ -61,7 +65,7 @@ def layout_files(root: Path) -> dict[str, dict[str, Any]]:
             if not required.is_dir():
                 raise SoundbankError(f"missing folder {required} (soundbank layout: {_LAYOUT})")
         files[half] = {
-            FOREGROUND: _class_files(foreground_dir, skipped),
+            FOREGROUND: _class_files(foreground_dir, skipped, all_classes),
             BACKGROUND: _flat_files(background_dir, skipped, what=f"{half} background"),
         }
     if skipped:
@@ -74,16 +78,16 @@ def validate_soundbank_layout(
 ) -> dict[str, Any]:
     """Check `root` follows the layout and every file is readable, non-empty audio.
 
-    `files` is `layout_files(root)` when the caller has it already (one skip warning, not
-    two). Returns counts: {half: {"foreground": {Class: n}, "background": n,
-    "sample_rates": [Hz, ...]}} for half in train, eval. Raises SoundbankError naming the
-    first offending path.
+    `files` is `layout_files(root, ...)` when the caller has it already (one skip warning,
+    not two; its halves are the ones checked). Returns counts: {half: {"foreground": {Class:
+    n}, "background": n, "sample_rates": [Hz, ...]}} per half. Raises SoundbankError naming
+    the first offending path.
     """
     files = layout_files(root) if files is None else files
     counts: dict[str, Any] = {}
     checked = 0
     progress = Progress(logger, f"soundbank files checked under {root}", None, _PROGRESS_EVERY_S)
-    for half in HALVES:
+    for half in files:
         rates: set[int] = set()
         short_backgrounds: list[Path] = []
         for path, is_background in _all_files(files[half]):
@@ -114,7 +118,9 @@ def validate_soundbank_layout(
 _LAYOUT = "<root>/{train,eval}/foreground/<Class>/*.wav and <root>/{train,eval}/background/*.wav"
 
 
-def _class_files(foreground_dir: Path, skipped: list[Path]) -> dict[str, list[Path]]:
+def _class_files(
+    foreground_dir: Path, skipped: list[Path], all_classes: bool
+) -> dict[str, list[Path]]:
     entries = _kept_entries(foreground_dir, skipped)
     for entry in entries:
         if not entry.is_dir():
@@ -125,12 +131,39 @@ def _class_files(foreground_dir: Path, skipped: list[Path]) -> dict[str, list[Pa
             raise SoundbankError(
                 f"unknown class folder {entry}; class folders are: {', '.join(CLASSES)}"
             )
+    if not all_classes:
+        return _present_class_files(foreground_dir, skipped)
     result: dict[str, list[Path]] = {}
     for name in CLASSES:
         class_dir = foreground_dir / name
         if not class_dir.is_dir():
             raise SoundbankError(f"missing class folder {class_dir} (every class needs one)")
         result[name] = _flat_files(class_dir, skipped, what=f"class {name}")
+    return result
+
+
+def _present_class_files(foreground_dir: Path, skipped: list[Path]) -> dict[str, list[Path]]:
+    """Files per class where classes may be missing (recordings rarely hold all ten)."""
+    result: dict[str, list[Path]] = {}
+    for name in CLASSES:
+        class_dir = foreground_dir / name
+        present = class_dir.is_dir() and any(
+            is_audio_file_name(p) for p in class_dir.iterdir() if p.is_file()
+        )
+        result[name] = _flat_files(class_dir, skipped, what=f"class {name}") if present else []
+    missing = [name for name in CLASSES if not result[name]]
+    if len(missing) == len(CLASSES):
+        raise SoundbankError(
+            f"{foreground_dir} holds no foreground audio of any class; "
+            f"class folders are: {', '.join(CLASSES)}"
+        )
+    if missing:
+        logger.warning(
+            "%s has no foreground audio for %d classes, which never occur in its clips: %s",
+            foreground_dir,
+            len(missing),
+            ", ".join(missing),
+        )
     return result
 
 

@@ -14,9 +14,18 @@ SOURCES: tuple[str, ...] = ("synthetic", "desed", "folder")
 
 
 def soundbank(
-    source: str, out_dir: Path, *, settings: dict[str, Any], downloads_dir: Path
+    source: str,
+    out_dir: Path,
+    *,
+    settings: dict[str, Any],
+    downloads_dir: Path,
+    eval_only: bool = False,
 ) -> dict[str, Any]:
-    """Fill `out_dir` (atomically) from the configured source; return a summary."""
+    """Fill `out_dir` (atomically) from the configured source; return a summary.
+
+    `eval_only`: a test condition's soundbank, which feeds only the eval pool; a folder then
+    needs only its `eval/` half and may lack classes.
+    """
     if source not in SOURCES:
         raise ValueError(f"soundbank.source = {source!r}; allowed values: {', '.join(SOURCES)}")
     with atomic_dir(out_dir) as staging:
@@ -49,7 +58,7 @@ def soundbank(
                     "soundbank.source = 'folder' needs soundbank.folder.path: the directory "
                     "holding {train,eval}/foreground/<Class>/*.wav and {train,eval}/background/"
                 )
-            summary = link_folder_soundbank(Path(path), staging)
+            summary = link_folder_soundbank(Path(path), staging, eval_only=eval_only)
         write_json(staging / "soundbank.json", {"source": source, **summary})
     logger.info("soundbank %s ready in %s", source, out_dir)
     return summary

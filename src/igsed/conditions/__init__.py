@@ -1,0 +1,1 @@
+"""Test conditions: the eval pool re-synthesised with overrides, and the comparison across them."""

@@ -1,0 +1,220 @@
+"""The comparison across test conditions (rule conditions): one table, one figure, markdown.
+
+Each condition's figures are its own rule statistics' intervals.csv (Table II's IoU, F1 and
+Pointing Game at that condition's τ*, and the threshold-free AUROC and AP, each with its
+bootstrap interval over that condition's test clips). Conditions are ordered by the middle
+of their SNR range, then as configured (main first), so an SNR sweep reads left to right.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from igsed.core.atomic import read_json, write_text
+from igsed.core.methods import method_label
+from igsed.formats.conditions import (
+    CONDITION_COLUMNS,
+    CONDITION_METRICS,
+    write_conditions_table,
+)
+from igsed.formats.figures import method_colors, save_figure
+from igsed.formats.tables import format_number, markdown_table, require_columns
+
+logger = logging.getLogger(__name__)
+
+INTERVAL_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
+# The figure's panels: the paper's two threshold-tuned metrics and the threshold-free AUROC.
+FIGURE_METRICS: dict[str, str] = {"iou": "IoU at τ*", "f1": "F1 at τ*", "auroc": "AUROC"}
+TABLE_METRICS: dict[str, str] = {
+    "iou": "Mean IoU at τ\\*",
+    "f1": "F1 at τ\\*",
+    "auroc": "AUROC (threshold-free)",
+}
+
+
+@dataclass(frozen=True)
+class ConditionResults:
+    """One condition: what it changes (conditions.settings.describe) and its outputs."""
+
+    name: str
+    description: Mapping[str, Any]
+    intervals_csv: Path
+    split_summary_json: Path
+
+
+@dataclass(frozen=True)
+class ComparisonJob:
+    conditions: Sequence[ConditionResults]
+    methods: Sequence[str]
+    table_csv: Path
+    table_md: Path
+    figure_dir: Path
+    figure_name: str = "conditions"
+
+
+def ordered(conditions: Sequence[ConditionResults]) -> list[ConditionResults]:
+    """By the middle of the SNR range (stable: ties keep the configured order)."""
+    return sorted(conditions, key=lambda c: float(np.mean(c.description["snr_db"])))
+
+
+def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.DataFrame:
+    """One condition's rows of the cross-condition table."""
+    intervals = pd.read_csv(condition.intervals_csv, dtype={"method": str, "metric": str})
+    require_columns(intervals, INTERVAL_COLUMNS, condition.intervals_csv)
+    intervals = intervals[
+        intervals["method"].isin(list(methods)) & intervals["metric"].isin(CONDITION_METRICS)
+    ]
+    missing = sorted(set(methods) - set(intervals["method"]))
+    if missing:
+        raise ValueError(f"{condition.intervals_csv}: no intervals for methods {missing}")
+    order = {m: i for i, m in enumerate(methods)} | {
+        m: len(methods) + i for i, m in enumerate(CONDITION_METRICS)
+    }
+    intervals = intervals.sort_values(
+        ["method", "metric"], key=lambda column: column.map(order), kind="mergesort"
+    )
+    description = condition.description
+    counts = read_json(condition.split_summary_json)["counts"]
+    return intervals.loc[:, list(INTERVAL_COLUMNS)].assign(
+        condition=condition.name,
+        snr_db_low=description["snr_db"][0],
+        snr_db_high=description["snr_db"][1],
+        n_events_low=description["n_events"][0],
+        n_events_high=description["n_events"][1],
+        ref_db=description["ref_db"],
+        soundbank=description["soundbank"],
+        test_clips=int(counts["test"]),
+    )
+
+
+def _column_label(condition: ConditionResults) -> str:
+    low, high = condition.description["snr_db"]
+    return f"{condition.name} ({format_number(low, 0)} to {format_number(high, 0)} dB)"
+
+
+def _selected(table: pd.DataFrame, condition: str, method: str, metric: str) -> pd.DataFrame:
+    """The row of one condition, method and metric (empty if the table has none)."""
+    chosen = (
+        (table["condition"] == condition)
+        & (table["method"] == method)
+        & (table["metric"] == metric)
+    )
+    return table[chosen]
+
+
+def _cell(rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return format_number(None)
+    record = rows.iloc[0]
+    value = format_number(record["value"])
+    if not np.isfinite(record["ci_low"]):
+        return value
+    return f"{value} [{format_number(record['ci_low'])}, {format_number(record['ci_high'])}]"
+
+
+def comparison_markdown(
+    table: pd.DataFrame, conditions: Sequence[ConditionResults], methods: Sequence[str]
+) -> str:
+    """One markdown table per metric of TABLE_METRICS: methods down, conditions across."""
+    sections = [_conditions_table(conditions)]
+    header = ["Method", *(_column_label(c) for c in conditions)]
+    for metric, title in TABLE_METRICS.items():
+        rows = [
+            [method_label(method)]
+            + [_cell(_selected(table, c.name, method, metric)) for c in conditions]
+            for method in methods
+        ]
+        sections.append(
+            f"**{title}** (test, with bootstrap intervals)\n\n" + markdown_table(header, rows)
+        )
+    return "\n".join(sections)
+
+
+def _conditions_table(conditions: Sequence[ConditionResults]) -> str:
+    header = [
+        "Condition",
+        "SNR (dB)",
+        "Events per clip",
+        "Background ref (dB)",
+        "Soundbank",
+        "Test clips",
+    ]
+    rows = []
+    for condition in conditions:
+        d = condition.description
+        rows.append(
+            [
+                condition.name,
+                f"{format_number(d['snr_db'][0], 0)} to {format_number(d['snr_db'][1], 0)}",
+                f"{d['n_events'][0]} to {d['n_events'][1]}",
+                format_number(d["ref_db"], 0),
+                d["soundbank"],
+                read_json(condition.split_summary_json)["counts"]["test"],
+            ]
+        )
+    return markdown_table(header, rows)
+
+
+def comparison_figure(
+    table: pd.DataFrame, conditions: Sequence[ConditionResults], methods: Sequence[str]
+) -> Figure:
+    """Each method's metric against the condition, with its bootstrap interval."""
+    fig = Figure(figsize=(4.2 * len(FIGURE_METRICS), 4.2))
+    axes = fig.subplots(1, len(FIGURE_METRICS), sharex=True)
+    colors = method_colors(methods)
+    positions = np.arange(len(conditions), dtype=float)
+    # A small offset per method keeps the error bars of close values apart.
+    offsets = np.linspace(-0.15, 0.15, len(methods)) if len(methods) > 1 else np.zeros(1)
+    for ax, (metric, title) in zip(axes, FIGURE_METRICS.items(), strict=True):
+        for offset, method in zip(offsets, methods, strict=True):
+            values = [
+                table[
+                    (table["condition"] == c.name)
+                    & (table["method"] == method)
+                    & (table["metric"] == metric)
+                ]
+                for c in conditions
+            ]
+            point = np.array([v["value"].iloc[0] if len(v) else np.nan for v in values], float)
+            low = np.array([v["ci_low"].iloc[0] if len(v) else np.nan for v in values], float)
+            high = np.array([v["ci_high"].iloc[0] if len(v) else np.nan for v in values], float)
+            ax.errorbar(
+                positions + offset,
+                point,
+                yerr=np.nan_to_num(np.vstack([point - low, high - point])),
+                fmt="o-",
+                color=colors[method],
+                capsize=2,
+                label=method_label(method),
+            )
+        ax.set_title(title)
+        ax.set_xticks(positions, [_column_label(c).replace(" (", "\n(") for c in conditions])
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].set_ylabel("test, macro over classes")
+    axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    return fig
+
+
+def compare_conditions(job: ComparisonJob) -> pd.DataFrame:
+    """Write the cross-condition table (CSV and markdown) and figure; return the table."""
+    conditions = ordered(job.conditions)
+    table = pd.concat([condition_rows(c, job.methods) for c in conditions], ignore_index=True)
+    table = table.loc[:, list(CONDITION_COLUMNS)]
+    write_conditions_table(table, job.table_csv)
+    write_text(job.table_md, comparison_markdown(table, conditions, job.methods))
+    save_figure(comparison_figure(table, conditions, job.methods), job.figure_dir, job.figure_name)
+    logger.info(
+        "compared %d conditions (%s) over %d methods",
+        len(conditions),
+        ", ".join(c.name for c in conditions),
+        len(job.methods),
+    )
+    return table

@@ -1,0 +1,128 @@
+"""Test conditions on the finished tiny run: a folder of recordings that holds only an
+`eval/` half and lacks classes, explained by the run's models, and compared with main."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from support.workflow import planned_jobs, run_snakemake
+
+from igsed.core.constants import CLASSES
+from igsed.formats.conditions import read_conditions_table
+from igsed.formats.manifest import read_events, read_manifest
+
+TINY = "workflow/presets/tiny.yaml"
+PRESENT = ("Cat", "Dishes", "Speech", "Vacuum_cleaner")
+CONDITION_RULES = {
+    "soundbank_condition",
+    "synthesize_condition",
+    "split_condition",
+    "cache_features_condition",
+    "classify_condition",
+    "instances_condition",
+    "attribute_condition",
+    "evaluate_condition",
+    "statistics_condition",
+    "conditions",
+}
+
+
+def _recordings(tiny_run: Path, root: Path) -> Path:
+    """An eval-only folder soundbank with four classes, from the tiny run's eval half."""
+    source = tiny_run / "resources" / "soundbank" / "synthetic" / "eval"
+    for name in PRESENT:
+        shutil.copytree(source / "foreground" / name, root / "eval" / "foreground" / name)
+    shutil.copytree(source / "background", root / "eval" / "background")
+    return root
+
+
+def _with_conditions(workdir: Path, conditions: dict) -> list[str]:
+    (workdir / "conditions.yaml").write_text(yaml.safe_dump({"conditions": conditions}))
+    return ["--cores", "2", "--configfile", TINY, "conditions.yaml"]
+
+
+@pytest.fixture(scope="module")
+def condition_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A copy of the tiny run with condition `rec` run to the report; its dry-run plan."""
+    workdir = tmp_path_factory.mktemp("conditions") / "run"
+    shutil.copytree(tiny_run, workdir, symlinks=True)
+    recordings = _recordings(tiny_run, workdir.parent / "recordings")
+    args = _with_conditions(workdir, {"rec": {"soundbank": {"folder": str(recordings)}}})
+    plan = run_snakemake(workdir, "-n", *args)
+    run_snakemake(workdir, *args, timeout=1200)
+    return workdir, plan.stdout
+
+
+def test_a_condition_reuses_the_models_and_reruns_only_the_report(
+    condition_run: tuple[Path, str],
+) -> None:
+    _, plan = condition_run
+    planned = planned_jobs(plan)
+    assert set(planned) == CONDITION_RULES | {"report", "all"}, planned
+    assert planned["split_condition"] == 1 and planned["soundbank_condition"] == 1
+
+
+def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, str]) -> None:
+    workdir, _ = condition_run
+    log = (workdir / "results" / "logs" / "conditions" / "rec" / "soundbank.log").read_text()
+    missing = [name for name in CLASSES if name not in PRESENT]
+    warning = next(line for line in log.splitlines() if "no foreground audio" in line)
+    assert all(name in warning for name in missing), warning
+    events = read_events(workdir / "results" / "conditions" / "rec" / "split" / "events.tsv")
+    assert set(events["event_label"]) <= set(PRESENT)
+    manifest = read_manifest(workdir / "results" / "conditions" / "rec" / "split" / "manifest.tsv")
+    evaluated = manifest[manifest["split"] != "train"]
+    assert evaluated["audio_path"].str.startswith("results/conditions/rec/synthesis/").all()
+
+
+def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, str]) -> None:
+    workdir, _ = condition_run
+    config = yaml.safe_load((workdir / TINY).read_text())
+    table = read_conditions_table(workdir / "results" / "conditions" / "table.csv")
+    assert list(dict.fromkeys(table["condition"])) == ["main", "rec"]
+    assert list(dict.fromkeys(table["method"])) == config["attribution"]["run"]
+    rec = table[table["condition"] == "rec"]
+    assert rec["soundbank"].str.startswith("folder ").all()
+    iou = table[(table["metric"] == "iou") & (table["method"] == "ig")]
+    assert np.isfinite(iou["value"]).all()
+    # Main's row is main's own Table II.
+    main_iou = float(iou[iou["condition"] == "main"]["value"].iloc[0])
+    table2 = (workdir / "results" / "evaluation" / "table2.csv").read_text().splitlines()
+    ig_row = next(line for line in table2 if line.startswith("ig,"))
+    assert main_iou == pytest.approx(float(ig_row.split(",")[2]), abs=1e-6)
+    summary = (workdir / "results" / "report" / "summary.md").read_text()
+    assert "## Test conditions" in summary and "| rec |" in summary
+    for ext in ("png", "svg"):
+        assert (workdir / "results" / "figures" / f"conditions.{ext}").stat().st_size > 0
+
+
+def test_a_finished_condition_plans_nothing(condition_run: tuple[Path, str]) -> None:
+    workdir, _ = condition_run
+    args = _with_conditions(
+        workdir,
+        yaml.safe_load((workdir / "conditions.yaml").read_text())["conditions"],
+    )
+    assert planned_jobs(run_snakemake(workdir, "-n", *args).stdout) == {}
+
+
+def test_a_folder_without_foreground_fails_naming_it(
+    condition_run: tuple[Path, str], tmp_path: Path
+) -> None:
+    workdir, _ = condition_run
+    empty = tmp_path / "empty"
+    (empty / "eval" / "foreground" / "Cat").mkdir(parents=True)
+    (empty / "eval" / "background").mkdir()
+    shutil.copy(
+        next((workdir.parent / "recordings" / "eval" / "background").iterdir()),
+        empty / "eval" / "background",
+    )
+    args = _with_conditions(workdir, {"bare": {"soundbank": {"folder": str(empty)}}})
+    result = run_snakemake(workdir, *args, "resources/soundbank/conditions/bare", check=False)
+    assert result.returncode != 0
+    log = (workdir / "results" / "logs" / "conditions" / "bare" / "soundbank.log").read_text()
+    assert f"{empty.resolve()}/eval/foreground holds no foreground audio of any class" in log
+    assert not (workdir / "resources" / "soundbank" / "conditions" / "bare").exists()
