@@ -20,10 +20,7 @@ rule synthesize:
         seed=config["synthesis"]["seed"],
         n_clips=lambda wildcards: config["synthesis"]["n_clips"][wildcards.pool],
         chunks=config["synthesis"]["chunks"],
-        settings={
-            key: config["synthesis"][key]
-            for key in ("duration_s", "sample_rate", "n_events", "snr_db", "ref_db")
-        },
+        settings=synthesis_settings(config["synthesis"]),
         code=code_version("synthesize.py"),
     script:
         "../workflow/scripts/synthesize.py"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -46,28 +47,35 @@ def _with_conditions(workdir: Path, conditions: dict) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def condition_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A copy of the tiny run with condition `rec` run to the report; its dry-run plan."""
+def condition_run(
+    tiny_run: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, str]:
+    """A copy of the tiny run with condition `rec` run to the report; the dry run's and the
+    run's output."""
     workdir = tmp_path_factory.mktemp("conditions") / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     recordings = _recordings(tiny_run, workdir.parent / "recordings")
     args = _with_conditions(workdir, {"rec": {"soundbank": {"folder": str(recordings)}}})
     plan = run_snakemake(workdir, "-n", *args)
-    run_snakemake(workdir, *args, timeout=1200)
-    return workdir, plan.stdout
+    run = run_snakemake(workdir, *args, timeout=1200)
+    return workdir, plan.stdout, run.stdout + run.stderr
 
 
 def test_a_condition_reuses_the_models_and_reruns_only_the_report(
-    condition_run: tuple[Path, str],
+    condition_run: tuple[Path, str, str],
 ) -> None:
-    _, plan = condition_run
+    _, plan, run = condition_run
+    ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", run, re.MULTILINE))
+    assert ran == CONDITION_RULES | {"report", "all"}, ran
     planned = planned_jobs(plan)
-    assert set(planned) == CONDITION_RULES | {"report", "all"}, planned
+    # The jobs after the condition's split checkpoint are planned once it has run.
+    assert set(planned) <= CONDITION_RULES | {"report", "all"}, planned
     assert planned["split_condition"] == 1 and planned["soundbank_condition"] == 1
+    assert planned["synthesize_condition"] == 2  # the tiny preset's eval-pool chunks
 
 
-def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, str]) -> None:
-    workdir, _ = condition_run
+def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, str, str]) -> None:
+    workdir, _, _ = condition_run
     log = (workdir / "results" / "logs" / "conditions" / "rec" / "soundbank.log").read_text()
     missing = [name for name in CLASSES if name not in PRESENT]
     warning = next(line for line in log.splitlines() if "no foreground audio" in line)
@@ -79,8 +87,8 @@ def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, st
     assert evaluated["audio_path"].str.startswith("results/conditions/rec/synthesis/").all()
 
 
-def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, str]) -> None:
-    workdir, _ = condition_run
+def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, str, str]) -> None:
+    workdir, _, _ = condition_run
     config = yaml.safe_load((workdir / TINY).read_text())
     table = read_conditions_table(workdir / "results" / "conditions" / "table.csv")
     assert list(dict.fromkeys(table["condition"])) == ["main", "rec"]
@@ -100,8 +108,23 @@ def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, 
         assert (workdir / "results" / "figures" / f"conditions.{ext}").stat().st_size > 0
 
 
-def test_a_finished_condition_plans_nothing(condition_run: tuple[Path, str]) -> None:
-    workdir, _ = condition_run
+def test_the_snakemake_report_has_the_comparison(
+    condition_run: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    workdir, _, _ = condition_run
+    args = _with_conditions(
+        workdir,
+        yaml.safe_load((workdir / "conditions.yaml").read_text())["conditions"],
+    )
+    html = tmp_path / "report.html"
+    run_snakemake(workdir, "--report", str(html), *args[2:])
+    text = html.read_text(encoding="utf-8", errors="replace")
+    assert '"5. Test conditions"' in text
+    assert "table.md" in text and "conditions.png" in text
+
+
+def test_a_finished_condition_plans_nothing(condition_run: tuple[Path, str, str]) -> None:
+    workdir, _, _ = condition_run
     args = _with_conditions(
         workdir,
         yaml.safe_load((workdir / "conditions.yaml").read_text())["conditions"],
@@ -110,9 +133,9 @@ def test_a_finished_condition_plans_nothing(condition_run: tuple[Path, str]) -> 
 
 
 def test_a_folder_without_foreground_fails_naming_it(
-    condition_run: tuple[Path, str], tmp_path: Path
+    condition_run: tuple[Path, str, str], tmp_path: Path
 ) -> None:
-    workdir, _ = condition_run
+    workdir, _, _ = condition_run
     empty = tmp_path / "empty"
     (empty / "eval" / "foreground" / "Cat").mkdir(parents=True)
     (empty / "eval" / "background").mkdir()

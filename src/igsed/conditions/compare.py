@@ -100,6 +100,11 @@ def _column_label(condition: ConditionResults) -> str:
     return f"{condition.name} ({format_number(low, 0)} to {format_number(high, 0)} dB)"
 
 
+def _tick_label(condition: ConditionResults) -> str:
+    low, high = condition.description["snr_db"]
+    return f"{condition.name}\n{format_number(low, 0)} to {format_number(high, 0)} dB"
+
+
 def _selected(table: pd.DataFrame, condition: str, method: str, metric: str) -> pd.DataFrame:
     """The row of one condition, method and metric (empty if the table has none)."""
     chosen = (
@@ -167,7 +172,9 @@ def comparison_figure(
     table: pd.DataFrame, conditions: Sequence[ConditionResults], methods: Sequence[str]
 ) -> Figure:
     """Each method's metric against the condition, with its bootstrap interval."""
-    fig = Figure(figsize=(4.2 * len(FIGURE_METRICS), 4.2))
+    # Wide enough that each condition's two-line tick label stays clear of its neighbours'.
+    panel_width = max(4.2, 1.5 * len(conditions))
+    fig = Figure(figsize=(panel_width * len(FIGURE_METRICS), 4.2))
     axes = fig.subplots(1, len(FIGURE_METRICS), sharex=True)
     colors = method_colors(methods)
     positions = np.arange(len(conditions), dtype=float)
@@ -196,7 +203,7 @@ def comparison_figure(
                 label=method_label(method),
             )
         ax.set_title(title)
-        ax.set_xticks(positions, [_column_label(c).replace(" (", "\n(") for c in conditions])
+        ax.set_xticks(positions, [_tick_label(c) for c in conditions])
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylabel("test, macro over classes")
     axes[-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
