@@ -136,6 +136,25 @@ def test_a_finished_condition_plans_nothing(condition_run: tuple[Path, str, str]
     assert planned_jobs(run_snakemake(workdir, "-n", *args).stdout) == {}
 
 
+def test_a_condition_key_reruns_only_that_conditions_chain(
+    condition_run: tuple[Path, str, str],
+) -> None:
+    workdir, _, _ = condition_run
+    conditions = yaml.safe_load((workdir / "conditions.yaml").read_text())["conditions"]
+    changed = {"rec": {**conditions["rec"], "snr_db": [0, 10]}}
+    try:
+        planned = planned_jobs(
+            run_snakemake(workdir, "-n", *_with_conditions(workdir, changed)).stdout
+        )
+    finally:
+        _with_conditions(workdir, conditions)
+    # The soundbank stays (its folder did not change), and so does every model and main
+    # rule; jobs that wait on the condition's split checkpoint are planned once it has run.
+    assert set(planned) <= CONDITION_RULES - {"soundbank_condition"} | {"report", "all"}
+    assert planned["synthesize_condition"] == 2 and planned["split_condition"] == 1
+    assert "conditions" in planned
+
+
 def test_a_folder_without_foreground_fails_naming_it(
     condition_run: tuple[Path, str, str], tmp_path: Path
 ) -> None:
