@@ -52,6 +52,10 @@ def _rule_blocks() -> dict[str, tuple[Path, str]]:
             body = text[match.end() : end]
             top_level = re.search(r"^\S", body, flags=re.MULTILINE)
             blocks[match.group(1)] = (smk, body[: top_level.start()] if top_level else body)
+    # `use rule a as b with:` (rules/conditions.smk) keeps a's env and script.
+    for smk in RULE_FILES:
+        for match in re.finditer(r"^use rule (\w+) as (\w+) with:", smk.read_text(), re.MULTILINE):
+            blocks[match.group(2)] = blocks[match.group(1)]
     return blocks
 
 
