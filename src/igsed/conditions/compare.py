@@ -75,11 +75,12 @@ def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.Da
     missing = sorted(set(methods) - set(intervals["method"]))
     if missing:
         raise ValueError(f"{condition.intervals_csv}: no intervals for methods {missing}")
-    order = {m: i for i, m in enumerate(methods)} | {
-        m: len(methods) + i for i, m in enumerate(CONDITION_METRICS)
+    rank = {
+        "method": {m: i for i, m in enumerate(methods)},
+        "metric": {m: i for i, m in enumerate(CONDITION_METRICS)},
     }
     intervals = intervals.sort_values(
-        ["method", "metric"], key=lambda column: column.map(order), kind="mergesort"
+        ["method", "metric"], key=lambda column: column.map(rank[column.name]), kind="mergesort"
     )
     description = condition.description
     counts = read_json(condition.split_summary_json)["counts"]
@@ -95,14 +96,17 @@ def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.Da
     )
 
 
-def _column_label(condition: ConditionResults) -> str:
+def _snr_range(condition: ConditionResults) -> str:
     low, high = condition.description["snr_db"]
-    return f"{condition.name} ({format_number(low, 0)} to {format_number(high, 0)} dB)"
+    return f"{format_number(low, 0)} to {format_number(high, 0)}"
+
+
+def _column_label(condition: ConditionResults) -> str:
+    return f"{condition.name} ({_snr_range(condition)} dB)"
 
 
 def _tick_label(condition: ConditionResults) -> str:
-    low, high = condition.description["snr_db"]
-    return f"{condition.name}\n{format_number(low, 0)} to {format_number(high, 0)} dB"
+    return f"{condition.name}\n{_snr_range(condition)} dB"
 
 
 def _selected(table: pd.DataFrame, condition: str, method: str, metric: str) -> pd.DataFrame:
@@ -129,7 +133,7 @@ def comparison_markdown(
     table: pd.DataFrame, conditions: Sequence[ConditionResults], methods: Sequence[str]
 ) -> str:
     """One markdown table per metric of TABLE_METRICS: methods down, conditions across."""
-    sections = [_conditions_table(conditions)]
+    sections = [_conditions_table(table, conditions)]
     header = ["Method", *(_column_label(c) for c in conditions)]
     for metric, title in TABLE_METRICS.items():
         rows = [
@@ -143,7 +147,8 @@ def comparison_markdown(
     return "\n".join(sections)
 
 
-def _conditions_table(conditions: Sequence[ConditionResults]) -> str:
+def _conditions_table(table: pd.DataFrame, conditions: Sequence[ConditionResults]) -> str:
+    """What each condition changes, and its number of test clips."""
     header = [
         "Condition",
         "SNR (dB)",
@@ -154,15 +159,17 @@ def _conditions_table(conditions: Sequence[ConditionResults]) -> str:
     ]
     rows = []
     for condition in conditions:
-        d = condition.description
+        description = condition.description
+        low, high = description["n_events"]
+        test_clips = table.loc[table["condition"] == condition.name, "test_clips"].iloc[0]
         rows.append(
             [
                 condition.name,
-                f"{format_number(d['snr_db'][0], 0)} to {format_number(d['snr_db'][1], 0)}",
-                f"{d['n_events'][0]} to {d['n_events'][1]}",
-                format_number(d["ref_db"], 0),
-                d["soundbank"],
-                read_json(condition.split_summary_json)["counts"]["test"],
+                _snr_range(condition),
+                f"{low} to {high}",
+                format_number(description["ref_db"], 0),
+                description["soundbank"],
+                int(test_clips),
             ]
         )
     return markdown_table(header, rows)
@@ -182,14 +189,7 @@ def comparison_figure(
     offsets = np.linspace(-0.15, 0.15, len(methods)) if len(methods) > 1 else np.zeros(1)
     for ax, (metric, title) in zip(axes, FIGURE_METRICS.items(), strict=True):
         for offset, method in zip(offsets, methods, strict=True):
-            values = [
-                table[
-                    (table["condition"] == c.name)
-                    & (table["method"] == method)
-                    & (table["metric"] == metric)
-                ]
-                for c in conditions
-            ]
+            values = [_selected(table, c.name, method, metric) for c in conditions]
             point = np.array([v["value"].iloc[0] if len(v) else np.nan for v in values], float)
             low = np.array([v["ci_low"].iloc[0] if len(v) else np.nan for v in values], float)
             high = np.array([v["ci_high"].iloc[0] if len(v) else np.nan for v in values], float)
