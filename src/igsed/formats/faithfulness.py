@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from igsed.formats.tables import write_csv
+from igsed.formats.tables import require_columns, write_csv
 
 CURVE_NAMES: tuple[str, ...] = ("deletion", "insertion")
 ORDER_NAMES: tuple[str, ...] = ("morf", "lerf")
@@ -31,12 +31,6 @@ AREA_COLUMNS: tuple[str, ...] = (
 _TEXT = {"clip_id": str, "class": str, "curve": str, "order": str}
 # Probabilities of a float32 model carry ~7 significant digits; 8 decimals keep them.
 _DIGITS = 8
-
-
-def _check_columns(frame: pd.DataFrame, expected: Sequence[str], path: object) -> None:
-    missing = [c for c in expected if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(expected)}")
 
 
 def _check_values(frame: pd.DataFrame, column: str, allowed: Sequence[str], path: object) -> None:
@@ -60,7 +54,7 @@ def _sorted(frame: pd.DataFrame, keys: Sequence[str], columns: Sequence[str]) ->
 
 def write_curves(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
     """Write the curves (columns CURVE_COLUMNS, extra columns dropped), sorted, atomically."""
-    _check_columns(frame, CURVE_COLUMNS, path)
+    require_columns(frame, CURVE_COLUMNS, path)
     _check_values(frame, "curve", CURVE_NAMES, path)
     _check_values(frame, "order", ORDER_NAMES, path)
     keys = ("clip_id", "class", "curve", "order", "fraction")
@@ -70,7 +64,7 @@ def write_curves(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 def read_curves(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A curves.csv written by `write_curves`; ValueError naming the file if it is not one."""
     frame = pd.read_csv(path, dtype=_TEXT)
-    _check_columns(frame, CURVE_COLUMNS, path)
+    require_columns(frame, CURVE_COLUMNS, path)
     _check_values(frame, "curve", CURVE_NAMES, path)
     _check_values(frame, "order", ORDER_NAMES, path)
     return _numeric(frame.loc[:, list(CURVE_COLUMNS)], ("fraction", "probability"), path)
@@ -78,12 +72,12 @@ def read_curves(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 def write_areas(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
     """Write the normalised areas (columns AREA_COLUMNS), sorted by clip and class, atomically."""
-    _check_columns(frame, AREA_COLUMNS, path)
+    require_columns(frame, AREA_COLUMNS, path)
     write_csv(_sorted(frame, ("clip_id", "class"), AREA_COLUMNS), path, digits=_DIGITS)
 
 
 def read_areas(path: str | os.PathLike[str]) -> pd.DataFrame:
     """An areas.csv written by `write_areas`; ValueError naming the file if it is not one."""
     frame = pd.read_csv(path, dtype=_TEXT)
-    _check_columns(frame, AREA_COLUMNS, path)
+    require_columns(frame, AREA_COLUMNS, path)
     return _numeric(frame.loc[:, list(AREA_COLUMNS)], AREA_COLUMNS[2:], path)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from igsed.core.atomic import atomic_path
 from igsed.core.constants import CLASS_INDEX
+from igsed.formats.tables import require_columns
 
 INSTANCE_COLUMNS: tuple[str, ...] = ("clip_id", "class", "probability", "present")
 
@@ -46,9 +47,7 @@ def write_instances(path: str | os.PathLike[str], instances: Sequence[Instance])
 def read_instances(path: str | os.PathLike[str]) -> list[Instance]:
     """The rows of an instances file, checked: known classes, no duplicate (clip, class)."""
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "class": str})
-    missing = [c for c in INSTANCE_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(INSTANCE_COLUMNS)}")
+    require_columns(frame, INSTANCE_COLUMNS, path)
     unknown = sorted(set(frame["class"]) - set(CLASS_INDEX))
     if unknown:
         raise ValueError(f"{path}: unknown classes {unknown}")

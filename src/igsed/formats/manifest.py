@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from igsed.core.atomic import atomic_path
+from igsed.formats.tables import require_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,19 +48,13 @@ CHUNK_EVENT_COLUMNS: tuple[str, ...] = (
 CHUNK_EVENTS_NAME = "events.tsv"
 
 
-def _check_columns(frame: pd.DataFrame, expected: tuple[str, ...], path: object) -> None:
-    missing = [c for c in expected if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(expected)}")
-
-
 def write_table_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False)
 
 
 def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    _check_columns(frame, MANIFEST_COLUMNS, path)
+    require_columns(frame, MANIFEST_COLUMNS, path)
     write_table_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
 
 
@@ -78,14 +73,14 @@ def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.
     import pandas as pd
 
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "split": str})
-    _check_columns(frame, MANIFEST_COLUMNS, path)
+    require_columns(frame, MANIFEST_COLUMNS, path)
     if split is not None:
         frame = frame[frame["split"] == split].reset_index(drop=True)
     return frame
 
 
 def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    _check_columns(frame, EVENT_COLUMNS, path)
+    require_columns(frame, EVENT_COLUMNS, path)
     write_table_tsv(frame.loc[:, list(EVENT_COLUMNS)], path)
 
 
@@ -93,7 +88,7 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
     import pandas as pd
 
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "event_label": str})
-    _check_columns(frame, EVENT_COLUMNS, path)
+    require_columns(frame, EVENT_COLUMNS, path)
     return frame
 
 
@@ -133,5 +128,5 @@ def read_chunk_events(chunk_dir: str | Path) -> pd.DataFrame:
         sep="\t",
         dtype={"clip_id": str, "filename": str, "event_label": str, "source_file": str},
     )
-    _check_columns(frame, CHUNK_EVENT_COLUMNS, path)
+    require_columns(frame, CHUNK_EVENT_COLUMNS, path)
     return frame

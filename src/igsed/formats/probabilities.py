@@ -10,6 +10,7 @@ import pandas as pd
 
 from igsed.core.atomic import atomic_path
 from igsed.core.constants import CLASSES
+from igsed.formats.tables import require_columns
 
 
 def write_probabilities(
@@ -24,7 +25,5 @@ def write_probabilities(
 def read_probabilities(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A probabilities TSV written by `write_probabilities` (clip_id + one column per class)."""
     frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str})
-    missing = [c for c in ("clip_id", *CLASSES) if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
+    require_columns(frame, ("clip_id", *CLASSES), path)
     return frame

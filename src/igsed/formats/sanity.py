@@ -20,7 +20,7 @@ import os
 
 import pandas as pd
 
-from igsed.formats.tables import write_csv
+from igsed.formats.tables import require_columns, write_csv
 
 # Top down: the clip head's linear layer, the embedding fc1, then the conv blocks from the
 # last to the first. Level k re-initialises the first k of these.
@@ -35,9 +35,7 @@ _SORT = ["level", "clip_id", "class"]
 
 def _check(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
     """The frame with the columns' types, or a ValueError naming the file and the problem."""
-    missing = [c for c in SANITY_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(SANITY_COLUMNS)}")
+    require_columns(frame, SANITY_COLUMNS, path)
     frame = frame[list(SANITY_COLUMNS)].copy()
     levels = pd.to_numeric(frame["level"], errors="coerce")
     integral = levels.notna() & (levels % 1 == 0)

@@ -10,7 +10,7 @@ import os
 
 import pandas as pd
 
-from igsed.formats.tables import write_csv
+from igsed.formats.tables import require_columns, write_csv
 
 SED_VIEW_METRICS: tuple[str, ...] = ("psds1", "segment_auroc", "collar_f1")
 SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
@@ -18,18 +18,14 @@ SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_
 
 def write_sed_view(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     """sed_view.csv, atomically (a figure that is n/a is an empty cell)."""
-    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"sed_view table lacks columns {missing}")
+    require_columns(frame, SED_VIEW_COLUMNS, "sed_view table")
     write_csv(frame.loc[:, list(SED_VIEW_COLUMNS)], path)
 
 
 def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
     """sed_view.csv as written by `write_sed_view`, checked: its columns and metric names."""
     frame = pd.read_csv(path, dtype={"method": str, "metric": str})
-    missing = [c for c in SED_VIEW_COLUMNS if c not in frame.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}; expected {list(SED_VIEW_COLUMNS)}")
+    require_columns(frame, SED_VIEW_COLUMNS, path)
     unknown = sorted(set(frame["metric"]) - set(SED_VIEW_METRICS))
     if unknown:
         raise ValueError(f"{path}: unknown metrics {unknown}; expected {list(SED_VIEW_METRICS)}")
