@@ -142,9 +142,10 @@ def attribute_inputs(wildcards):
     return inputs
 
 
-def instances_files(condition=MAIN_CONDITION):
-    root = results_root(condition)
-    return {split: f"{root}/attribution/instances_{split}.tsv" for split in EVAL_SPLITS}
+def instances_files():
+    return {
+        split: f"results/attribution/instances_{split}.tsv" for split in EVAL_SPLITS
+    }
 
 
 def chunk_dirs(pool):
