@@ -45,14 +45,14 @@ import yaml  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils.flop_counter import flop_registry  # noqa: E402
 
-from igsed.attribution.engines import ENGINES as IG_ENGINES  # noqa: E402
-from igsed.attribution.fused import FusedOptions, fused_attributions  # noqa: E402
-from igsed.attribution.ig import (  # noqa: E402
+from igsed.core.atomic import atomic_path  # noqa: E402
+from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE  # noqa: E402
+from igsed.methods.engines import ENGINES as IG_ENGINES  # noqa: E402
+from igsed.methods.fused import FusedOptions, fused_attributions  # noqa: E402
+from igsed.methods.ig import (  # noqa: E402
     IGResult,
     IGSettings,
 )
-from igsed.core.atomic import atomic_path  # noqa: E402
-from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE  # noqa: E402
 from igsed.models.cnn14 import Cnn14  # noqa: E402
 from igsed.models.explained import ExplainedModel, load_explained_model  # noqa: E402
 from igsed.models.heads import make_head  # noqa: E402

@@ -2,7 +2,7 @@
 
 For each backbone (the default CNN14 width 0.125: the trained one in results/models/ when it
 exists, else random weights; full-width CNN14 with random weights) and 1, 2 and 3 attributed
-classes per clip, every method in igsed.attribution.methods attributes the same 10 s clip
+classes per clip, every method in igsed.methods attributes the same 10 s clip
 (the first test clip, else a synthetic one; ig_throughput.py's choice), once as igsed runs it
 (all classes from shared forwards) and once as a Captum user calls it (one target per call).
 Runs alternate between the two (reversed on odd repeats); the table shows medians.
@@ -48,22 +48,22 @@ from captum.attr import (  # noqa: E402
 )
 from ig_throughput import _clip, _model, _peak_rss_mb, _peak_rss_reset  # noqa: E402
 
-from igsed.attribution.frames import EVAL_FRAME_SAMPLES  # noqa: E402
-from igsed.attribution.methods.gradients import (  # noqa: E402
+from igsed.formats.tables import markdown_table  # noqa: E402
+from igsed.methods.frames import EVAL_FRAME_SAMPLES  # noqa: E402
+from igsed.methods.gradients import (  # noqa: E402
     NoiseSettings,
     gradient_shap,
     input_x_gradient,
     saliency,
     smoothgrad,
 )
-from igsed.attribution.methods.layer import gradcam  # noqa: E402
-from igsed.attribution.methods.perturbation import occlusion  # noqa: E402
-from igsed.attribution.methods.surrogate import (  # noqa: E402
+from igsed.methods.layer import gradcam  # noqa: E402
+from igsed.methods.perturbation import occlusion  # noqa: E402
+from igsed.methods.surrogate import (  # noqa: E402
     SurrogateSettings,
     log_odds,
     surrogate,
 )
-from igsed.formats.tables import markdown_table  # noqa: E402
 from igsed.models.explained import ExplainedModel  # noqa: E402
 
 SAMPLES = NoiseSettings(n_samples=16, noise_fraction=0.1, batch_size=8)

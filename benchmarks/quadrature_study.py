@@ -29,12 +29,12 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from igsed.attribution.engines import attribute_clip  # noqa: E402
-from igsed.attribution.ig import IGSettings  # noqa: E402
 from igsed.core.atomic import atomic_path  # noqa: E402
 from igsed.core.audio import load_clip  # noqa: E402
 from igsed.core.constants import CLASSES, CLIP_SAMPLES  # noqa: E402
 from igsed.formats.manifest import read_manifest  # noqa: E402
+from igsed.methods.engines import attribute_clip  # noqa: E402
+from igsed.methods.ig import IGSettings  # noqa: E402
 from igsed.models.explained import load_explained_model  # noqa: E402
 
 METHODS = ("gausslegendre", "riemann_trapezoid", "riemann_middle")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support.explained import clip, model, narrow  # noqa: F401 - float64 fixtures
 from support.workflow import copy_workflow, run_snakemake
 
 

@@ -15,20 +15,28 @@ import torch
 from support.ig import captum_ig
 from torch import nn
 
-import igsed.attribution.attribute as attribute_module
+import igsed.methods.loading as loading_module
 from igsed.attribution.attribute import AttributeSettings, ShardJob, attribute
-from igsed.attribution.baselines import energy_scores, random_scores
-from igsed.attribution.frames import frame_magnitude, fw_to_eval_grid
-from igsed.attribution.methods.layer import block_frame_seconds, gradcam
-from igsed.attribution.methods.perturbation import occlusion
 from igsed.core.annotations import Event
 from igsed.core.audio import load_clip, write_wav
 from igsed.core.checksums import combined_digest, file_digest
-from igsed.core.constants import CLASSES, CLIP_SAMPLES, N_CLASSES, N_MODEL_FRAMES, SAMPLE_RATE
+from igsed.core.constants import (
+    CLASSES,
+    CLIP_SAMPLES,
+    MODEL_FRAME_SECONDS,
+    N_CLASSES,
+    N_MODEL_FRAMES,
+    SAMPLE_RATE,
+)
 from igsed.core.methods import METHOD_INFO, METHOD_NAMES
 from igsed.formats.instances import Instance, write_instances
 from igsed.formats.manifest import write_events, write_manifest
 from igsed.formats.shards import read_shard
+from igsed.methods.baselines import energy_scores, random_scores
+from igsed.methods.frames import frame_magnitude, fw_to_eval_grid
+from igsed.methods.layer import block_frame_seconds, gradcam
+from igsed.methods.perturbation import occlusion
+from igsed.models.classifier import FRAME_OUTPUT, Classifier
 
 torch.set_num_threads(2)
 
@@ -65,14 +73,20 @@ class StandInClassifier(nn.Module):
         return torch.sigmoid(self.head(features))
 
 
-class StandInFramewise(nn.Module):
+class StandInFramewise(Classifier):
     """(B, N) -> (B, 31, 10) frame probabilities from the mean |x| of 31 windows."""
+
+    capabilities = frozenset({FRAME_OUTPUT})
+    frame_seconds = MODEL_FRAME_SECONDS
 
     def __init__(self, scale: float) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.linspace(-1.0, 1.0, N_CLASSES) * scale)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.frame_probabilities(waveform).max(dim=1).values
+
+    def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
         window = CLIP_SAMPLES // N_MODEL_FRAMES
         frames = waveform[:, : window * N_MODEL_FRAMES].abs().reshape(-1, N_MODEL_FRAMES, window)
         return torch.sigmoid(frames.mean(dim=-1, keepdim=True) * 20.0 * self.weight)
@@ -144,8 +158,8 @@ def stand_in_models(monkeypatch: pytest.MonkeyPatch) -> dict[str, int | None]:
     def load_framewise_model(backbone: Path, head: Path, device: torch.device) -> nn.Module:
         return StandInFramewise(1.0 if head.name == "fw_weak.pt" else 2.0).to(device)
 
-    monkeypatch.setattr(attribute_module, "load_explained_model", load_explained_model)
-    monkeypatch.setattr(attribute_module, "load_framewise_model", load_framewise_model)
+    monkeypatch.setattr(loading_module, "load_explained_model", load_explained_model)
+    monkeypatch.setattr(loading_module, "load_framewise_model", load_framewise_model)
     return options
 
 
@@ -243,7 +257,8 @@ def test_all_class_methods_score_every_class_without_instances(
             else:
                 scale = 1.0 if method == "fw_weak" else 2.0
                 with torch.no_grad():
-                    frames = StandInFramewise(scale)(torch.from_numpy(waveform)[None])[0].numpy()
+                    model = StandInFramewise(scale)
+                    frames = model.frame_probabilities(torch.from_numpy(waveform)[None])[0].numpy()
                 np.testing.assert_allclose(clip.scores, fw_to_eval_grid(frames).T, rtol=1e-6)
                 np.testing.assert_allclose(clip.clip_probabilities, frames.max(0), rtol=1e-6)
 

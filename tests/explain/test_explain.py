@@ -22,8 +22,6 @@ import torchaudio
 from sed_scores_eval.base_modules.io import read_sed_scores
 from support.explained import one_torch_thread  # noqa: F401 - autouse fixture
 
-from igsed.attribution.attribute import _shard_settings
-from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, method_settings
 from igsed.cli import main
 from igsed.core.annotations import Event, frame_mask
 from igsed.core.atomic import write_json
@@ -32,8 +30,9 @@ from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, SAMPLE_RATE
 from igsed.core.metrics import percentile_mask
 from igsed.explain.audio import AudioError, read_audio, windows
 from igsed.explain.detection import mask_events, windowed_mask
-from igsed.explain.rundir import SHARD_CONTEXT_KEYS
 from igsed.formats.shards import ClipScores, write_shard
+from igsed.methods.loading import SHARD_CONTEXT_KEYS, run_context
+from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, method_settings
 from igsed.models.cnn14 import Cnn14, save_backbone
 from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
@@ -89,7 +88,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         split="test",
         model_checksum="",
         instances_checksum="",
-        settings=_shard_settings(IG_PARAMS, torch.device("cpu")),
+        settings={**IG_PARAMS, **run_context(torch.device("cpu"))},
     )
     return root
 
@@ -209,7 +208,7 @@ def test_several_methods_recorded_settings_and_auto_classes(
     assert f"ig: settings {method_settings('ig', IG_PARAMS).as_dict()} (from {shard})" in log
     assert "gradcam: settings {'layer': 'conv_block6'} (from the method's defaults)" in log
     # What the attribute rule adds to a shard's settings is what explain drops again.
-    assert set(_shard_settings({}, torch.device("cpu"))) == set(SHARD_CONTEXT_KEYS)
+    assert set(run_context(torch.device("cpu"))) == set(SHARD_CONTEXT_KEYS)
     for method in methods.split(","):
         scores = read_sed_scores(tmp_path / f"kitchen.{method}.scores.tsv")
         assert list(scores.columns) == ["onset", "offset", *detected] and len(scores) == 100

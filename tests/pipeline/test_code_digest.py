@@ -64,7 +64,7 @@ def test_pipeline_stages_see_their_own_modules() -> None:
         }
 
     attribute = closure("attribute.py")
-    assert {"attribution/fused.py", "attribution/attribute.py", "models/cnn14.py"} <= attribute
+    assert {"methods/fused.py", "attribution/attribute.py", "models/cnn14.py"} <= attribute
     assert "synthesis/synthesize.py" not in attribute and "core/metrics.py" not in attribute
     evaluate = closure("evaluate.py")
     assert "core/metrics.py" in evaluate and "models/cnn14.py" not in evaluate

@@ -95,7 +95,7 @@ def test_every_method_has_a_described_schema_entry() -> None:
 def test_method_defaults_are_the_default_config() -> None:
     """One set of defaults: the schema's, the registry's (what `igsed explain` uses for a
     method the run did not run) and config.yaml's values agree."""
-    from igsed.attribution.registry import method_settings
+    from igsed.methods.registry import method_settings
 
     methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["properties"]
     for name, params in DEFAULT["attribution"]["methods"].items():

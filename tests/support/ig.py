@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.engines import attribute_clip
-from igsed.attribution.ig import IGSettings
+from igsed.methods.engines import attribute_clip
+from igsed.methods.ig import IGSettings
 
 
 def captum_ig(

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import torch
 
-from igsed.attribution.sanity import SanityJob, SanitySettings, sanity
 from igsed.core.logs import log_to_file
+from igsed.sanity.sanity import SanityJob, SanitySettings, sanity
 
 log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,18 +20,22 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, MethodResult, method_settings
 from igsed.core.audio import load_clip
 from igsed.core.checksums import file_digest
-from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, N_CLASSES, N_EVAL_FRAMES
+from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, N_CLASSES
 from igsed.core.device import pick_device
 from igsed.core.logs import Progress, peak_rss_mb
 from igsed.core.methods import MethodInfo, method_info
-from igsed.core.versions import package_version
 from igsed.formats.instances import classes_by_clip, read_instances
-from igsed.formats.manifest import read_manifest
 from igsed.formats.shards import ClipScores, model_checksum, write_shard
-from igsed.models.explained import load_explained_model, load_framewise_model
+from igsed.methods.loading import audio_paths, load_method_model, run_context
+from igsed.methods.registry import (
+    IMPLEMENTATIONS,
+    ClipInput,
+    MethodResult,
+    check_result,
+    method_settings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,37 +62,6 @@ class AttributeSettings:
     device: str = "auto"
 
 
-def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torch.device) -> Any:
-    """The frozen model a method runs on: the clip classifier, a framewise model, or None."""
-    missing = [role for role in info.models if role not in models]
-    if missing:
-        raise KeyError(f"{info.name} needs model files for roles {missing}")
-    for role in info.models:
-        if not Path(models[role]).is_file():
-            raise FileNotFoundError(f"model weights not found: {models[role]}")
-    if "clip_head" in info.models:
-        return load_explained_model(models["backbone"], models["clip_head"], device)
-    heads = [role for role in info.models if role != "backbone"]
-    if heads:
-        return load_framewise_model(models["backbone"], models[heads[0]], device)
-    return None
-
-
-def audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:
-    manifest = read_manifest(manifest_path)
-    rows = {row.clip_id: row for row in manifest.itertuples(index=False)}
-    missing = [clip_id for clip_id in clip_ids if clip_id not in rows]
-    if missing:
-        raise ValueError(f"{manifest_path}: clip ids not in the manifest: {missing}")
-    wrong_split = [clip_id for clip_id in clip_ids if rows[clip_id].split != split]
-    if wrong_split:
-        raise ValueError(
-            f"{manifest_path}: clips {wrong_split} are not in split {split!r} "
-            f"(found {[rows[c].split for c in wrong_split]})"
-        )
-    return {clip_id: Path(rows[clip_id].audio_path) for clip_id in clip_ids}
-
-
 def _targets(job: ShardJob, info: MethodInfo) -> dict[str, tuple[int, ...]]:
     """The class indices each clip of the shard is scored for."""
     if info.all_classes:
@@ -100,22 +73,6 @@ def _targets(job: ShardJob, info: MethodInfo) -> dict[str, tuple[int, ...]]:
         clip_id: tuple(CLASS_INDEX[name] for name in by_clip.get(clip_id, []))
         for clip_id in job.clip_ids
     }
-
-
-def check_result(result: MethodResult, clip: ClipInput, method: str) -> None:
-    k = len(clip.targets)
-    if np.shape(result.scores) != (k, N_EVAL_FRAMES):
-        raise ValueError(
-            f"{method} returned scores of shape {np.shape(result.scores)} for clip "
-            f"{clip.clip_id}; expected ({k}, {N_EVAL_FRAMES})"
-        )
-    bad = ~np.isfinite(result.scores)
-    if bad.any():
-        row, frame = np.argwhere(bad)[0]
-        raise ValueError(
-            f"{method}: non-finite frame score for clip {clip.clip_id}, class "
-            f"{CLASSES[clip.targets[row]]}, frame {frame}"
-        )
 
 
 def _clip_scores(result: MethodResult, clip: ClipInput, keep_signed: bool) -> ClipScores:
@@ -161,16 +118,6 @@ def attribute_clips(
     return clips, timings
 
 
-def _shard_settings(params: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
-    """What the shard records about how it was made: the method's parameters, then context."""
-    return {
-        **dict(params),
-        "device": device.type,
-        "torch_version": torch.__version__,
-        "captum_version": package_version("captum"),
-    }
-
-
 def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
     """Score the clips of `job` with its method and write the shard (igsed.formats.shards).
 
@@ -201,7 +148,7 @@ def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
         split=job.split,
         model_checksum=model_checksum({role: job.models[role] for role in info.models}),
         instances_checksum="" if info.all_classes else file_digest(job.instances),
-        settings=_shard_settings(settings.params, device),
+        settings={**dict(settings.params), **run_context(device)},
     )
     summary = {
         "out_path": str(job.out_path),

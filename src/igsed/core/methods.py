@@ -1,8 +1,11 @@
 """The attribution methods by name: what each is, which models it needs, how it is labelled.
 
 Pure data, so the rules, the shard format and the evaluation can know the methods without
-importing torch; `igsed.attribution.registry` maps the same names to their implementations
-(a test keeps the two key sets equal). Definitions: ../shared/DESIGN.md and docs/methods.md.
+importing torch; `igsed.methods.registry` maps the same names to their implementations
+(a test keeps the two key sets equal). Definitions: docs/methods.md.
+
+The capability names are those of the classifier contract (igsed.models.classifier): what a
+model may declare beyond clip probabilities, and so what a method may need of it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,12 @@ from dataclasses import dataclass
 
 # The models a method is run with, by role (igsed.formats.shards.MODEL_ROLES).
 EXPLAINED = ("backbone", "clip_head")
+
+# Optional capabilities of a classifier (igsed.models.classifier says what each offers).
+FRAME_OUTPUT = "frame_output"
+LAYERS = "layers"
+POWER_SPLIT = "power_split"
+CAPABILITIES: tuple[str, ...] = (FRAME_OUTPUT, LAYERS, POWER_SPLIT)
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,9 @@ class MethodInfo:
     keep its per-sample values too.
     `own_detections`: its shards carry the method's own clip probabilities, which the
     evaluation uses as its instances under `metrics.fw_detections: own`.
+    `needs`: the capabilities a model must declare for the method to run on it (a model
+    without them is not explained by the method; the fast paths of POWER_SPLIT are used
+    where declared and are no need).
     """
 
     name: str
@@ -33,6 +45,7 @@ class MethodInfo:
     waveform: bool = False
     own_detections: bool = False
     seeded: bool = False
+    needs: tuple[str, ...] = ()
 
 
 METHOD_INFO: dict[str, MethodInfo] = {
@@ -45,7 +58,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
         MethodInfo(
             "gradient_shap", "GradientSHAP", "gradient", EXPLAINED, waveform=True, seeded=True
         ),
-        MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED),
+        MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED, needs=(LAYERS,)),
         MethodInfo("occlusion", "Occlusion", "perturbation", EXPLAINED),
         MethodInfo("surrogate", "Surrogate", "perturbation", EXPLAINED, seeded=True),
         MethodInfo(
@@ -55,6 +68,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("backbone", "fw_weak"),
             all_classes=True,
             own_detections=True,
+            needs=(FRAME_OUTPUT,),
         ),
         MethodInfo(
             "fw_strong",
@@ -63,6 +77,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("backbone", "fw_strong"),
             all_classes=True,
             own_detections=True,
+            needs=(FRAME_OUTPUT,),
         ),
         MethodInfo("energy", "Energy baseline", "baseline", (), all_classes=True),
         MethodInfo("random", "Random baseline", "baseline", (), all_classes=True, seeded=True),

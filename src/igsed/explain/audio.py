@@ -17,8 +17,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-from igsed.attribution.frames import EVAL_FRAME_SAMPLES
 from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
+from igsed.methods.frames import EVAL_FRAME_SAMPLES
 
 
 class AudioError(ValueError):

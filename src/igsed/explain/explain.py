@@ -28,8 +28,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.attribute import load_method_model
-from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput
 from igsed.core.annotations import Event
 from igsed.core.constants import CLASS_INDEX, CLASSES, N_EVAL_FRAMES
 from igsed.core.device import pick_device
@@ -38,6 +36,8 @@ from igsed.explain.audio import Audio, AudioError, frame_times, read_audio, wind
 from igsed.explain.detection import detect_events
 from igsed.explain.outputs import explain_figure, write_events, write_figure, write_scores
 from igsed.explain.rundir import TAU_STAR, MethodParams, RunDir, RunDirError, open_run
+from igsed.methods.loading import load_method_model
+from igsed.methods.registry import IMPLEMENTATIONS, ClipInput
 from igsed.models.explained import load_explained_model
 
 logger = logging.getLogger(__name__)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from igsed.attribution.registry import method_settings
 from igsed.core.atomic import read_json
 from igsed.formats.shards import ShardError, read_shard
+from igsed.methods.loading import SHARD_CONTEXT_KEYS
+from igsed.methods.registry import method_settings
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +28,6 @@ MODEL_FILES: dict[str, tuple[str, str]] = {
     "fw_strong": ("models/head_fw_strong.pt", "train_head"),
 }
 TAU_STAR = "evaluation/tau_star.json"
-# What the attribute rule records in a shard's settings beside the method's parameters
-# (igsed.attribution.attribute._shard_settings): context, not parameters.
-SHARD_CONTEXT_KEYS: tuple[str, ...] = ("device", "torch_version", "captum_version")
 # τ* of which metric the events use: Fig. 2 draws the threshold at τ*_IoU too.
 TAU_METRIC = "iou"
 

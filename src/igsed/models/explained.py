@@ -7,6 +7,10 @@ engine compute the power once and evaluate the network at alpha**2 * power, whic
 power of alpha * waveform; `forward(x) == from_power(power_spectrogram(x))`.
 
 `FramewiseModel` is FW-WS or FW-SS: waveform -> (B, T', 10) frame probabilities.
+
+Both follow the classifier contract (igsed.models.classifier) and declare what they offer:
+the clip classifier its named layers and CNN14's power-spectrogram shortcuts, a framewise
+model its frame output.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import torch
 from torch import nn
 
 from igsed.core.checksums import file_digest
-from igsed.core.constants import CLASSES
+from igsed.core.constants import CLASSES, MODEL_FRAME_SECONDS, SAMPLE_RATE
 from igsed.formats.weights import read_head_file, require_backbone
+from igsed.models.classifier import FRAME_OUTPUT, LAYERS, POWER_SPLIT, Classifier
 from igsed.models.cnn14 import Cnn14, load_backbone
 from igsed.models.freeze import freeze
 from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head
@@ -33,10 +38,13 @@ def _check_pair(backbone_path: Path, head_path: Path) -> str:
     return sha256
 
 
-class ExplainedModel(nn.Module):
+class ExplainedModel(Classifier):
     """(B, N) waveform -> (B, 10) sigmoid class probabilities of the clip classifier."""
 
     classes: tuple[str, ...] = CLASSES
+    sample_rate = SAMPLE_RATE
+    capabilities = frozenset({LAYERS, POWER_SPLIT})
+    model_name = "cnn14"
 
     def __init__(self, backbone: Cnn14, head: ClipHead, backbone_sha256: str = "") -> None:
         super().__init__()
@@ -47,6 +55,11 @@ class ExplainedModel(nn.Module):
     @property
     def clip_pooling(self) -> str:
         return self.head.pooling
+
+    def layers(self) -> dict[str, nn.Module]:
+        """The conv blocks, fc1 (the clip head's copy) and the head's linear layer."""
+        blocks = {f"conv_block{i}": block for i, block in enumerate(self.backbone.conv_blocks(), 1)}
+        return {**blocks, "fc1": self.head.embedding.fc1, "clip_head": self.head.linear}
 
     def power_spectrogram(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, 1, T, 513) STFT power (no learned parameters)."""
@@ -71,10 +84,14 @@ class ExplainedModel(nn.Module):
         return self.from_power(self.power_spectrogram(waveform))
 
 
-class FramewiseModel(nn.Module):
-    """(B, N) waveform -> (B, T', 10) frame probabilities (T' = 31 for 10 s)."""
+class FramewiseModel(Classifier):
+    """(B, N) waveform -> (B, 10) clip probabilities, the max over its (B, T', 10) frame
+    probabilities (paper Eq. (2); T' = 31 for 10 s), which are its model-intrinsic output."""
 
     classes: tuple[str, ...] = CLASSES
+    sample_rate = SAMPLE_RATE
+    capabilities = frozenset({FRAME_OUTPUT})
+    frame_seconds = MODEL_FRAME_SECONDS
 
     def __init__(self, backbone: Cnn14, head: FramewiseHead, backbone_sha256: str = "") -> None:
         super().__init__()
@@ -85,12 +102,12 @@ class FramewiseModel(nn.Module):
     def from_power(self, power: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.head(self.backbone.frame_features_from_power(power)))
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+    def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, T', 10)."""
         return self.from_power(self.backbone.power_spectrogram(waveform))
 
-    def clip_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
-        """(B, 10): max over frames, the clip score of paper Eq. (2)."""
-        return self.forward(waveform).max(dim=1).values
+    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.frame_probabilities(waveform).max(dim=1).values
 
 
 def load_explained_model(

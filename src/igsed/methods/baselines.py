@@ -11,8 +11,8 @@ import hashlib
 import numpy as np
 import torch
 
-from igsed.attribution.frames import EVAL_FRAME_SAMPLES, frame_magnitude
 from igsed.core.constants import N_CLASSES, N_EVAL_FRAMES
+from igsed.methods.frames import EVAL_FRAME_SAMPLES, frame_magnitude
 
 
 def energy_scores(

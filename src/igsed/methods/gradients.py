@@ -4,7 +4,7 @@ Every method here needs only gradients of F_c (class c's sigmoid probability) wi
 to the input at some points. One forward of a batch of points serves all attributed classes
 of a clip, with one backward per class (`class_gradients`); Captum's methods instead run a
 forward and a backward per class. The definitions are Captum's, checked against it in
-float64 (tests/attribution/test_methods.py):
+float64 (tests/methods/test_methods.py):
 
 - `saliency`:         |dF_c/dx|                                    (Captum `Saliency`)
 - `input_x_gradient`: x * dF_c/dx                                   (Captum `InputXGradient`)
@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.fused import inference_network
+from igsed.methods.fused import inference_network
+from igsed.models.classifier import POWER_SPLIT, declares
 
 
 def _as_batch(waveform: np.ndarray | torch.Tensor, model: nn.Module) -> torch.Tensor:
@@ -41,7 +42,7 @@ def _scores(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
     """F(batch). A model split at the STFT power (ExplainedModel) runs the rest of its network
     as the fused IG engine does: Conv2d and BatchNorm folded, channels-last on narrow CPU
     models (`inference_network`); the same function, computed faster."""
-    if hasattr(model, "power_spectrogram") and hasattr(model, "from_power"):
+    if declares(model, POWER_SPLIT):
         return inference_network(model)(model.power_spectrogram(batch))
     return model(batch)
 

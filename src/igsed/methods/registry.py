@@ -17,22 +17,23 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.baselines import clip_seed_sequence, energy_scores, random_scores
-from igsed.attribution.engines import attribute_clip
-from igsed.attribution.frames import EVAL_FRAME_SAMPLES, frame_magnitude, fw_to_eval_grid
-from igsed.attribution.ig import IGSettings
-from igsed.attribution.methods.gradients import (
+from igsed.core.constants import CLASSES, N_CLASSES, N_EVAL_FRAMES
+from igsed.core.methods import METHOD_INFO
+from igsed.methods.baselines import clip_seed_sequence, energy_scores, random_scores
+from igsed.methods.engines import attribute_clip
+from igsed.methods.frames import EVAL_FRAME_SAMPLES, frame_magnitude, fw_to_eval_grid
+from igsed.methods.gradients import (
     NoiseSettings,
     gradient_shap,
     input_x_gradient,
     saliency,
     smoothgrad,
 )
-from igsed.attribution.methods.layer import block_frame_seconds, gradcam
-from igsed.attribution.methods.perturbation import occlusion
-from igsed.attribution.methods.surrogate import SurrogateSettings, surrogate
-from igsed.core.constants import N_CLASSES, N_EVAL_FRAMES
-from igsed.core.methods import METHOD_INFO
+from igsed.methods.ig import IGSettings
+from igsed.methods.layer import block_frame_seconds, gradcam
+from igsed.methods.perturbation import occlusion
+from igsed.methods.surrogate import SurrogateSettings, surrogate
+from igsed.models.classifier import FRAME_OUTPUT, Classifier
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,23 @@ class MethodResult:
     diagnostics: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (k,)
     waveform_attribution: np.ndarray | None = None  # (k, N) per-sample, signed where defined
     clip_probabilities: np.ndarray | None = None  # (10,) the method's own detections
+
+
+def check_result(result: MethodResult, clip: ClipInput, method: str) -> None:
+    """Refuse a result that is not one finite row of frame scores per target class."""
+    k = len(clip.targets)
+    if np.shape(result.scores) != (k, N_EVAL_FRAMES):
+        raise ValueError(
+            f"{method} returned scores of shape {np.shape(result.scores)} for clip "
+            f"{clip.clip_id}; expected ({k}, {N_EVAL_FRAMES})"
+        )
+    bad = ~np.isfinite(result.scores)
+    if bad.any():
+        row, frame = np.argwhere(bad)[0]
+        raise ValueError(
+            f"{method}: non-finite frame score for clip {clip.clip_id}, class "
+            f"{CLASSES[clip.targets[row]]}, frame {frame}"
+        )
 
 
 @dataclass(frozen=True)
@@ -220,18 +238,20 @@ def _surrogate(model: nn.Module, clip: ClipInput, settings: SeededSurrogate) -> 
     return MethodResult(scores=np.asarray(scores, dtype=np.float32).reshape(-1, N_EVAL_FRAMES))
 
 
-def _framewise(model: nn.Module, clip: ClipInput, _settings: NoParameters) -> MethodResult:
+def _framewise(model: Classifier, clip: ClipInput, _settings: NoParameters) -> MethodResult:
+    model.require([FRAME_OUTPUT], "a model-intrinsic method")
     parameter = next(model.parameters())
     waveform = torch.from_numpy(clip.waveform).to(parameter.device)[None, :]
     with torch.no_grad():
-        frames = model(waveform).detach().to("cpu", torch.float32).numpy()
+        frames = model.frame_probabilities(waveform).detach().to("cpu", torch.float32).numpy()
     if frames.ndim != 3 or frames.shape[0] != 1 or frames.shape[2] != N_CLASSES:
         raise ValueError(
             f"framewise model returned shape {frames.shape} for clip {clip.clip_id}; "
             f"expected (1, frames, {N_CLASSES})"
         )
     return MethodResult(
-        scores=fw_to_eval_grid(frames[0]).T.copy(), clip_probabilities=frames[0].max(axis=0)
+        scores=fw_to_eval_grid(frames[0], model.frame_seconds).T.copy(),
+        clip_probabilities=frames[0].max(axis=0),
     )
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.fused import fused_engine
-from igsed.attribution.ig import ENGINE_NAMES, Engine, IGResult, IGSettings, captum_engine
+from igsed.methods.fused import fused_engine
+from igsed.methods.ig import ENGINE_NAMES, Engine, IGResult, IGSettings, captum_engine
 
 # A plain lookup: IGSettings.engine names one of these (ENGINE_NAMES, checked by a test).
 ENGINES: dict[str, Engine] = {"fused": fused_engine, "captum": captum_engine}

@@ -25,7 +25,7 @@ from support.explained import (  # one_torch_thread: an autouse fixture
     one_torch_thread,  # noqa: F401
 )
 
-from igsed.attribution.methods.gradients import (
+from igsed.methods.gradients import (
     NoiseSettings,
     _gradient_shap,
     _smoothgrad,
@@ -35,8 +35,8 @@ from igsed.attribution.methods.gradients import (
     saliency,
     smoothgrad,
 )
-from igsed.attribution.methods.layer import block_frame_seconds, gradcam, gradcam_maps
-from igsed.attribution.methods.perturbation import occluded_copies, occlusion
+from igsed.methods.layer import block_frame_seconds, gradcam, gradcam_maps
+from igsed.methods.perturbation import occluded_copies, occlusion
 from igsed.models.explained import ExplainedModel
 
 N_SAMPLES = EQUIVALENCE_SAMPLES

@@ -26,8 +26,9 @@ from support.explained import (  # one_torch_thread: an autouse fixture
 )
 from torch import nn
 
-from igsed.attribution.engines import ENGINES, attribute_clip
-from igsed.attribution.fused import (
+from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
+from igsed.methods.engines import ENGINES, attribute_clip
+from igsed.methods.fused import (
     FusedOptions,
     batch_steps,
     fused_attributions,
@@ -35,8 +36,7 @@ from igsed.attribution.fused import (
     quadrature,
     step_memory_bytes,
 )
-from igsed.attribution.ig import ENGINE_NAMES, IG_METHODS, IGSettings
-from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
+from igsed.methods.ig import ENGINE_NAMES, IG_METHODS, IGSettings
 from igsed.models.cnn14 import Cnn14
 from igsed.models.explained import ExplainedModel
 from igsed.models.heads import make_head
@@ -257,7 +257,7 @@ def test_config_memory_budget_reaches_the_fused_engine(caplog: pytest.LogCapture
     power = model.power_spectrogram(torch.from_numpy(waveform)[None])
     one_step_mb = step_memory_bytes(inference_network(model), power) / 2**20
     settings = IGSettings(n_steps=3, engine="fused", memory_budget_mb=one_step_mb)
-    with caplog.at_level("INFO", logger="igsed.attribution.fused"):
+    with caplog.at_level("INFO", logger="igsed.methods.fused"):
         attribute_clip(model, waveform, [1], settings)
     assert "(3 steps, gausslegendre, 1 steps per batch)" in caplog.text
     with pytest.raises(ValueError, match="memory_budget_mb must be > 0"):

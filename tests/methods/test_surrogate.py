@@ -22,7 +22,7 @@ from support.explained import (  # one_torch_thread: an autouse fixture
 )
 from torch import nn
 
-from igsed.attribution.methods.surrogate import (
+from igsed.methods.surrogate import (
     ENDPOINT_WEIGHT,
     LOG_ODDS_EPS,
     SURROGATE_FITS,

@@ -14,17 +14,6 @@ from scipy.stats import spearmanr
 from support.audio_data import calibrated_backbone, write_dataset
 from support.explained import one_torch_thread  # noqa: F401 - autouse fixture
 
-from igsed.attribution.frames import frame_magnitude
-from igsed.attribution.registry import IMPLEMENTATIONS, method_settings
-from igsed.attribution.sanity import (
-    SANITY_METHODS,
-    SanityJob,
-    SanitySettings,
-    cascade_scores,
-    clip_inputs,
-    sanity,
-    select_instances,
-)
 from igsed.core.audio import load_clip
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
@@ -37,10 +26,21 @@ from igsed.formats.sanity import (
     read_sanity,
     write_sanity,
 )
+from igsed.methods.frames import frame_magnitude
+from igsed.methods.registry import IMPLEMENTATIONS, method_settings
 from igsed.models.cnn14 import load_backbone
 from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
 from igsed.models.randomise import randomise_layer
+from igsed.sanity.sanity import (
+    SANITY_METHODS,
+    SanityJob,
+    SanitySettings,
+    cascade_scores,
+    clip_inputs,
+    sanity,
+    select_instances,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SEED = 3
@@ -241,7 +241,7 @@ def test_the_job_writes_eight_levels_per_instance(
 ) -> None:
     out_path = tmp_path / "sanity" / f"{method}.csv"
     settings = SanitySettings(n_instances=3, seed=SEED, device="cpu")
-    with caplog.at_level(logging.INFO, logger="igsed.attribution.sanity"):
+    with caplog.at_level(logging.INFO, logger="igsed.sanity.sanity"):
         summary = sanity(_job(dataset, method, out_path), settings, params)
     chosen = select_instances(read_instances(dataset["instances"]), 3, SEED)
     table = read_sanity(out_path)

@@ -10,7 +10,7 @@ architecture), not the classifier, and is flagged.
 Every level runs the method exactly as the `attribute` rule does (the registry's settings
 and per-clip computation, the same per-clip seeds), on a fresh model object per level: the
 gradient methods evaluate an optimised copy of the network cached per model
-(igsed.attribution.fused.inference_network), and a new object cannot be served the trained
+(igsed.methods.fused.inference_network), and a new object cannot be served the trained
 model's copy.
 """
 
@@ -27,8 +27,6 @@ import numpy as np
 import pandas as pd
 from torch import nn
 
-from igsed.attribution.attribute import audio_paths, check_result, load_method_model
-from igsed.attribution.registry import IMPLEMENTATIONS, ClipInput, method_settings
 from igsed.core.audio import load_clip
 from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES
 from igsed.core.device import pick_device
@@ -37,6 +35,8 @@ from igsed.core.methods import GRADIENT_FAMILIES, METHOD_INFO, MethodInfo, metho
 from igsed.core.ranks import spearman
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.sanity import SANITY_COLUMNS, level_medians, write_sanity
+from igsed.methods.loading import audio_paths, load_method_model
+from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, check_result, method_settings
 from igsed.models.randomise import CASCADE, randomised_copy
 
 logger = logging.getLogger(__name__)

@@ -8,9 +8,9 @@ import torch
 from support.ig import captum_ig
 from torch import nn
 
-from igsed.attribution.engines import attribute_clip
-from igsed.attribution.frames import frame_magnitude
-from igsed.attribution.ig import (
+from igsed.methods.engines import attribute_clip
+from igsed.methods.frames import frame_magnitude
+from igsed.methods.ig import (
     IG_METHODS,
     IGSettings,
 )

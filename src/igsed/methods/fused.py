@@ -43,19 +43,20 @@ import torch
 from torch import nn
 from torch.fx.experimental.optimization import fuse as fuse_conv_bn
 
-from igsed.attribution.ig import (
+from igsed.core.logs import Progress
+from igsed.methods.ig import (
     DEFAULT_MEMORY_BUDGET_MB,
     IG_METHODS,
     IGResult,
     IGSettings,
     model_device,
 )
-from igsed.core.logs import Progress
+from igsed.models.classifier import POWER_SPLIT, declares
 from igsed.models.freeze import freeze
 
 logger = logging.getLogger(__name__)
 
-# DEFAULT_MEMORY_BUDGET_MB (igsed.attribution.ig) keeps a full-width job, weights and
+# DEFAULT_MEMORY_BUDGET_MB (igsed.methods.ig) keeps a full-width job, weights and
 # interpreter included, within 8 GB of RAM; narrow models are capped by max_batch_steps.
 # The backward of a batch needs working memory beyond the saved activations: the gradient
 # of the widest activation and its neighbour in flight, plus the allocator's slack.
@@ -148,12 +149,11 @@ def _model_dtype(model: nn.Module) -> torch.dtype:
 
 
 def _require_power_split(model: nn.Module) -> PowerSplitModel:
-    missing = [name for name in ("power_spectrogram", "from_power") if not hasattr(model, name)]
-    if missing:
+    if not declares(model, POWER_SPLIT):
         raise TypeError(
-            f"the fused IG engine needs a model with power_spectrogram() and from_power() "
-            f"(igsed.models.explained.ExplainedModel); {type(model).__name__} lacks "
-            f"{', '.join(missing)}. Use ig.engine: captum for other models."
+            f"the fused IG engine needs a model declaring the {POWER_SPLIT!r} capability "
+            f"(power_spectrogram() and from_power(), igsed.models.classifier); "
+            f"{type(model).__name__} does not. Use ig.engine: captum for other models."
         )
     return cast(PowerSplitModel, model)
 
@@ -323,7 +323,7 @@ def fused_attributions(
 ) -> list[IGResult]:
     """IG of every class in `targets` on one (N,) waveform, zero baseline, fused.
 
-    Same integral, nodes and weights as igsed.attribution.ig.captum_engine; one IGResult per
+    Same integral, nodes and weights as igsed.methods.ig.captum_engine; one IGResult per
     target in the order given. `model` must offer power_spectrogram / from_power.
     """
     options = options or FusedOptions()
@@ -409,7 +409,7 @@ def fused_attributions(
 def fused_engine(
     model: nn.Module, waveform: torch.Tensor, targets: Sequence[int], settings: IGSettings
 ) -> list[IGResult]:
-    """The `fused` engine of igsed.attribution.engines.attribute_clip.
+    """The `fused` engine of igsed.methods.engines.attribute_clip.
 
     Its step batches fit IGSettings.memory_budget_mb (config attribution.ig.memory_budget_mb).
     """

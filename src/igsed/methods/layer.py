@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from igsed.core.constants import SAMPLE_RATE, STFT_HOP
+from igsed.models.classifier import LAYERS, Classifier
 
 GRADCAM_LAYERS: tuple[str, ...] = tuple(f"conv_block{i}" for i in range(1, 7))
 
@@ -29,12 +29,14 @@ def block_frame_seconds(layer: str) -> float:
 
 
 def gradcam_maps(
-    model: nn.Module, waveform: np.ndarray | torch.Tensor, targets: Sequence[int], layer: str
+    model: Classifier, waveform: np.ndarray | torch.Tensor, targets: Sequence[int], layer: str
 ) -> np.ndarray:
-    """(k, T_layer, F_layer) ReLU'd Grad-CAM maps of `layer` (a conv block of model.backbone)."""
-    block = getattr(model.backbone, layer) if layer in GRADCAM_LAYERS else None
-    if block is None:
+    """(k, T_layer, F_layer) ReLU'd Grad-CAM maps of `layer`, one of the model's named layers
+    (capability LAYERS) whose output is (B, channels, time, frequency)."""
+    if layer not in GRADCAM_LAYERS:
         raise ValueError(f"Grad-CAM layer {layer!r} is not one of {GRADCAM_LAYERS}")
+    model.require([LAYERS], "Grad-CAM")
+    block = model.layers()[layer]
     parameter = next(model.parameters())
     x = torch.as_tensor(waveform).to(device=parameter.device, dtype=parameter.dtype)
     captured: list[torch.Tensor] = []
@@ -59,7 +61,7 @@ def gradcam_maps(
 
 
 def gradcam(
-    model: nn.Module, waveform: np.ndarray | torch.Tensor, targets: Sequence[int], layer: str
+    model: Classifier, waveform: np.ndarray | torch.Tensor, targets: Sequence[int], layer: str
 ) -> np.ndarray:
     """(k, T_layer) Grad-CAM per block frame: the map's mean over frequency."""
     maps = gradcam_maps(model, waveform, targets, layer)

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from igsed.attribution.baselines import energy_scores, random_scores
-from igsed.attribution.frames import (
+from igsed.core.constants import CLIP_SAMPLES, N_CLASSES, N_EVAL_FRAMES, N_MODEL_FRAMES
+from igsed.methods.baselines import energy_scores, random_scores
+from igsed.methods.frames import (
     fw_frame_index,
     fw_to_eval_grid,
 )
-from igsed.core.constants import CLIP_SAMPLES, N_CLASSES, N_EVAL_FRAMES, N_MODEL_FRAMES
 
 
 def test_energy_is_mean_absolute_amplitude_per_100ms_frame() -> None:

@@ -34,7 +34,7 @@ IG_METHODS: tuple[str, ...] = (
     "riemann_right",
     "riemann_middle",
 )
-# The IG engines of igsed.attribution.engines.ENGINES.
+# The IG engines of igsed.methods.engines.ENGINES.
 ENGINE_NAMES: tuple[str, ...] = ("fused", "captum")
 # Full-width CNN14 keeps ~380 MiB per step on a 10 s clip: 4 GiB holds 7 steps and their
 # backward within the 8 GB the attribute rule requests at full width.
@@ -100,7 +100,7 @@ class IGResult:
 
 # An engine computes IG for several target classes of one waveform. Every engine returns
 # one IGResult per target, in the order of `targets`, so engines are interchangeable;
-# igsed.attribution.engines maps these names to them.
+# igsed.methods.engines maps these names to them.
 Engine = Callable[[nn.Module, torch.Tensor, Sequence[int], "IGSettings"], list[IGResult]]
 
 

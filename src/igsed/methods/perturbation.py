@@ -13,8 +13,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from igsed.attribution.fused import inference_network
 from igsed.core.constants import N_CLASSES
+from igsed.methods.fused import inference_network
+from igsed.models.classifier import POWER_SPLIT, declares
 
 
 def occluded_copies(x: torch.Tensor, frame_samples: int) -> torch.Tensor:
@@ -39,7 +40,7 @@ def _scores_and_occluded(
     the rest of the network is the fused IG engine's optimised copy, for both terms alike."""
     n_frames = x.shape[1] // frame_samples
     starts = range(0, n_frames, batch_size)
-    if hasattr(model, "occluded_power") and hasattr(model, "from_power"):
+    if declares(model, POWER_SPLIT):
         network = inference_network(model)
         spans = [(i * frame_samples, (i + 1) * frame_samples) for i in range(n_frames)]
         occluded = [network(model.occluded_power(x, spans[s : s + batch_size])) for s in starts]

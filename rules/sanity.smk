@@ -1,0 +1,30 @@
+# Stage sanity: cascading model randomisation of the gradient and layer methods.
+
+
+# The same method on a cascade of randomised models (gradient and layer methods).
+rule sanity:
+    input:
+        backbone=MODEL_FILES["backbone"],
+        clip_head=MODEL_FILES["clip_head"],
+        manifest="results/split/manifest.tsv",
+        instances="results/attribution/instances_test.tsv",
+    output:
+        "results/sanity/{method}.csv",
+    log:
+        "results/logs/sanity/{method}.log",
+    benchmark:
+        "results/benchmarks/sanity/{method}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
+        runtime=sanity_runtime,
+        gpu=gpus(config["sanity"]["device"]),
+    params:
+        method=lambda wildcards: method_params(wildcards.method),
+        # The flag threshold is the report's: changing it re-runs no cascade.
+        sanity={k: v for k, v in config["sanity"].items() if k != "flag_correlation"},
+        code=code_version("sanity.py"),
+    script:
+        "../workflow/scripts/sanity.py"

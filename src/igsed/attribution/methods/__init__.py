@@ -1,1 +1,0 @@
-"""Attribution methods beyond IG, one module per family (gradients, layer, perturbation)."""
