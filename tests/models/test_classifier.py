@@ -63,10 +63,14 @@ def test_a_model_declares_capabilities_and_is_never_guessed() -> None:
         model.has("gpu")
 
 
-def test_the_fused_engine_needs_the_declared_power_split() -> None:
-    settings = IGSettings(engine="fused", n_steps=4)
-    with pytest.raises(TypeError, match="declaring the 'power_split' capability.*captum"):
-        attribute_clip(ClipOnly(), np.zeros(CLIP_SAMPLES, np.float32), [0], settings)
+def test_the_fused_engine_takes_the_autograd_path_without_the_power_split() -> None:
+    model = ClipOnly()
+    waveform = np.random.default_rng(0).standard_normal(CLIP_SAMPLES)
+    fused = attribute_clip(model, waveform, [0, 3], IGSettings(engine="fused", n_steps=4))
+    captum = attribute_clip(model, waveform, [0, 3], IGSettings(engine="captum", n_steps=4))
+    for ours, reference in zip(fused, captum, strict=True):
+        np.testing.assert_allclose(ours.attribution, reference.attribution, rtol=1e-4, atol=1e-9)
+        assert ours.f_input == pytest.approx(reference.f_input)
 
 
 @pytest.mark.parametrize(
