@@ -114,17 +114,19 @@ class Crnn(Classifier):
         power = spectrum.real.square() + spectrum.imag.square()  # (B, 513, T)
         return power_to_db(power.transpose(1, 2) @ self.mel.to(power.dtype))[:, None]
 
-    def _frame_states(self, waveform: torch.Tensor) -> torch.Tensor:
-        x = self.logmel(waveform)
-        x = self.bn0(x.transpose(1, 3)).transpose(1, 3)
+    def _frame_states(self, logmel: torch.Tensor) -> torch.Tensor:
+        x = self.bn0(logmel.transpose(1, 3)).transpose(1, 3)
         for block in self.blocks:
             x = block(x)
         x = F.dropout(x.mean(dim=3).transpose(1, 2), self.shape.dropout, self.training)
         states, _ = self.gru(x)  # (B, T, 2 hidden)
         return F.dropout(states, self.shape.dropout, self.training)
 
-    def _frames_and_clip(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        states = self._frame_states(waveform)
+    def outputs_from_logmel(self, logmel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, T, 64) log-mel -> frame probabilities (B, T', 10) and clip (B, 10).
+
+        The front end has no learned parameters, so training runs from cached log-mels."""
+        states = self._frame_states(logmel)
         frames = torch.sigmoid(self.frame_linear(states))
         if self.shape.pooling == "max":
             return frames, frames.amax(dim=1)
@@ -133,10 +135,10 @@ class Crnn(Classifier):
 
     def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T', 10), T' = N / 2560 (+1) frames of `frame_seconds`."""
-        return self._frames_and_clip(waveform)[0]
+        return self.outputs_from_logmel(self.logmel(waveform))[0]
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return self._frames_and_clip(waveform)[1]
+        return self.outputs_from_logmel(self.logmel(waveform))[1]
 
     def layers(self) -> dict[str, nn.Module]:
         """The conv blocks, the GRU, the frame classifier and its attention, in forward order."""
