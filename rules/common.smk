@@ -4,7 +4,6 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
 from snakemake.utils import validate
 
 SRC_ROOT = str(Path(workflow.basedir) / "src")
@@ -12,6 +11,7 @@ sys.path.insert(0, SRC_ROOT)
 from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
 from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
+from igsed.pipeline.schema import load_schema  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
@@ -41,9 +41,7 @@ def validate_config():
     """Fail before any job runs, naming each bad key and what it allows."""
     coerce_command_line(config, workflow.config_settings.overwrite_config)
     schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-    with open(schema_path) as handle:
-        schema = yaml.safe_load(handle)
-    problems = config_errors(config, schema)
+    problems = config_errors(config, load_schema(schema_path))
     if problems:
         raise WorkflowError(
             "invalid configuration:\n  - "

@@ -117,3 +117,26 @@ def test_downstream_rules_do_not_digest_pretraining_or_download_code(rule: str) 
         "core/download.py",
     }
     assert not closure & forbidden, f"rule {rule} digests {sorted(closure & forbidden)}"
+
+
+def test_the_method_names_are_listed_once() -> None:
+    """The catalogue (core/methods.py) is the one list of method names: no other file of
+    the package, the rules or the schema spells the whole list out again (the registry and
+    the schema's parameter entries are keyed by name and checked against it)."""
+    from igsed.core.methods import METHOD_NAMES
+
+    pattern = re.compile(r"\W+".join(re.escape(name) for name in METHOD_NAMES))
+    places = [
+        path
+        for path in [
+            *SRC.rglob("*.py"),
+            *(REPO / "rules").glob("*.smk"),
+            REPO / "Snakefile",
+            REPO / "workflow" / "schemas" / "config.schema.yaml",
+        ]
+        if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert [p.relative_to(REPO).as_posix() for p in places] == []
+    from igsed.methods.registry import IMPLEMENTATIONS
+
+    assert tuple(IMPLEMENTATIONS) == METHOD_NAMES

@@ -40,7 +40,9 @@ def test_attention_pools_the_frame_probabilities_to_the_clip(crnn: Crnn) -> None
     with torch.no_grad():
         frames = crnn.frame_probabilities(waveform)
         clip = crnn(waveform)
-        weights = torch.softmax(crnn.attention_linear(crnn._frame_states(crnn.logmel(waveform))), dim=1)
+        weights = torch.softmax(
+            crnn.attention_linear(crnn._frame_states(crnn.logmel(waveform))), dim=1
+        )
     assert frames.shape == (2, 125, 10)
     check_probabilities(clip, 10, 2, "crnn")
     torch.testing.assert_close(clip, (frames * weights).sum(dim=1))

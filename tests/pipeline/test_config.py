@@ -10,9 +10,10 @@ import pytest
 import yaml
 
 from igsed.pipeline.config import coerce_command_line, config_errors
+from igsed.pipeline.schema import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
-SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
 DEFAULT = yaml.safe_load((REPO / "config.yaml").read_text())
 
 

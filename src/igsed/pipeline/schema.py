@@ -1,0 +1,37 @@
+"""The config schema with the method names filled in from the one catalogue.
+
+The schema file lists each method's parameters (`attribution.methods.<name>`), but not the
+list of names itself: `attribution.run`'s allowed values and the methods every config must
+configure come from igsed.core.methods.METHOD_NAMES, so adding a method is one catalogue
+entry, one registry entry and its parameters' schema. A schema whose method parameter
+entries do not match the catalogue is refused.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import yaml
+
+from igsed.core.methods import METHOD_NAMES
+
+
+def _methods_section(schema: dict[str, Any]) -> dict[str, Any]:
+    return schema["properties"]["attribution"]["properties"]
+
+
+def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The schema at `path` with the method names of the catalogue filled in."""
+    with open(path, encoding="utf-8") as handle:
+        schema = yaml.safe_load(handle)
+    attribution = _methods_section(schema)
+    described = tuple(attribution["methods"]["properties"])
+    if set(described) != set(METHOD_NAMES):
+        raise ValueError(
+            f"{path}: attribution.methods describes {sorted(described)}, but the method "
+            f"catalogue (igsed/core/methods.py) has {sorted(METHOD_NAMES)}"
+        )
+    attribution["run"]["items"]["enum"] = list(METHOD_NAMES)
+    attribution["methods"]["required"] = list(METHOD_NAMES)
+    return schema
