@@ -317,3 +317,18 @@ def test_no_detected_instances_is_a_header_only_table(tmp_path: Path) -> None:
     assert read_intervals(tmp_path / "intervals.csv").empty
     assert read_differences(tmp_path / "differences.csv").empty
     assert (tmp_path / "intervals.csv").read_text() == "method,metric,value,ci_low,ci_high,n\n"
+
+
+def test_the_snakefile_reads_the_manifest_unchecked(tmp_path: Path) -> None:
+    """The DAG is planned from the manifest before any job could rebuild it: only the jobs
+    refuse a damaged one (Snakemake reads a checkpoint's output even under --forcerun)."""
+    path = tmp_path / "manifest.tsv"
+    write_manifest(_manifest(), path)
+    record_path(path).unlink()
+    assert read_clip_ids(path, "test", checked=False) == CLIPS[1:]
+    assert read_manifest(path, checked=False)["clip_id"].tolist() == CLIPS
+    write_events(_events(), tmp_path / "events.tsv")
+    (tmp_path / "events.tsv").write_bytes((tmp_path / "events.tsv").read_bytes()[:-3])
+    assert len(read_events(tmp_path / "events.tsv", checked=False)) == len(CLIPS)
+    with pytest.raises(DamagedFileError):
+        read_clip_ids(path, "test")

@@ -75,20 +75,29 @@ def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     _write_checked_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
 
 
-def read_clip_ids(path: str | os.PathLike[str], split: str) -> list[str]:
-    """Clip ids of one split, in manifest order (standard library only)."""
-    with io.StringIO(read_handover(path), newline="") as handle:
+def read_clip_ids(path: str | os.PathLike[str], split: str, *, checked: bool = True) -> list[str]:
+    """Clip ids of one split, in manifest order (standard library only).
+
+    checked=False skips the record check: for the Snakefile only, which plans the jobs from
+    the manifest before any job runs. Snakemake reads an existing checkpoint output even
+    when --forcerun rebuilds it, so refusing a damaged manifest there would leave no command
+    that rebuilds it; the jobs that read the manifest refuse it instead.
+    """
+    text = read_handover(path) if checked else Path(path).read_text(encoding="utf-8")
+    with io.StringIO(text, newline="") as handle:
         return [
             row["clip_id"]
             for row in csv.DictReader(handle, delimiter="\t")
-            if row["split"] == split
+            if row.get("split") == split
         ]
 
 
-def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.DataFrame:
-    """The manifest, optionally only the rows of one split, in manifest order."""
-
-    frame = read_table(path, sep="\t", dtype={"clip_id": str, "split": str})
+def read_manifest(
+    path: str | os.PathLike[str], split: str | None = None, *, checked: bool = True
+) -> pd.DataFrame:
+    """The manifest, optionally only the rows of one split, in manifest order
+    (checked=False: for the Snakefile only, see `read_clip_ids`)."""
+    frame = read_table(path, sep="\t", checked=checked, dtype={"clip_id": str, "split": str})
     require_columns(frame, MANIFEST_COLUMNS, path)
     require_unique(frame, ("clip_id",), path)
     if split is not None:
@@ -101,9 +110,9 @@ def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     _write_checked_tsv(frame.loc[:, list(EVENT_COLUMNS)], path)
 
 
-def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
-
-    frame = read_table(path, sep="\t", dtype={"clip_id": str, "event_label": str})
+def read_events(path: str | os.PathLike[str], *, checked: bool = True) -> pd.DataFrame:
+    """The event table (checked=False: for the Snakefile only, see `read_clip_ids`)."""
+    frame = read_table(path, sep="\t", checked=checked, dtype={"clip_id": str, "event_label": str})
     require_columns(frame, EVENT_COLUMNS, path)
     return frame
 
