@@ -12,7 +12,12 @@ from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
 from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
 from igsed.pipeline.schema import load_schema  # noqa: E402
-from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
+from igsed.formats.manifest import (  # noqa: E402
+    read_clip_ids,
+    read_events,
+    read_manifest,
+    shard_assignment,
+)
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
 from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
@@ -210,7 +215,8 @@ def split_outputs(condition=MAIN_CONDITION):
 
 def split_clip_ids(split, condition=MAIN_CONDITION):
     """Clip ids of a split, known once the condition's split checkpoint has run."""
-    return read_clip_ids(split_outputs(condition).manifest, split)
+    # Unchecked: see read_clip_ids (the jobs reading the manifest check it).
+    return read_clip_ids(split_outputs(condition).manifest, split, checked=False)
 
 
 def split_shards(split, condition=MAIN_CONDITION):
@@ -227,8 +233,10 @@ def shard_clip_ids(wildcards):
 
 @functools.lru_cache(maxsize=4)
 def _signed_clips(manifest, events, mtimes):
+    # Unchecked, as in split_clip_ids: the jobs that read them check them.
+    tables = read_manifest(manifest, checked=False), read_events(events, checked=False)
     try:
-        return signed_clips(manifest, events, config["attribution"]["signed_clips"])
+        return signed_clips(*tables, config["attribution"]["signed_clips"])
     except ValueError as error:
         raise WorkflowError(str(error)) from error
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -10,18 +9,30 @@ import pandas as pd
 import pytest
 
 from igsed.conditions.compare import ComparisonJob, ConditionResults, compare_conditions, ordered
+from igsed.core.statistics import BootstrapSettings
+from igsed.evaluation.statistics import StatisticsJob, statistics
 from igsed.formats.conditions import CONDITION_METRICS, read_conditions_table
+from igsed.formats.handover import DamagedFileError
+from igsed.formats.intervals import FAITHFULNESS_METRICS, INSTANCE_METRICS, write_intervals
+from igsed.formats.manifest import write_manifest, write_split_summary
+from igsed.formats.tables import write_csv
 
 METHODS = ("ig", "energy")
+ALL = ("ig", "energy", "random")
 
 
-def _condition(root: Path, name: str, snr: list[float], level: float) -> ConditionResults:
-    """A condition whose every figure is `level` (IG) or `level` - 0.1 (energy)."""
+def _condition(
+    root: Path, name: str, snr: list[float], level: float, methods: tuple[str, ...] = ALL
+) -> ConditionResults:
+    """A condition whose every figure is `level` (IG) or `level` - 0.1 (energy); `methods`:
+    those with instances (the others have no intervals, as rule statistics writes them)."""
     folder = root / name
     folder.mkdir(parents=True)
     rows = []
-    for method, value in (("ig", level), ("energy", level - 0.1), ("random", 0.0)):
-        for metric in (*CONDITION_METRICS, "rma", "deletion_morf"):
+    values = {"ig": level, "energy": level - 0.1, "random": 0.0}
+    for method in methods:
+        value = values[method]
+        for metric in (*INSTANCE_METRICS, *FAITHFULNESS_METRICS):
             rows.append(
                 {
                     "method": method,
@@ -33,9 +44,10 @@ def _condition(root: Path, name: str, snr: list[float], level: float) -> Conditi
                 }
             )
     # A metric without an interval (too few instances) stays an empty cell.
-    rows[0]["ci_low"] = rows[0]["ci_high"] = np.nan
-    pd.DataFrame(rows).to_csv(folder / "intervals.csv", index=False)
-    (folder / "summary.json").write_text(json.dumps({"counts": {"test": 11}}))
+    if rows:
+        rows[0]["ci_low"] = rows[0]["ci_high"] = np.nan
+    write_intervals(pd.DataFrame(rows), folder / "intervals.csv")
+    write_split_summary({"counts": {"val": 9, "test": 11}}, folder / "summary.json")
     description = {"snr_db": snr, "n_events": [1, 3], "ref_db": -55.0, "soundbank": "synthetic"}
     return ConditionResults(name, description, folder / "intervals.csv", folder / "summary.json")
 
@@ -95,8 +107,67 @@ def test_conditions_are_ordered_by_snr_then_as_configured(tmp_path: Path) -> Non
     assert [x.name for x in ordered([a, b, c])] == ["c", "a", "b"]
 
 
-def test_a_method_without_intervals_is_named(tmp_path: Path) -> None:
+def test_a_condition_without_detected_instances_is_a_result(tmp_path: Path) -> None:
+    """Issue 26 item 2: rule statistics writes a header-only intervals.csv for a condition
+    whose classifier detected nothing; the comparison says so instead of failing."""
+    conditions = [
+        _condition(tmp_path, "main", [15, 25], 0.5),
+        _condition(tmp_path, "dogs", [-5, 5], 0.2, methods=()),
+        _condition(tmp_path, "quiet", [25, 35], 0.6, methods=("ig",)),
+    ]
+    assert (tmp_path / "dogs" / "intervals.csv").read_text().strip() == (
+        "method,metric,value,ci_low,ci_high,n"
+    )
+    job = ComparisonJob(
+        conditions, list(METHODS), tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "figures"
+    )
+    compare_conditions(job)
+    read = read_conditions_table(tmp_path / "t.csv")
+    dogs = read[read["condition"] == "dogs"]
+    assert len(dogs) == len(METHODS) * len(CONDITION_METRICS)
+    assert (dogs["n"] == 0).all() and dogs["value"].isna().all()
+    assert (dogs["test_clips"] == 11).all()
+    markdown = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "| IG | no detected instances | 0.50 | 0.60 |" in markdown
+    assert (
+        "| Energy baseline | no detected instances | 0.40 [0.35, 0.45] | no detected instances |"
+        in markdown
+    )
+    assert "dogs: no detected instances" in markdown
+    assert (tmp_path / "figures" / "conditions.png").stat().st_size > 0
+
+
+def test_damaged_intervals_are_refused_with_their_rebuild_command(tmp_path: Path) -> None:
+    """Issue 26 item 3: intervals.csv cut to a few rows is not read as if whole."""
     main = _condition(tmp_path, "main", [15, 25], 0.5)
-    job = ComparisonJob([main], ["ig", "gradcam"], tmp_path / "t.csv", tmp_path / "t.md", tmp_path)
-    with pytest.raises(ValueError, match=r"gradcam"):
+    lines = main.intervals_csv.read_text().splitlines(keepends=True)
+    main.intervals_csv.write_text("".join(lines[:8]))
+    job = ComparisonJob([main], list(METHODS), tmp_path / "t.csv", tmp_path / "t.md", tmp_path)
+    with pytest.raises(DamagedFileError) as error:
         compare_conditions(job)
+    message = str(error.value)
+    assert f"{main.intervals_csv} is damaged: it holds 8 lines" in message
+    assert f"--rerun-incomplete --forcerun {main.intervals_csv}" in message
+
+
+def test_statistics_and_comparison_of_a_condition_without_instances(tmp_path: Path) -> None:
+    """Issue 26 item 2, the failing chain: rule statistics on an instances_test.csv without
+    rows (the classifier detected nothing), then rule conditions on what it wrote."""
+    columns = ["clip_id", "class", "method", "present", "tau_iou", "tau_f1", *INSTANCE_METRICS]
+    write_csv(pd.DataFrame(columns=columns), tmp_path / "instances_test.csv")
+    manifest = {"clip_id": ["t1"], "split": ["test"], "audio_path": ["a"], "jams_path": ["b"]}
+    write_manifest(pd.DataFrame(manifest | {"n_events": [1], "polyphony": [1]}), tmp_path / "m.tsv")
+    intervals, differences = tmp_path / "intervals.csv", tmp_path / "differences.csv"
+    job = StatisticsJob(
+        tmp_path / "instances_test.csv", tmp_path / "m.tsv", {}, intervals, differences
+    )
+    assert statistics(job, BootstrapSettings(n_resamples=10)) == {"intervals": 0, "differences": 0}
+    write_split_summary({"counts": {"val": 1, "test": 1}}, tmp_path / "summary.json")
+    description = {"snr_db": [0, 10], "n_events": [1, 3], "ref_db": -55.0, "soundbank": "folder"}
+    dogs = ConditionResults("dogs", description, intervals, tmp_path / "summary.json")
+    compare_conditions(
+        ComparisonJob([dogs], ["ig"], tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "fig")
+    )
+    markdown = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert markdown.count("| IG | no detected instances |") == 3
+    assert "dogs: no detected instances" in markdown

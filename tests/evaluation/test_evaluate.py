@@ -18,6 +18,7 @@ from igsed.evaluation.evaluate import (
     SplitScores,
     evaluate,
     select_instances,
+    table2_markdown,
 )
 from igsed.evaluation.scores import MethodScores, ShardSet
 from igsed.formats.instances import Instance
@@ -241,3 +242,17 @@ def test_select_instances_in_memory_edge_cases() -> None:
         select_instances(data, "ig", MetricSettings())
     with pytest.raises(ValueError, match="fw_detections"):
         MetricSettings(fw_detections="mine")
+
+
+def test_table2_names_the_methods_without_detected_instances() -> None:
+    """Issue 26 item 2: zero instances is a result, and Table II says so."""
+    row = {"mean_iou": None, "f1": None, "std_iou": None, "pg": None}
+    table2 = pd.DataFrame(
+        [
+            {"label": "IG", **row, "tau_star_iou": None, "tau_star_f1": None, "n_instances": 0},
+            {"label": "FW", **row, "tau_star_iou": 40, "tau_star_f1": 50, "n_instances": 3},
+        ]
+    )
+    markdown = table2_markdown(table2)
+    assert "| IG | n/a | n/a | n/a | n/a | n/a | n/a | 0 |" in markdown
+    assert markdown.endswith("\nIG: no detected instances (n/a is not a score of 0).\n")

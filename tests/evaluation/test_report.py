@@ -29,7 +29,8 @@ from igsed.evaluation.figures import FIGURE_NAMES
 from igsed.evaluation.report import ReportInputs, installed_package_versions, report
 from igsed.evaluation.sed_view import SedViewJob, SedViewSettings, sed_view
 from igsed.evaluation.statistics import StatisticsJob, statistics
-from igsed.formats.manifest import read_events, read_manifest
+from igsed.formats.manifest import read_events, read_manifest, write_split_summary
+from igsed.formats.tables import write_csv
 
 CONFIG = {
     "soundbank": {"source": "synthetic", "synthetic": {"seed": 1}},
@@ -177,9 +178,12 @@ def _write_summary(
         }
     )
     table1_csv = root / "table1.csv"
-    table1.to_csv(table1_csv, index=False)
+    write_csv(table1, table1_csv)
     split_summary = root / "split_summary.json"
-    write_json(split_summary, {"evalpool": {"generated": 160, "kept": 151}, "val": 75})
+    write_split_summary(
+        {"evalpool": {"generated": 160, "kept": 151}, "counts": {"val": 75, "test": 76}},
+        split_summary,
+    )
     backbone = root / f"{name}_backbone.json"
     write_json(backbone, backbone_meta)
     out = root / "report" / f"{name}.md"

@@ -41,6 +41,7 @@ from igsed.evaluation.sed_view import (
     sed_view,
     sed_view_shards,
 )
+from igsed.formats.handover import seal
 from igsed.formats.instances import Instance
 from igsed.formats.sed_view import SED_VIEW_COLUMNS, read_sed_view
 from igsed.formats.shards import ClipScores, ShardError, model_checksum, write_shard
@@ -306,9 +307,11 @@ def test_missing_shard_is_named(tmp_path: Path) -> None:
 def test_reader_refuses_other_tables(tmp_path: Path) -> None:
     path = tmp_path / "sed_view.csv"
     pd.DataFrame({"method": ["ig"], "metric": ["psds2"], "value": [0.1]}).to_csv(path)
+    seal(path)
     with pytest.raises(ValueError, match="missing columns"):
         read_sed_view(path)
     row = dict.fromkeys(SED_VIEW_COLUMNS, 0.0) | {"method": "ig", "metric": "psds2"}
     pd.DataFrame([row]).to_csv(path, index=False)
+    seal(path)
     with pytest.raises(ValueError, match=r"unknown metrics \['psds2'\]"):
         read_sed_view(path)

@@ -24,12 +24,12 @@ from support.explained import one_torch_thread  # noqa: F401 - autouse fixture
 
 from igsed.cli import main
 from igsed.core.annotations import Event, frame_mask
-from igsed.core.atomic import write_json
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, SAMPLE_RATE
 from igsed.core.metrics import percentile_mask
 from igsed.explain.audio import AudioError, read_audio, windows
 from igsed.explain.detection import mask_events, windowed_mask
+from igsed.formats.handover import write_handover_json
 from igsed.formats.shards import ClipScores, write_shard
 from igsed.methods.loading import SHARD_CONTEXT_KEYS, run_context
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, method_settings
@@ -79,7 +79,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         module = make_head(head, backbone, clip_pooling="max")
         path = models / f"head_{head}.pt"
         save_head(module, path, head=head, backbone_sha256=sha256, training={})
-    write_json(root / "results" / "evaluation" / "tau_star.json", _tau_star())
+    write_handover_json(root / "results" / "evaluation" / "tau_star.json", _tau_star())
     scores = ClipScores("test_00001", ["Dog"], np.zeros((1, 100), dtype=np.float32))
     write_shard(
         root / "results" / "attribution" / "ig" / "test" / "shard_00000.h5",
@@ -255,6 +255,12 @@ def test_a_run_without_models_or_tau_star_names_the_rule(
     assert message in capsys.readouterr().err
     shutil.copy(run_dir / "results" / "models" / "head_clip.pt", head)
     tau_star = incomplete / "results" / "evaluation" / "tau_star.json"
+    # Issue 26 item 3: a τ* file cut short is refused with the command that rebuilds it.
+    tau_star.write_bytes(tau_star.read_bytes()[:-40])
+    assert _explain(incomplete, tmp_path / "out", files, "--methods", "energy") == 2
+    error = capsys.readouterr().err
+    assert f"{tau_star} is damaged" in error and f"--forcerun {tau_star}" in error
+    assert "(rule evaluate makes it)" in error
     tau_star.unlink()
     assert _explain(incomplete, tmp_path / "out", files, "--methods", "energy") == 2
     message = f"{tau_star} not found: run the pipeline (rule evaluate makes it)"

@@ -34,6 +34,7 @@ from igsed.formats.faithfulness import (
     write_areas,
     write_curves,
 )
+from igsed.formats.handover import seal
 from igsed.formats.instances import Instance, write_instances
 from igsed.formats.manifest import write_manifest
 from igsed.formats.shards import ClipScores, ShardError, model_checksum, write_shard
@@ -405,6 +406,7 @@ def test_a_missing_column_is_named_with_the_file(
 ) -> None:
     path = tmp_path / "table.csv"
     frame.drop(columns=[column]).to_csv(path, index=False)
+    seal(path)
     with pytest.raises(ValueError, match=rf"{path}: missing columns \['{column}'\]"):
         reader(path)
     with pytest.raises(ValueError, match="missing columns"):
@@ -415,5 +417,6 @@ def test_unknown_curve_names_are_refused(tmp_path: Path) -> None:
     frame = _curve_rows(0.5)
     frame.loc[0, "curve"] = "erasure"
     frame.to_csv(tmp_path / "curves.csv", index=False)
+    seal(tmp_path / "curves.csv")
     with pytest.raises(ValueError, match=r"curves.csv: unknown curve values \['erasure'\]"):
         read_curves(tmp_path / "curves.csv")

@@ -12,6 +12,7 @@ from igsed.core.annotations import Event, clip_labels, frame_labels, frame_mask,
 from igsed.core.atomic import atomic_path, write_json
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
+from igsed.formats.handover import seal
 from igsed.formats.instances import Instance, classes_by_clip, read_instances, write_instances
 from igsed.formats.manifest import (
     events_by_clip,
@@ -269,14 +270,21 @@ def test_instances_round_trip(rows: int, tmp_path: Path) -> None:
         assert classes_by_clip(read) == {"c1": ["Cat", "Dog"], "c2": ["Speech"]}
 
 
+def _written(path: Path, text: str) -> Path:
+    """A file as a writer would leave it: `text`, and its record (formats.handover)."""
+    path.write_text(text)
+    seal(path)
+    return path
+
+
 def test_bad_instances_files_are_named(tmp_path: Path) -> None:
     path = tmp_path / "instances.tsv"
-    path.write_text("clip_id\tclass\tprobability\tpresent\nc1\tDragon\t0.9\t1\n")
+    _written(path, "clip_id\tclass\tprobability\tpresent\nc1\tDragon\t0.9\t1\n")
     with pytest.raises(ValueError, match=r"instances.tsv: unknown classes \['Dragon'\]"):
         read_instances(path)
-    path.write_text("clip_id\tclass\tprobability\tpresent\nc1\tDog\t0.9\t1\nc1\tDog\t0.8\t1\n")
+    _written(path, "clip_id\tclass\tprobability\tpresent\nc1\tDog\t0.9\t1\nc1\tDog\t0.8\t1\n")
     with pytest.raises(ValueError, match=r"\(c1, Dog\) is listed twice"):
         read_instances(path)
-    path.write_text("clip_id\tclass\n")
+    _written(path, "clip_id\tclass\n")
     with pytest.raises(ValueError, match="missing columns"):
         read_instances(path)

@@ -18,6 +18,7 @@ from igsed.core.audio import load_clip
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
 from igsed.core.ranks import spearman
+from igsed.formats.handover import seal
 from igsed.formats.instances import Instance, read_instances, write_instances
 from igsed.formats.sanity import (
     CASCADE_LAYERS,
@@ -156,6 +157,7 @@ def test_table_round_trip_and_errors(tmp_path: Path) -> None:
     }
     for message, frame in bad.items():
         frame.to_csv(path, index=False)
+        seal(path)
         with pytest.raises(ValueError, match=rf"{path}.*{message}"):
             read_sanity(path)
 

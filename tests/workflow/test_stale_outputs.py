@@ -91,3 +91,29 @@ def test_a_plain_rerun_rebuilds_a_deleted_intermediate(
         aside.rename(tiny_run / relative)
     assert planned.get(rebuilt_by, 0) >= 1, planned
     assert planned.get("report") == 1, planned
+
+
+def test_a_damaged_table_is_refused_and_the_named_options_rebuild_it(run_copy: Path) -> None:
+    """Issue 26 item 3: intervals.csv cut to 7 rows was read as if whole. Its readers now
+    refuse it by name (a plain re-run does not rebuild it: it is newer than its inputs), and
+    the options they name rebuild it, byte for byte."""
+    relative = "results/evaluation/intervals.csv"
+    whole = (run_copy / relative).read_bytes()
+    (run_copy / relative).write_bytes(b"".join(whole.splitlines(keepends=True)[:8]))
+    failed = run_snakemake(run_copy, *TINY, check=False)
+    assert failed.returncode != 0
+    logs = "".join(path.read_text() for path in (run_copy / "results/logs").rglob("*.log"))
+    output = failed.stdout + failed.stderr + logs
+    assert f"{relative} is damaged: it holds 8 lines" in output
+    assert f"--rerun-incomplete --forcerun {relative}" in output
+    run_snakemake(run_copy, *TINY, "--rerun-incomplete", "--forcerun", relative)
+    assert (run_copy / relative).read_bytes() == whole
+    # The Snakefile plans the jobs from the manifest before any job runs, and Snakemake
+    # reads an existing checkpoint output even when forced: it must not refuse a damaged
+    # manifest (its jobs do), or no command could rebuild it.
+    record = run_copy / "results/split/manifest.tsv.check"
+    record.unlink()
+    forced = run_snakemake(
+        run_copy, "-n", *TINY, "--rerun-incomplete", "--forcerun", "results/split/manifest.tsv"
+    )
+    assert planned_jobs(forced.stdout).get("split") == 1

@@ -4,6 +4,9 @@ Each condition's figures are its own rule statistics' intervals.csv (Table II's 
 Pointing Game at that condition's τ*, and the threshold-free AUROC and AP, each with its
 bootstrap interval over that condition's test clips). Conditions are ordered by the middle
 of their SNR range, then as configured (main first), so an SNR sweep reads left to right.
+A method without instances in a condition (its classifier detected nothing there) is a
+result, not an error: its rows have n = 0 and no figures, and the markdown says "no
+detected instances" for it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from igsed.core.atomic import read_json, write_text
+from igsed.core.atomic import write_text
 from igsed.core.methods import method_label
 from igsed.formats.conditions import (
     CONDITION_COLUMNS,
@@ -26,11 +29,12 @@ from igsed.formats.conditions import (
     write_conditions_table,
 )
 from igsed.formats.figures import method_colors, save_figure
-from igsed.formats.tables import format_number, markdown_table, require_columns
+from igsed.formats.intervals import INTERVAL_COLUMNS, read_intervals
+from igsed.formats.manifest import read_split_summary
+from igsed.formats.tables import NO_INSTANCES, format_number, markdown_table
 
 logger = logging.getLogger(__name__)
 
-INTERVAL_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
 # The figure's panels: the paper's two threshold-tuned metrics and the threshold-free AUROC.
 FIGURE_METRICS: dict[str, str] = {"iou": "IoU at τ*", "f1": "F1 at τ*", "auroc": "AUROC"}
 TABLE_METRICS: dict[str, str] = {
@@ -67,14 +71,30 @@ def ordered(conditions: Sequence[ConditionResults]) -> list[ConditionResults]:
 
 def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.DataFrame:
     """One condition's rows of the cross-condition table."""
-    intervals = pd.read_csv(condition.intervals_csv, dtype={"method": str, "metric": str})
-    require_columns(intervals, INTERVAL_COLUMNS, condition.intervals_csv)
+    intervals = read_intervals(condition.intervals_csv)
     intervals = intervals[
         intervals["method"].isin(list(methods)) & intervals["metric"].isin(CONDITION_METRICS)
     ]
-    missing = sorted(set(methods) - set(intervals["method"]))
-    if missing:
-        raise ValueError(f"{condition.intervals_csv}: no intervals for methods {missing}")
+    # A method without instances has no intervals: n = 0, no figures.
+    undetected = [m for m in methods if m not in set(intervals["method"])]
+    if undetected:
+        logger.info("%s: no detected instances for %s", condition.name, ", ".join(undetected))
+        empty = pd.DataFrame(
+            [
+                {
+                    "method": m,
+                    "metric": metric,
+                    "value": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "n": 0,
+                }
+                for m in undetected
+                for metric in CONDITION_METRICS
+            ],
+            columns=list(INTERVAL_COLUMNS),
+        )
+        intervals = pd.concat([intervals, empty], ignore_index=True) if len(intervals) else empty
     rank = {
         "method": {m: i for i, m in enumerate(methods)},
         "metric": {m: i for i, m in enumerate(CONDITION_METRICS)},
@@ -83,7 +103,7 @@ def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.Da
         ["method", "metric"], key=lambda column: column.map(rank[column.name]), kind="mergesort"
     )
     description = condition.description
-    counts = read_json(condition.split_summary_json)["counts"]
+    counts = read_split_summary(condition.split_summary_json)["counts"]
     return intervals.loc[:, list(INTERVAL_COLUMNS)].assign(
         condition=condition.name,
         snr_db_low=description["snr_db"][0],
@@ -119,7 +139,15 @@ def _selected(table: pd.DataFrame, condition: str, method: str, metric: str) -> 
     return table[chosen]
 
 
-def _cell(rows: pd.DataFrame) -> str:
+def _undetected(table: pd.DataFrame, condition: str, method: str) -> bool:
+    """Whether the method had no instance in the condition (n = 0 for every metric)."""
+    rows = table[(table["condition"] == condition) & (table["method"] == method)]
+    return not rows.empty and bool((rows["n"] == 0).all())
+
+
+def _cell(rows: pd.DataFrame, undetected: bool = False) -> str:
+    if undetected:
+        return NO_INSTANCES
     if rows.empty:
         return format_number(None)
     record = rows.iloc[0]
@@ -138,11 +166,24 @@ def comparison_markdown(
     for metric, title in TABLE_METRICS.items():
         rows = [
             [method_label(method)]
-            + [_cell(_selected(table, c.name, method, metric)) for c in conditions]
+            + [
+                _cell(
+                    _selected(table, c.name, method, metric),
+                    _undetected(table, c.name, method),
+                )
+                for c in conditions
+            ]
             for method in methods
         ]
         sections.append(
             f"**{title}** (test, with bootstrap intervals)\n\n" + markdown_table(header, rows)
+        )
+    empty = [c.name for c in conditions if all(_undetected(table, c.name, m) for m in methods)]
+    if empty:
+        sections.append(
+            f"{', '.join(empty)}: {NO_INSTANCES} (the classifier detected no class in "
+            f"{'its' if len(empty) == 1 else 'their'} test clips), so no method has a figure "
+            "there.\n"
         )
     return "\n".join(sections)
 

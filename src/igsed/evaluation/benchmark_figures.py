@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from igsed.core.methods import method_label
 from igsed.evaluation.summaries import mean_curves, sanity_quartiles
 from igsed.formats.figures import empty_figure, method_colors, save_figure
+from igsed.formats.intervals import read_intervals
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class BenchmarkFigureInputs:
 
 
 def _forest(intervals: pd.DataFrame, methods: Sequence[str]) -> Figure:
+    if intervals.empty:
+        return empty_figure("No detected instances: no interval to draw.")
     fig = Figure(figsize=(10, 1.2 + 0.35 * len(methods)))
     axes = fig.subplots(1, len(FOREST_METRICS), sharey=True)
     positions = np.arange(len(methods))[::-1]
@@ -133,7 +136,7 @@ def _sanity(levels: pd.DataFrame, methods: Sequence[str], flag: float) -> Figure
 
 def benchmark_figures(inputs: BenchmarkFigureInputs, methods: Sequence[str], out_dir: Path) -> None:
     """Write forest, faithfulness_curves and sanity_curves (.png and .svg) into `out_dir`."""
-    intervals = pd.read_csv(inputs.intervals_csv)
+    intervals = read_intervals(inputs.intervals_csv)
     figures = {
         "forest": _forest(intervals, methods),
         "faithfulness_curves": _faithfulness(mean_curves(inputs.faithfulness_curves), methods),

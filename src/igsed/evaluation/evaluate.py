@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from igsed.core.annotations import frame_labels
-from igsed.core.atomic import write_json, write_text
+from igsed.core.atomic import write_text
 from igsed.core.constants import (
     CLASS_INDEX,
     CLASSES,
@@ -51,6 +51,7 @@ from igsed.core.metrics import (
     sweep,
 )
 from igsed.evaluation.scores import MethodScores, ShardSet, checked_row, load_method_scores
+from igsed.formats.handover import write_handover_json
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_events
 from igsed.formats.shards import ClipScores
@@ -58,9 +59,11 @@ from igsed.formats.tables import (
     finite_or_none,
     format_number,
     markdown_table,
+    no_instances_note,
     table3_methods,
     write_csv,
 )
+from igsed.formats.tau_star import TauStar, write_tau_star
 
 logger = logging.getLogger(__name__)
 
@@ -516,17 +519,17 @@ def evaluate(inputs: EvaluationInputs, settings: MetricSettings, out_dir: Path) 
     table2_rows = _write_tables(out_dir, scores)
     write_csv(_sweep_frame(sweeps["val"]), out_dir / "sweep_val.csv")
     write_csv(_sweep_frame(sweeps["test"]), out_dir / "sweep_test.csv")
-    tau_payload = {
-        "selection": (
+    chosen = TauStar(
+        selection=(
             "argmax over integer tau in tau_range of the val macro mean (per-class mean over "
             "instances, then mean over classes with instances); exact ties -> lowest tau"
         ),
-        "tau_range": [int(taus[0]), int(taus[-1])],
-        "options": settings.options(),
-        "methods": tau_star,
-    }
-    write_json(out_dir / "tau_star.json", tau_payload)
-    write_json(out_dir / "convergence.json", _convergence_payload(splits))
+        tau_range=(int(taus[0]), int(taus[-1])),
+        options=settings.options(),
+        methods=tau_star,
+    )
+    write_tau_star(out_dir / "tau_star.json", chosen)
+    write_handover_json(out_dir / "convergence.json", _convergence_payload(splits))
     logger.info("wrote evaluation outputs to %s", out_dir)
     return {"table2": table2_rows, "tau_star": tau_star}
 
@@ -546,7 +549,8 @@ def table2_markdown(table2: pd.DataFrame) -> str:
         for r in table2.to_dict("records")
     ]
     header = ["Method", "Mean IoU", "F1", "Std IoU", "PG", "τ* IoU", "τ* F1", "Instances"]
-    return markdown_table(header, rows)
+    undetected = [str(r["label"]) for r in table2.to_dict("records") if int(r["n_instances"]) == 0]
+    return markdown_table(header, rows) + no_instances_note(undetected)
 
 
 def table3_markdown(table3: pd.DataFrame) -> str:

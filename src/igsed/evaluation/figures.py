@@ -19,7 +19,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from igsed.core.atomic import read_json
 from igsed.core.audio import load_clip
 from igsed.core.constants import (
     CLASS_INDEX,
@@ -35,6 +34,8 @@ from igsed.formats.figures import class_color, empty_figure, method_colors, save
 from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
 from igsed.formats.shards import ClipScores, find_clip
+from igsed.formats.tables import read_table
+from igsed.formats.tau_star import TauStar, read_tau_star
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def _figure2(
     classes: Sequence[str],
     manifest_path: Path,
     events_path: Path,
-    tau_star: Mapping[str, Any],
+    tau_star: TauStar,
 ) -> Figure:
     if clip_id is None or not classes:
         return empty_figure("No test clip has an attributed class (classifier detected nothing).")
@@ -145,7 +146,7 @@ def _figure2(
     for row, method in enumerate(methods, start=1):
         for column, class_name in enumerate(classes):
             ax = fig.add_subplot(grid[row, column])
-            tau = _tau_of(tau_star, method, "iou")
+            tau = tau_star.tau(method, "iou")
             _score_panel(ax, method_clips[method], class_name, events, tau, colors[method])
             ax.set_xlim(0, CLIP_SECONDS)
             if column == 0:
@@ -172,12 +173,7 @@ def _figure2(
     return fig
 
 
-def _tau_of(tau_star: Mapping[str, Any], method: str, metric: str) -> int | None:
-    value = tau_star.get("methods", {}).get(method, {}).get(metric, {}).get("tau")
-    return None if value is None else int(value)
-
-
-def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figure:
+def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: TauStar) -> Figure:
     methods = list(dict.fromkeys(sweeps["val"]["method"].astype(str)))
     colors = method_colors(methods)
     fig = Figure(figsize=(12, 4.6))
@@ -192,7 +188,7 @@ def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: dict[str, Any]) -> Figur
             for metric, style in (("iou", "-"), ("f1", "--")):
                 values = pd.to_numeric(rows[metric], errors="coerce").to_numpy(dtype=float)
                 ax.plot(taus, values, linestyle=style, color=color)
-                tau = _tau_of(tau_star, method, metric)
+                tau = tau_star.tau(method, metric)
                 if tau is not None and np.any(taus == tau):
                     value = values[taus == tau][0]
                     if math.isfinite(value):
@@ -324,12 +320,10 @@ def figures(
     out_dir = Path(out_dir)
     evaluation_dir = Path(evaluation_dir)
     shards.require_current(splits=("test",))
-    tau_star = read_json(evaluation_dir / "tau_star.json")
+    tau_star = read_tau_star(evaluation_dir / "tau_star.json")
     classes = _figure_classes(Path(instances_test), figure_clip)
     logger.info("Fig. 2 shows clip %s, classes %s", figure_clip, classes)
-    sweeps = {
-        split: pd.read_csv(evaluation_dir / f"sweep_{split}.csv") for split in ("val", "test")
-    }
+    sweeps = {split: read_table(evaluation_dir / f"sweep_{split}.csv") for split in ("val", "test")}
     figures = {
         "fig2_attribution": _figure2(
             figure_clip,
@@ -340,7 +334,7 @@ def figures(
             tau_star,
         ),
         "fig3_threshold": _figure3(sweeps, tau_star),
-        "per_class_iou": _per_class_figure(pd.read_csv(evaluation_dir / "table3.csv")),
+        "per_class_iou": _per_class_figure(read_table(evaluation_dir / "table3.csv")),
     }
     for name, fig in figures.items():
         save_figure(fig, out_dir, name)

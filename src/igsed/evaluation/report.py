@@ -34,14 +34,21 @@ from igsed.evaluation.paper import (
     PAPER_TAU_STAR,
 )
 from igsed.evaluation.summaries import flagged_methods, sanity_intervals
+from igsed.formats.handover import read_handover_json
+from igsed.formats.intervals import read_differences, read_intervals
+from igsed.formats.manifest import read_split_summary
 from igsed.formats.sed_view import read_sed_view
 from igsed.formats.tables import (
+    NO_INSTANCES,
     NOT_AVAILABLE,
     format_count,
     format_number,
     markdown_table,
+    no_instances_note,
+    read_table,
     table3_methods,
 )
+from igsed.formats.tau_star import TAU_METRICS, TauStar, read_tau_star
 
 REPORTED_PACKAGES: tuple[str, ...] = (
     "snakemake",
@@ -90,7 +97,7 @@ def _column(frame: pd.DataFrame, aliases: Sequence[str], path: Path) -> str:
 
 
 def _table1_section(path: Path) -> str:
-    frame = pd.read_csv(path)
+    frame = read_table(path)
     lowered = {str(c).strip().lower(): str(c) for c in frame.columns}
     class_column = lowered.get("class", str(frame.columns[0]))
     metric_columns = {
@@ -114,7 +121,7 @@ def _table1_section(path: Path) -> str:
 
 
 def _table2_section(path: Path) -> str:
-    frame = pd.read_csv(path, keep_default_na=True)
+    frame = read_table(path, keep_default_na=True)
     header = [
         "Method",
         "Mean IoU",
@@ -147,11 +154,14 @@ def _table2_section(path: Path) -> str:
                 format_count(record.get("n_classes")),
             ]
         )
-    return markdown_table(header, rows)
+    undetected = [
+        method_label(str(r["method"])) for r in frame.to_dict("records") if r["n_instances"] == 0
+    ]
+    return markdown_table(header, rows) + no_instances_note(undetected)
 
 
 def _table3_section(path: Path) -> str:
-    frame = pd.read_csv(path)
+    frame = read_table(path)
     methods = table3_methods(frame)
     header = ["Class", "Instances"]
     for method in methods:
@@ -183,8 +193,7 @@ def _table3_section(path: Path) -> str:
     return markdown_table(header, rows) + note
 
 
-def _tau_section(tau_star: Mapping[str, Any]) -> str:
-    methods = tau_star.get("methods", {})
+def _tau_section(tau_star: TauStar) -> str:
     header = [
         "Method",
         "τ* IoU",
@@ -195,26 +204,21 @@ def _tau_section(tau_star: Mapping[str, Any]) -> str:
         "τ* F1 (paper)",
     ]
     rows = []
-    for method in methods:
-        entry = methods[method]
+    for method in tau_star.methods:
         paper = PAPER_TAU_STAR.get(method, {})
-        rows.append(
-            [
-                method_label(method),
-                format_count(entry.get("iou", {}).get("tau")),
-                format_number(entry.get("iou", {}).get("val_value")),
-                format_count(entry.get("f1", {}).get("tau")),
-                format_number(entry.get("f1", {}).get("val_value")),
-                str(paper["iou"]) if "iou" in paper else "—",
-                str(paper["f1"]) if "f1" in paper else "—",
+        row = [method_label(method)]
+        for metric in TAU_METRICS:
+            row += [
+                format_count(tau_star.tau(method, metric)),
+                format_number(tau_star.val_value(method, metric)),
             ]
-        )
-    tau_range = tau_star.get("tau_range", [])
-    rule = tau_star.get("selection", "")
-    lines = [markdown_table(header, rows)]
-    if tau_range:
-        lines.append(f"\nSwept τ = {tau_range[0]}..{tau_range[-1]}; selection: {rule}.\n")
-    return "".join(lines)
+        row += [str(paper[metric]) if metric in paper else "—" for metric in TAU_METRICS]
+        rows.append(row)
+    first, last = tau_star.tau_range
+    return (
+        markdown_table(header, rows)
+        + f"\nSwept τ = {first}..{last}; selection: {tau_star.selection}.\n"
+    )
 
 
 def _convergence_section(convergence: Mapping[str, Any]) -> str:
@@ -313,6 +317,8 @@ def _with_interval(record: Mapping[str, Any], digits: int = 2) -> str:
 
 
 def _intervals_section(frame: pd.DataFrame, metrics: Mapping[str, str]) -> str:
+    if frame.empty:
+        return f"No figures: {NO_INSTANCES} in the test split.\n"
     header = ["Method", *metrics.values()]
     rows = []
     for method in dict.fromkeys(frame["method"].astype(str)):
@@ -592,7 +598,7 @@ class ReportInputs:
 
 
 def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
-    options = read_json(inputs.tau_star_json).get("options", {})
+    options = dict(read_tau_star(inputs.tau_star_json).options)
     return [
         "## Table I: clip classification (test, clip-probability threshold "
         f"{_get(config, 'classify.threshold')})\n",
@@ -611,8 +617,8 @@ def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str
 
 
 def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
-    intervals = pd.read_csv(inputs.intervals_csv)
-    differences = pd.read_csv(inputs.differences_csv)
+    intervals = read_intervals(inputs.intervals_csv)
+    differences = read_differences(inputs.differences_csv)
     level = _level(config)
     return [
         "## Confidence intervals (test)\n",
@@ -687,11 +693,11 @@ def report(
         *_paper_sections(inputs, config),
         *_benchmark_sections(inputs, config),
         "## Chosen thresholds τ\\*\n",
-        _tau_section(read_json(inputs.tau_star_json)),
+        _tau_section(read_tau_star(inputs.tau_star_json)),
         "## Completeness (Integrated Gradients convergence)\n",
-        _convergence_section(read_json(inputs.convergence_json)),
+        _convergence_section(read_handover_json(inputs.convergence_json)),
         "## Data split\n",
-        _key_value_table(read_json(inputs.split_summary_json)),
+        _key_value_table(read_split_summary(inputs.split_summary_json)),
         "\nPaper's counts: "
         + ", ".join(f"{key} {value}" for key, value in PAPER_SPLIT_COUNTS.items())
         + ".\n",

@@ -35,20 +35,20 @@ from igsed.core.statistics import (
     clip_draws,
 )
 from igsed.formats.faithfulness import read_areas
+from igsed.formats.intervals import (
+    FAITHFULNESS_METRICS,
+    INSTANCE_METRICS,
+    write_differences,
+    write_intervals,
+)
 from igsed.formats.manifest import read_clip_ids
-from igsed.formats.tables import write_csv
+from igsed.formats.tables import read_table
 
 logger = logging.getLogger(__name__)
 
-# The per-instance columns of instances_test.csv that get intervals, in table order.
-METRICS: tuple[str, ...] = ("iou", "f1", "pg", "auroc", "ap", "rma", "rra")
-# The columns of the faithfulness rule's areas.csv that get intervals.
-FAITHFULNESS_METRICS: tuple[str, ...] = (
-    "deletion_morf",
-    "insertion_morf",
-    "deletion_lerf",
-    "insertion_lerf",
-)
+# The per-instance columns of instances_test.csv that get intervals, in table order, and
+# (FAITHFULNESS_METRICS) the columns of the faithfulness rule's areas.csv that do.
+METRICS: tuple[str, ...] = INSTANCE_METRICS
 # A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
 # curve rises late (small area); for every other metric higher is better.
 LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf"})
@@ -112,7 +112,7 @@ def _faithfulness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
 
 def _metric_frames(job: StatisticsJob) -> list[tuple[pd.DataFrame, tuple[str, ...]]]:
     """Each per-instance table beside the metrics it holds."""
-    instances = pd.read_csv(job.instances_csv, dtype={"clip_id": str})
+    instances = read_table(job.instances_csv, dtype={"clip_id": str, "method": str})
     return [(instances, METRICS), (_faithfulness_frame(job.faithfulness), FAITHFULNESS_METRICS)]
 
 
@@ -155,6 +155,7 @@ def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any
     clip_ids = sorted(read_clip_ids(job.manifest, "test"))
     draws = clip_draws(clip_ids, settings)
     methods = list(dict.fromkeys(tables[0][0]["method"].astype(str)))
+    # No detected instances (no method has a row) is a result: tables with their header only.
     intervals = pd.DataFrame(
         [
             _row(
@@ -168,11 +169,12 @@ def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any
             for m in methods
             if m in set(frame["method"].astype(str))
             for metric in metrics
-        ]
+        ],
+        columns=["method", "metric", "value", "ci_low", "ci_high", "n"],
     )
     differences = _differences(tables, intervals, methods, clip_ids, draws, settings.level)
-    write_csv(intervals, job.intervals_csv)
-    write_csv(differences, job.differences_csv)
+    write_intervals(intervals, job.intervals_csv)
+    write_differences(differences, job.differences_csv)
     logger.info(
         "%d intervals and %d paired differences from %d resamples of %d test clips",
         len(intervals),

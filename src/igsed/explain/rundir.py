@@ -8,13 +8,14 @@ its `results/` folder itself. Paths below `results/` are those of rules/common.s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from igsed.core.atomic import read_json
+from igsed.formats.handover import DamagedFileError
 from igsed.formats.shards import ShardError, read_shard
+from igsed.formats.tau_star import TauStar, read_tau_star
 from igsed.methods.loading import SHARD_CONTEXT_KEYS
 from igsed.methods.registry import method_settings
 
@@ -57,21 +58,18 @@ class RunDir:
     """The parts of a finished run that `igsed explain` uses."""
 
     results: Path
-    tau_star: Mapping[str, Any]
+    tau_star: TauStar
 
     def model_files(self, roles: Iterable[str]) -> dict[str, Path]:
         return {role: self.results / MODEL_FILES[role][0] for role in roles}
 
     def tau(self, method: str) -> int | None:
         """The method's τ*_IoU chosen on val, or None if the run did not evaluate it."""
-        entry = self.tau_star.get("methods", {}).get(method, {})
-        value = entry.get(TAU_METRIC, {}).get("tau")
-        return None if value is None else int(value)
+        return self.tau_star.tau(method, TAU_METRIC)
 
     def threshold(self) -> float | None:
         """The run's attribution threshold (config attribution.threshold), as evaluate saw it."""
-        value = self.tau_star.get("options", {}).get("threshold")
-        return None if value is None else float(value)
+        return self.tau_star.threshold()
 
     def method_params(self, method: str) -> MethodParams:
         """The method's settings as recorded in the run's test shards, else its defaults."""
@@ -111,10 +109,7 @@ def open_run(run_dir: str | Path, roles: Iterable[str]) -> RunDir:
         _require(results / relative, rule)
     _require(results / TAU_STAR, "evaluate")
     try:
-        tau_star = read_json(results / TAU_STAR)
-    except ValueError as error:
-        raise RunDirError(
-            f"{results / TAU_STAR} is not valid JSON ({error}): run the pipeline again "
-            "(rule evaluate makes it)"
-        ) from error
+        tau_star = read_tau_star(results / TAU_STAR)
+    except DamagedFileError as error:
+        raise RunDirError(f"{error} (rule evaluate makes it)") from error
     return RunDir(results, tau_star)

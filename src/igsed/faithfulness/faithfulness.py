@@ -42,6 +42,7 @@ from igsed.faithfulness.curves import (
     step_fractions,
 )
 from igsed.formats.faithfulness import AREA_COLUMNS, CURVE_COLUMNS, write_areas, write_curves
+from igsed.formats.handover import rebuild_options
 from igsed.formats.instances import Instance, classes_by_clip, read_instances
 from igsed.formats.manifest import read_manifest
 from igsed.formats.shards import (
@@ -49,7 +50,6 @@ from igsed.formats.shards import (
     ShardError,
     ShardExpectation,
     read_shard,
-    rebuild_options,
 )
 from igsed.models.explained import ExplainedModel, load_explained_model
 

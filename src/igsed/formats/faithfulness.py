@@ -8,6 +8,9 @@ areas.csv:  clip_id, class, probability (F_c of the unmasked clip), deletion_mor
             fraction in [0, 1], divided by that probability). Rows sorted by clip_id, class.
 
 Missing values (an area of an instance whose F_c(x) is 0) are empty cells, read back as NaN.
+Both are checked on reading against their writer's record (formats.handover) and for
+completeness: every curve and order of every instance, every step of every curve, one row of
+areas per instance.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from igsed.formats.tables import require_columns, write_csv
+from igsed.formats.tables import (
+    read_table,
+    require_columns,
+    require_complete,
+    require_unique,
+    write_csv,
+)
 
 CURVE_NAMES: tuple[str, ...] = ("deletion", "insertion")
 ORDER_NAMES: tuple[str, ...] = ("morf", "lerf")
@@ -63,11 +72,20 @@ def write_curves(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 
 def read_curves(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A curves.csv written by `write_curves`; ValueError naming the file if it is not one."""
-    frame = pd.read_csv(path, dtype=_TEXT)
+    frame = read_table(path, dtype=_TEXT)
     require_columns(frame, CURVE_COLUMNS, path)
     _check_values(frame, "curve", CURVE_NAMES, path)
     _check_values(frame, "order", ORDER_NAMES, path)
-    return _numeric(frame.loc[:, list(CURVE_COLUMNS)], ("fraction", "probability"), path)
+    frame = _numeric(frame.loc[:, list(CURVE_COLUMNS)], ("fraction", "probability"), path)
+    require_unique(frame, ("clip_id", "class", "curve", "order", "fraction"), path)
+    curves = frame.assign(which=frame["curve"] + " " + frame["order"])
+    require_complete(
+        curves, ("clip_id", "class"), "which", len(CURVE_NAMES) * len(ORDER_NAMES), path
+    )
+    require_complete(
+        frame, ("clip_id", "class", "curve", "order"), "fraction", frame["fraction"].nunique(), path
+    )
+    return frame
 
 
 def write_areas(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
@@ -78,6 +96,7 @@ def write_areas(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 
 def read_areas(path: str | os.PathLike[str]) -> pd.DataFrame:
     """An areas.csv written by `write_areas`; ValueError naming the file if it is not one."""
-    frame = pd.read_csv(path, dtype=_TEXT)
+    frame = read_table(path, dtype=_TEXT)
     require_columns(frame, AREA_COLUMNS, path)
+    require_unique(frame, ("clip_id", "class"), path)
     return _numeric(frame.loc[:, list(AREA_COLUMNS)], AREA_COLUMNS[2:], path)

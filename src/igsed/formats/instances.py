@@ -4,6 +4,7 @@ Every class the clip classifier detects in a clip (probability > threshold) is a
 or not the class is in the clip's ground truth (`present`); every method that depends on the
 classifier attributes exactly these rows, so the comparison between methods stays paired.
 Columns: clip_id, class, probability, present (0/1). Rows in clip order, then class order.
+Checked on reading against its writer's record (formats.handover).
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from igsed.core.atomic import atomic_path
 from igsed.core.constants import CLASS_INDEX
-from igsed.formats.tables import require_columns
+from igsed.formats.tables import read_table, require_columns, write_csv
 
 INSTANCE_COLUMNS: tuple[str, ...] = ("clip_id", "class", "probability", "present")
 
@@ -40,13 +40,12 @@ def write_instances(path: str | os.PathLike[str], instances: Sequence[Instance])
         },
         columns=list(INSTANCE_COLUMNS),
     )
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6f")
+    write_csv(frame, path, digits=6, sep="\t")
 
 
 def read_instances(path: str | os.PathLike[str]) -> list[Instance]:
     """The rows of an instances file, checked: known classes, no duplicate (clip, class)."""
-    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "class": str})
+    frame = read_table(path, sep="\t", dtype={"clip_id": str, "class": str})
     require_columns(frame, INSTANCE_COLUMNS, path)
     unknown = sorted(set(frame["class"]) - set(CLASS_INDEX))
     if unknown:

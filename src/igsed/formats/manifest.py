@@ -1,10 +1,13 @@
-"""The split manifest and its event table: the clip ids every later stage uses.
+"""The split's outputs (rule split): the manifest, its event table and its summary.
 
 manifest.tsv: clip_id, split, audio_path, jams_path, n_events, polyphony
 events.tsv:   clip_id, onset, offset, event_label, source_file
+summary.json: what the split kept; `counts` holds the clips per pool and split (integers,
+              `val` and `test` among them), the rest is context for the report.
 Paths are stored as written by the split stage (relative to the working directory
 when the pipeline made them relative).
 
+Both tables are checked on reading against their writer's record (formats.handover).
 The Snakefile reads clip ids through `read_clip_ids` and `shard_assignment`, which need
 only the standard library: Snakemake's own environment has no pandas.
 """
@@ -12,13 +15,22 @@ only the standard library: Snakemake's own environment has no pandas.
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from igsed.core.atomic import atomic_path
-from igsed.formats.tables import require_columns
+from igsed.formats.handover import (
+    damaged,
+    read_handover,
+    read_handover_json,
+    write_handover,
+    write_handover_json,
+)
+from igsed.formats.tables import read_table, require_columns, require_unique
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,31 +61,45 @@ CHUNK_EVENTS_NAME = "events.tsv"
 
 
 def write_table_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """A TSV inside a synthesis chunk (its directory is the rule's output), atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, sep="\t", index=False)
 
 
+def _write_checked_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    write_handover(path, frame.to_csv(None, sep="\t", index=False))
+
+
 def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     require_columns(frame, MANIFEST_COLUMNS, path)
-    write_table_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
+    _write_checked_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
 
 
-def read_clip_ids(path: str | os.PathLike[str], split: str) -> list[str]:
-    """Clip ids of one split, in manifest order (standard library only)."""
-    with open(path, newline="", encoding="utf-8") as handle:
+def read_clip_ids(path: str | os.PathLike[str], split: str, *, checked: bool = True) -> list[str]:
+    """Clip ids of one split, in manifest order (standard library only).
+
+    checked=False skips the record check: for the Snakefile only, which plans the jobs from
+    the manifest before any job runs. Snakemake reads an existing checkpoint output even
+    when --forcerun rebuilds it, so refusing a damaged manifest there would leave no command
+    that rebuilds it; the jobs that read the manifest refuse it instead.
+    """
+    text = read_handover(path) if checked else Path(path).read_text(encoding="utf-8")
+    with io.StringIO(text, newline="") as handle:
         return [
             row["clip_id"]
             for row in csv.DictReader(handle, delimiter="\t")
-            if row["split"] == split
+            if row.get("split") == split
         ]
 
 
-def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.DataFrame:
-    """The manifest, optionally only the rows of one split, in manifest order."""
-    import pandas as pd
-
-    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "split": str})
+def read_manifest(
+    path: str | os.PathLike[str], split: str | None = None, *, checked: bool = True
+) -> pd.DataFrame:
+    """The manifest, optionally only the rows of one split, in manifest order
+    (checked=False: for the Snakefile only, see `read_clip_ids`)."""
+    frame = read_table(path, sep="\t", checked=checked, dtype={"clip_id": str, "split": str})
     require_columns(frame, MANIFEST_COLUMNS, path)
+    require_unique(frame, ("clip_id",), path)
     if split is not None:
         frame = frame[frame["split"] == split].reset_index(drop=True)
     return frame
@@ -81,15 +107,38 @@ def read_manifest(path: str | os.PathLike[str], split: str | None = None) -> pd.
 
 def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     require_columns(frame, EVENT_COLUMNS, path)
-    write_table_tsv(frame.loc[:, list(EVENT_COLUMNS)], path)
+    _write_checked_tsv(frame.loc[:, list(EVENT_COLUMNS)], path)
 
 
-def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
-    import pandas as pd
-
-    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str, "event_label": str})
+def read_events(path: str | os.PathLike[str], *, checked: bool = True) -> pd.DataFrame:
+    """The event table (checked=False: for the Snakefile only, see `read_clip_ids`)."""
+    frame = read_table(path, sep="\t", checked=checked, dtype={"clip_id": str, "event_label": str})
     require_columns(frame, EVENT_COLUMNS, path)
     return frame
+
+
+SPLIT_COUNTS: tuple[str, ...] = ("val", "test")
+
+
+def write_split_summary(summary: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """summary.json atomically, with its record."""
+    write_handover_json(path, dict(summary))
+
+
+def read_split_summary(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """summary.json as written by `write_split_summary`: checked, `counts` of integers."""
+    summary = read_handover_json(path)
+    counts = summary.get("counts") if isinstance(summary, dict) else None
+    if not isinstance(counts, dict):
+        raise damaged(path, "no `counts` object")
+    wrong = [
+        key
+        for key in {*SPLIT_COUNTS, *counts}
+        if isinstance(counts.get(key), bool) or not isinstance(counts.get(key), int)
+    ]
+    if wrong:
+        raise damaged(path, f"counts {sorted(wrong)} are not integers (val and test are required)")
+    return summary
 
 
 def events_by_clip(events: pd.DataFrame) -> dict[str, list[Event]]:

@@ -1,4 +1,5 @@
-"""Clip probabilities (rule classify): a TSV of clip_id and one column per class."""
+"""Clip probabilities (rule classify): a TSV of clip_id and one column per class, one row per
+clip; checked on reading against its writer's record (formats.handover)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from igsed.core.atomic import atomic_path
 from igsed.core.constants import CLASSES
-from igsed.formats.tables import require_columns
+from igsed.formats.tables import read_table, require_columns, require_unique, write_csv
 
 
 def write_probabilities(
@@ -18,12 +18,12 @@ def write_probabilities(
 ) -> None:
     frame = pd.DataFrame(probabilities, columns=list(CLASSES))
     frame.insert(0, "clip_id", list(clip_ids))
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False, float_format="%.6f")
+    write_csv(frame, path, digits=6, sep="\t")
 
 
 def read_probabilities(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A probabilities TSV written by `write_probabilities` (clip_id + one column per class)."""
-    frame = pd.read_csv(path, sep="\t", dtype={"clip_id": str})
+    frame = read_table(path, sep="\t", dtype={"clip_id": str})
     require_columns(frame, ("clip_id", *CLASSES), path)
+    require_unique(frame, ("clip_id",), path)
     return frame

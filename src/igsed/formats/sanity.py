@@ -11,7 +11,8 @@ but the front end. One CSV per method, one row per (level, instance):
 - spearman: the Spearman rank correlation of the method's 100 frame scores on that model
   with its frame scores on the trained model; empty (NaN) where undefined (constant scores).
 
-Rows are sorted by level, clip_id, class.
+Rows are sorted by level, clip_id, class. The file is checked on reading against its writer's
+record (formats.handover), and every instance must have every level once.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import os
 
 import pandas as pd
 
-from igsed.formats.tables import require_columns, write_csv
+from igsed.formats.tables import (
+    read_table,
+    require_columns,
+    require_complete,
+    require_unique,
+    write_csv,
+)
 
 # Top down: the clip head's linear layer, the embedding fc1, then the conv blocks from the
 # last to the first. Level k re-initialises the first k of these.
@@ -65,8 +72,10 @@ def write_sanity(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
 
 def read_sanity(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A sanity table written by `write_sanity`, its columns and levels checked."""
-    frame = pd.read_csv(path, dtype={"layer": str, "clip_id": str, "class": str})
-    return _check(frame, path)
+    frame = _check(read_table(path, dtype={"layer": str, "clip_id": str, "class": str}), path)
+    require_unique(frame, ("level", "clip_id", "class"), path)
+    require_complete(frame, ("clip_id", "class"), "level", len(CASCADE_LAYERS), path)
+    return frame
 
 
 def level_medians(frame: pd.DataFrame) -> pd.Series:

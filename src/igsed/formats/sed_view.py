@@ -2,6 +2,7 @@
 
 sed_view.csv: method, metric, value, ci_low, ci_high, n — one row per method of the run and
 metric in SED_VIEW_METRICS (n: the test clips). A figure that is n/a is an empty cell.
+Checked on reading against its writer's record (formats.handover) and for completeness.
 """
 
 from __future__ import annotations
@@ -10,7 +11,13 @@ import os
 
 import pandas as pd
 
-from igsed.formats.tables import require_columns, write_csv
+from igsed.formats.tables import (
+    read_table,
+    require_columns,
+    require_complete,
+    require_unique,
+    write_csv,
+)
 
 SED_VIEW_METRICS: tuple[str, ...] = ("psds1", "segment_auroc", "collar_f1")
 SED_VIEW_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
@@ -24,9 +31,11 @@ def write_sed_view(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
 
 def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
     """sed_view.csv as written by `write_sed_view`, checked: its columns and metric names."""
-    frame = pd.read_csv(path, dtype={"method": str, "metric": str})
+    frame = read_table(path, dtype={"method": str, "metric": str})
     require_columns(frame, SED_VIEW_COLUMNS, path)
     unknown = sorted(set(frame["metric"]) - set(SED_VIEW_METRICS))
     if unknown:
         raise ValueError(f"{path}: unknown metrics {unknown}; expected {list(SED_VIEW_METRICS)}")
+    require_unique(frame, ("method", "metric"), path)
+    require_complete(frame, ("method",), "metric", len(SED_VIEW_METRICS), path)
     return frame

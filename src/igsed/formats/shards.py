@@ -30,6 +30,7 @@ import numpy as np
 from igsed.core.atomic import atomic_path
 from igsed.core.checksums import combined_digest, file_digest
 from igsed.core.constants import N_CLASSES, N_EVAL_FRAMES
+from igsed.formats.handover import rebuild_hint as _rebuild_hint
 
 FORMAT_VERSION = 2
 # The model files a method can be run with, in the order of its model_checksum.
@@ -38,23 +39,6 @@ MODEL_ROLES: tuple[str, ...] = ("backbone", "clip_head", "fw_weak", "fw_strong")
 
 class ShardError(ValueError):
     """A shard that cannot be used: unreadable, or made with other models or settings."""
-
-
-def rebuild_options(paths: Sequence[str | os.PathLike[str]]) -> str:
-    """What to add to the run's snakemake command to rebuild `paths`.
-
-    --rerun-incomplete because a shard finished by an orphaned job is still marked
-    incomplete, and Snakemake refuses to force it otherwise.
-    """
-    return "--rerun-incomplete --forcerun " + " ".join(str(p) for p in paths)
-
-
-def _rebuild_hint(paths: Sequence[str | os.PathLike[str]]) -> str:
-    which = "it" if len(paths) == 1 else "them"
-    return (
-        f"Rebuild {which} by adding these options to the run's snakemake command: "
-        f"{rebuild_options(paths)}"
-    )
 
 
 def model_checksum(models: Mapping[str, str | os.PathLike[str]]) -> str:

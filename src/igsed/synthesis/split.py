@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from igsed.core.annotations import max_polyphony as events_max_polyphony
-from igsed.core.atomic import write_json
 from igsed.core.constants import CLASSES
 from igsed.formats.manifest import (
     EVENT_COLUMNS,
@@ -30,6 +29,7 @@ from igsed.formats.manifest import (
     read_chunk_events,
     write_events,
     write_manifest,
+    write_split_summary,
 )
 from igsed.synthesis.synthesize import read_clip_jams
 
@@ -245,7 +245,7 @@ def split(
     }
     write_manifest(manifest, manifest_path)
     write_events(events, events_path)
-    write_json(summary_path, summary)
+    write_split_summary(summary, summary_path)
     log.info(
         "polyphony <= %d: train %d -> %d; eval pool %d -> %d -> val %d + test %d",
         max_polyphony,
