@@ -13,12 +13,13 @@ rule backbone:
         "results/benchmarks/backbone/backbone.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: lambda wildcards: workflow.cores  # all cores; a callable, so --report needs no --cores
+    threads: config["threads"]["backbone"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=8000,
         runtime=240,
         gpu=gpus(config["backbone"]["device"]),
     params:
+        threads=config["threads"]["backbone"],
         pretrained=config["backbone"]["pretrained"],
         width=config["backbone"]["width"],
         device=config["backbone"]["device"],
@@ -43,12 +44,13 @@ rule cache_features:
         "results/benchmarks/cache_features/{split}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 2
+    threads: config["threads"]["cache_features"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=4000,
         runtime=60,
         gpu=gpus(config["backbone"]["device"]),
     params:
+        threads=config["threads"]["cache_features"],
         device=config["backbone"]["device"],
         batch_size=8,
         code=code_version("cache_features.py"),
@@ -70,11 +72,12 @@ rule train_head:
         "results/benchmarks/train_head/{head}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 1
+    threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=4000,
         runtime=60,
     params:
+        threads=config["threads"]["train_head"],
         settings=config["heads"],
         code=code_version("train_head.py"),
     script:
@@ -102,11 +105,12 @@ rule classify:
         "results/benchmarks/classify/classify.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 1
+    threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=2000,
         runtime=30,
     params:
+        threads=config["threads"]["classify"],
         threshold=config["classify"]["threshold"],
         code=code_version("classify.py"),
     script:
