@@ -102,7 +102,9 @@ def test_every_rule_has_a_script_named_like_it_and_no_sys_path_preamble() -> Non
         assert "sys.path" not in text, f"{script.name}: rules/common.smk sets PYTHONPATH"
 
 
-@pytest.mark.parametrize("rule", ["cache_features", "train_head", "classify", "attribute"])
+@pytest.mark.parametrize(
+    "rule", ["cache_features", "train_head", "classify", "table1", "attribute"]
+)
 def test_downstream_rules_do_not_digest_pretraining_or_download_code(rule: str) -> None:
     closure = {
         p.relative_to(SRC).as_posix() for p in package_closure(SCRIPTS / f"{rule}.py", SRC.parent)

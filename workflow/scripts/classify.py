@@ -1,4 +1,4 @@
-"""Rule classify: clip probabilities for val/test and Table I."""
+"""Rule classify: clip probabilities for val/test (what rule instances reads)."""
 
 from pathlib import Path
 
@@ -16,7 +16,4 @@ classify(
         "val": Path(snakemake.output.probabilities_val),
         "test": Path(snakemake.output.probabilities_test),
     },
-    table_csv=Path(snakemake.output.table_csv),
-    table_md=Path(snakemake.output.table_md),
-    threshold=snakemake.params.threshold,
 )
