@@ -35,6 +35,26 @@ def test_config_errors_name_key_and_allowed_values() -> None:
     assert "heads.lr = 'fast' has the wrong type; expected number" in problems
 
 
+def test_non_finite_numbers_are_refused_naming_their_key() -> None:
+    config = _default()
+    config["sanity"]["flag_correlation"] = float("nan")
+    config["synthesis"]["snr_db"] = [float("nan"), 20]
+    config["attribution"]["threshold"] = float("nan")
+    config["metrics"]["sed_view"]["psds"]["max_efpr"] = float("inf")
+    assert sorted(config_errors(config, SCHEMA)) == [
+        "config key attribution.threshold = nan is not a finite number",
+        "config key metrics.sed_view.psds.max_efpr = inf is not a finite number",
+        "config key sanity.flag_correlation = nan is not a finite number",
+        "config key synthesis.snr_db.0 = nan is not a finite number",
+    ]
+    # As YAML spells them, in a config file or a nested --config value.
+    config = _default()
+    coerce_command_line(config, {"conditions": {}, "synthesis": {"ref_db": "-.inf"}})
+    assert config_errors(config, SCHEMA) == [
+        "config key synthesis.ref_db = -inf is not a finite number"
+    ]
+
+
 def test_a_renamed_config_key_names_its_new_name() -> None:
     config = _default()
     config["attribution"]["figure_clips"] = config["attribution"].pop("signed_clips")

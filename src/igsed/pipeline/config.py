@@ -6,6 +6,7 @@ the keys or values that would have been accepted; users fix configs faster with 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,31 @@ def _renamed(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _non_finite(value: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """A line for every nan or infinite number in `value`, naming its key.
+
+    YAML reads `.nan` and `.inf` as floats, and a schema range never fails on nan (every
+    comparison with it is false), so without this a nan threshold or SNR would run.
+    """
+    if isinstance(value, Mapping):
+        return [line for key, item in value.items() for line in _non_finite(item, (*path, key))]
+    if isinstance(value, list):
+        return [
+            line for index, item in enumerate(value) for line in _non_finite(item, (*path, index))
+        ]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"config key {_key_path(path)} = {value!r} is not a finite number"]
+    return []
+
+
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Every schema violation of `config`, one readable line each (empty if valid)."""
     renamed = _renamed(config)
     if renamed:
         return renamed
+    non_finite = _non_finite(config)
+    if non_finite:
+        return non_finite
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     problems = [_explain(error, schema) for error in errors]
