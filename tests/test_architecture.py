@@ -116,3 +116,24 @@ def test_downstream_rules_do_not_digest_pretraining_or_download_code(rule: str) 
         "core/download.py",
     }
     assert not closure & forbidden, f"rule {rule} digests {sorted(closure & forbidden)}"
+
+
+# Built from parts, so this file does not name what it looks for.
+OUTSIDE_PAGES = ("DESIGN" + ".md", "../" + "shared")
+DOCUMENTED = ("src", "docs", "workflow", "rules", "tests", "benchmarks", "scripts", "envs")
+TOP_FILES = ("README.md", "Snakefile", "config.yaml", "pyproject.toml")
+
+
+def test_the_repository_documents_itself() -> None:
+    """No file points at a design page outside the repository: what it says is said here."""
+    files = [REPO / name for name in TOP_FILES]
+    for folder in DOCUMENTED:
+        files += [p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    found = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:  # images, audio
+            continue
+        found += [f"{path.relative_to(REPO)}: {name}" for name in OUTSIDE_PAGES if name in text]
+    assert found == []

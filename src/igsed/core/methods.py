@@ -2,7 +2,8 @@
 
 Pure data, so the rules, the shard format and the evaluation can know the methods without
 importing torch; `igsed.attribution.registry` maps the same names to their implementations
-(a test keeps the two key sets equal). Definitions: ../shared/DESIGN.md and docs/methods.md.
+(a test keeps the two key sets equal). Each method's definition, parameters and reference
+implementation: docs/methods.md.
 """
 
 from __future__ import annotations
