@@ -11,7 +11,11 @@ SRC_ROOT = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_ROOT)
 from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
-from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
+from igsed.pipeline.config import (
+    coerce_command_line,
+    config_errors,
+    duplicate_key_errors,
+)  # noqa: E402
 from igsed.formats.manifest import read_clip_ids, shard_assignment  # noqa: E402
 from igsed.attribution.figure_clip import signed_clips  # noqa: E402
 from igsed.core.checksums import listing_digest  # noqa: E402
@@ -39,11 +43,16 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 def validate_config():
     """Fail before any job runs, naming each bad key and what it allows."""
+    # Snakemake has loaded the config files (config.yaml, each --configfile) keeping the
+    # last of two equal keys; read them again to name both.
+    problems = [
+        line for path in workflow.configfiles for line in duplicate_key_errors(path)
+    ]
     coerce_command_line(config, workflow.config_settings.overwrite_config)
     schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
     with open(schema_path) as handle:
         schema = yaml.safe_load(handle)
-    problems = config_errors(config, schema)
+    problems = problems or config_errors(config, schema)
     if problems:
         raise WorkflowError(
             "invalid configuration:\n  - "

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from igsed.pipeline.config import coerce_command_line, config_errors
+from igsed.pipeline.config import coerce_command_line, config_errors, duplicate_key_errors
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -53,6 +53,29 @@ def test_non_finite_numbers_are_refused_naming_their_key() -> None:
     assert config_errors(config, SCHEMA) == [
         "config key synthesis.ref_db = -inf is not a finite number"
     ]
+
+
+def test_a_key_given_twice_is_named_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "conditions:\n"
+        "  low: {snr_db: [0, 5]}\n"
+        "  high: {snr_db: [20, 30]}\n"
+        "  low: {snr_db: [-5, 0]}\n"
+        "attribution:\n"
+        "  methods:\n"
+        "    - {seed: 1, seed: 2}\n"
+    )
+    assert duplicate_key_errors(path) == [
+        f"config file {path}: key conditions.low appears twice, on lines 2 and 4 "
+        "(the last would silently win); keep one",
+        f"config file {path}: key attribution.methods.0.seed appears twice, on lines 7 and 7 "
+        "(the last would silently win); keep one",
+    ]
+    assert duplicate_key_errors(REPO / "config.yaml") == []
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing\n")
+    assert duplicate_key_errors(empty) == []
 
 
 def test_a_renamed_config_key_names_its_new_name() -> None:

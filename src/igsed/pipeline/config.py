@@ -137,6 +137,40 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     return problems or cross_field_errors(config)
 
 
+def _duplicates(node: yaml.Node, path: tuple[str, ...], source: str) -> list[str]:
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            dotted = _key_path((*path, key))
+            if key in first_line:
+                problems.append(
+                    f"config file {source}: key {dotted} appears twice, on lines "
+                    f"{first_line[key]} and {line} (the last would silently win); keep one"
+                )
+            else:
+                first_line[key] = line
+            problems += _duplicates(value_node, (*path, key), source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicates(item, (*path, str(index)), source)
+    return problems
+
+
+def duplicate_key_errors(path: str | Path) -> list[str]:
+    """A line for every key that appears twice in one mapping of the YAML file `path`.
+
+    YAML loaders (Snakemake's too) keep the last of two equal keys without a word, so two
+    conditions of the same name would silently become one. Read from the file's node tree,
+    which still holds both, with their lines.
+    """
+    with open(path, encoding="utf-8") as handle:
+        root = yaml.compose(handle, Loader=yaml.SafeLoader)
+    return [] if root is None else _duplicates(root, (), str(path))
+
+
 def _yaml_scalar(value: Any) -> Any:
     """A `--config` leaf as YAML would read it: '8' -> 8, 'true' -> True, 'null' -> None."""
     if not isinstance(value, str):
