@@ -320,6 +320,20 @@ def test_models_that_are_not_those_of_the_shards_and_tau_star_are_refused(
     assert str(head) in warning.splitlines()[0]
 
 
+def test_a_damaged_model_file_is_named_with_the_rule_that_rebuilds_it(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    head = damaged / "results" / "models" / "head_fw_weak.pt"
+    head.write_bytes(head.read_bytes()[: head.stat().st_size // 2])
+    files = [audio_dir / "speech.wav"]
+    assert _explain(damaged, tmp_path / "out", files, "--methods", "fw_weak") == 2
+    error = capsys.readouterr().err
+    assert f"head weights {head} are unreadable" in error
+    assert "Rule train_head rebuilds it" in error and "Traceback" not in error
+
+
 @pytest.mark.parametrize(
     "where", ["an existing file", "a path under a file", "/proc/x", "a read-only folder"]
 )

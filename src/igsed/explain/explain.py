@@ -216,7 +216,6 @@ def prepare(settings: ExplainSettings) -> Explainer:
     """Open and check the run, load its models, read each method's settings and τ*."""
     roles = _roles(settings.methods)
     run = open_run(settings.run_dir, roles)
-    require_consistent_run(run, settings.methods, roles)
     taus = _taus(run, settings.methods, settings.tau)
     threshold = _threshold(run, settings.threshold)
     params = {method: run.method_params(method) for method in settings.methods}
@@ -230,7 +229,10 @@ def prepare(settings: ExplainSettings) -> Explainer:
             taus[method],
         )
     logger.info("run %s on %s; auto classes above %g", run.results, device, threshold)
+    # Loaded first, so a damaged model file is named as such (igsed.formats.weights), not
+    # as one that differs from the shards' models.
     models = _load_models(run, settings.methods, device)
+    require_consistent_run(run, settings.methods, roles)
     return Explainer(settings, run, device, threshold, params, taus, models)
 
 
