@@ -66,8 +66,8 @@ def require_consistent_run(run: RunDir, methods: Sequence[str], roles: Sequence[
             models = ", ".join(str(p) for p in run.model_files(info.models).values()) or "none"
             raise RunDirError(
                 f"the run's parts do not belong together: its {method} shards (and the τ* in "
-                f"{run.results / TAU_STAR}, chosen on them) were made with other models or "
-                f"instances than the run's model files ({models}) hold now, after a partial "
+                f"{run.results / TAU_STAR}, chosen on them) were made with other model files "
+                f"or instances than the run holds now (models: {models}), as after a partial "
                 f"re-run. Finish the run (the same snakemake command), then explain.\n{error}"
             ) from error
     _warn_if_tau_star_is_older(run, methods, roles)
