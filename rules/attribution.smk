@@ -14,12 +14,13 @@ rule attribute:
         "attribution"
     conda:
         "../envs/torch.yaml"
-    threads: 1
+    threads: config["threads"]["attribute"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
         runtime=attribution_runtime,
         gpu=gpus(config["attribution"]["device"]),
     params:
+        threads=config["threads"]["attribute"],
         clip_ids=shard_clip_ids,
         signed_clips=shard_signed_clips,
         method=lambda wildcards: method_params(wildcards.method),

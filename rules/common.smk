@@ -10,7 +10,11 @@ SRC_ROOT = str(Path(workflow.basedir) / "src")
 sys.path.insert(0, SRC_ROOT)
 from igsed.pipeline import environment  # noqa: E402
 from igsed.pipeline.code_digest import code_digest  # noqa: E402
-from igsed.pipeline.config import coerce_command_line, config_errors  # noqa: E402
+from igsed.pipeline.config import (
+    coerce_command_line,
+    config_errors,
+    duplicate_key_errors,
+)  # noqa: E402
 from igsed.pipeline.schema import load_schema  # noqa: E402
 from igsed.formats.manifest import (  # noqa: E402
     read_clip_ids,
@@ -44,9 +48,14 @@ SCRIPTS = Path(workflow.basedir) / "workflow" / "scripts"
 
 def validate_config():
     """Fail before any job runs, naming each bad key and what it allows."""
+    # Snakemake has loaded the config files (config.yaml, each --configfile) keeping the
+    # last of two equal keys; read them again to name both.
+    problems = [
+        line for path in workflow.configfiles for line in duplicate_key_errors(path)
+    ]
     coerce_command_line(config, workflow.config_settings.overwrite_config)
     schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-    problems = config_errors(config, load_schema(schema_path))
+    problems = problems or config_errors(config, load_schema(schema_path))
     if problems:
         raise WorkflowError(
             "invalid configuration:\n  - "

@@ -83,12 +83,24 @@ use rule classify as classify_condition with:
     output:
         probabilities_val="results/conditions/{condition}/classify/probabilities_val.tsv",
         probabilities_test="results/conditions/{condition}/classify/probabilities_test.tsv",
-        table_csv="results/conditions/{condition}/tables/table1.csv",
-        table_md="results/conditions/{condition}/tables/table1.md",
     log:
         "results/logs/conditions/{condition}/classify.log",
     benchmark:
         "results/benchmarks/conditions/{condition}/classify.tsv"
+
+
+use rule table1 as table1_condition with:
+    input:
+        test="results/conditions/{condition}/features/test.h5",
+        backbone="results/models/backbone.pt",
+        head="results/models/head_clip.pt",
+    output:
+        table_csv="results/conditions/{condition}/tables/table1.csv",
+        table_md="results/conditions/{condition}/tables/table1.md",
+    log:
+        "results/logs/conditions/{condition}/table1.log",
+    benchmark:
+        "results/benchmarks/conditions/{condition}/table1.tsv"
 
 
 use rule instances as instances_condition with:

@@ -17,12 +17,13 @@ rule faithfulness:
         "results/benchmarks/faithfulness/{method}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 1
+    threads: config["threads"]["faithfulness"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
         runtime=faithfulness_runtime,
         gpu=gpus(config["faithfulness"]["device"]),
     params:
+        threads=config["threads"]["faithfulness"],
         method=lambda wildcards: method_params(wildcards.method),
         faithfulness=config["faithfulness"],
         code=code_version("faithfulness.py"),

@@ -16,12 +16,13 @@ rule sanity:
         "results/benchmarks/sanity/{method}.tsv"
     conda:
         "../envs/torch.yaml"
-    threads: 1
+    threads: config["threads"]["sanity"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=8000 if config["backbone"]["width"] > 0.5 else 2000,
         runtime=sanity_runtime,
         gpu=gpus(config["sanity"]["device"]),
     params:
+        threads=config["threads"]["sanity"],
         method=lambda wildcards: method_params(wildcards.method),
         # The flag threshold is the report's: changing it re-runs no cascade.
         sanity={k: v for k, v in config["sanity"].items() if k != "flag_correlation"},

@@ -105,7 +105,9 @@ def test_every_rule_has_a_script_named_like_it_and_no_sys_path_preamble() -> Non
         assert "sys.path" not in text, f"{script.name}: rules/common.smk sets PYTHONPATH"
 
 
-@pytest.mark.parametrize("rule", ["cache_features", "train_head", "classify", "attribute"])
+@pytest.mark.parametrize(
+    "rule", ["cache_features", "train_head", "classify", "table1", "attribute"]
+)
 def test_downstream_rules_do_not_digest_pretraining_or_download_code(rule: str) -> None:
     closure = {
         p.relative_to(SRC).as_posix() for p in package_closure(SCRIPTS / f"{rule}.py", SRC.parent)
@@ -140,3 +142,24 @@ def test_the_method_names_are_listed_once() -> None:
     from igsed.methods.registry import IMPLEMENTATIONS
 
     assert tuple(IMPLEMENTATIONS) == METHOD_NAMES
+
+
+# Built from parts, so this file does not name what it looks for.
+OUTSIDE_PAGES = ("DESIGN" + ".md", "../" + "shared")
+DOCUMENTED = ("src", "docs", "workflow", "rules", "tests", "benchmarks", "scripts", "envs")
+TOP_FILES = ("README.md", "Snakefile", "config.yaml", "pyproject.toml")
+
+
+def test_the_repository_documents_itself() -> None:
+    """No file points at a design page outside the repository: what it says is said here."""
+    files = [REPO / name for name in TOP_FILES]
+    for folder in DOCUMENTED:
+        files += [p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    found = []
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:  # images, audio
+            continue
+        found += [f"{path.relative_to(REPO)}: {name}" for name in OUTSIDE_PAGES if name in text]
+    assert found == []

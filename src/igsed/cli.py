@@ -26,7 +26,9 @@ per method: <stem>.<method>.scores.tsv and <stem>.<method>.events.tsv.
 Files longer than 10 s are explained in consecutive 10 s windows (the last one
 zero-padded) whose frame scores are joined; a class's clip probability is its maximum
 over the windows. Exit status: 0 if every file was explained, 1 if some failed, 2 for a
-usage error or a run directory without models or tau*.
+usage error (checked before any attribution: an --out that cannot be written, a
+--threshold outside [0, 1], a --tau outside [0, 100]) or a run directory without models
+or tau*, or whose models are not those its shards and tau* were made with.
 """
 
 

@@ -9,6 +9,7 @@ in wav, flac, ogg and mp3, at 16, 32 and 44.1 kHz, 3 to 23 s, mono and stereo.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import struct
 from pathlib import Path
@@ -30,10 +31,10 @@ from igsed.core.metrics import percentile_mask
 from igsed.explain.audio import AudioError, read_audio, windows
 from igsed.explain.detection import mask_events, windowed_mask
 from igsed.formats.handover import write_handover_json
-from igsed.formats.shards import ClipScores, write_shard
+from igsed.formats.shards import ClipScores, model_checksum, write_shard
 from igsed.methods.loading import SHARD_CONTEXT_KEYS, run_context
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, method_settings
-from igsed.models.cnn14 import Cnn14, save_backbone
+from igsed.models.cnn14 import Cnn14, load_backbone, save_backbone
 from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
 
@@ -86,7 +87,10 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [scores],
         method="ig",
         split="test",
-        model_checksum="",
+        # The models IG runs with, as the attribute rule records them (explain checks it).
+        model_checksum=model_checksum(
+            {"backbone": models / "backbone.pt", "clip_head": models / "head_clip.pt"}
+        ),
         instances_checksum="",
         settings={**IG_PARAMS, **run_context(torch.device("cpu"))},
     )
@@ -287,6 +291,120 @@ def test_usage_errors(
     assert "files with the same name stem would write the same outputs" in capsys.readouterr().err
     written = sorted(p.name for p in tmp_path.glob("*.tsv"))  # the --tau 50 run's only
     assert written == ["speech.events.tsv", "speech.scores.tsv"]
+
+
+def test_models_that_are_not_those_of_the_shards_and_tau_star_are_refused(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A partial re-run: the clip head retrained, the shards and τ* not yet re-made."""
+    partial = tmp_path / "run"
+    shutil.copytree(run_dir, partial)
+    models = partial / "results" / "models"
+    backbone = load_backbone(models / "backbone.pt")
+    torch.manual_seed(1)
+    head = models / "head_clip.pt"
+    save_head(
+        make_head("clip", backbone, clip_pooling="max"),
+        head,
+        head="clip",
+        backbone_sha256=file_digest(models / "backbone.pt"),
+        training={},
+    )
+    files = [audio_dir / "speech.wav"]
+    assert _explain(partial, tmp_path / "out", files, "--methods", "ig") == 2
+    error = capsys.readouterr().err
+    shard = partial / "results" / "attribution" / "ig" / "test" / "shard_00000.h5"
+    assert "the run's parts do not belong together: its ig shards" in error
+    assert str(shard) in error and str(head) in error and "tau_star.json" in error
+    assert not (tmp_path / "out").exists()
+    # A method without models has no checksum to compare: τ*'s age gives a loud warning.
+    tau_star = partial / "results" / "evaluation" / "tau_star.json"
+    os.utime(tau_star, (0, 0))
+    assert _explain(partial, tmp_path / "out", files, "--methods", "energy") == 0
+    warning = capsys.readouterr().err.split(f"WARNING {tau_star} is older than ")[1]
+    assert str(head) in warning.splitlines()[0]
+
+
+def test_a_damaged_model_file_is_named_with_the_rule_that_rebuilds_it(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    damaged = tmp_path / "run"
+    shutil.copytree(run_dir, damaged)
+    head = damaged / "results" / "models" / "head_fw_weak.pt"
+    head.write_bytes(head.read_bytes()[: head.stat().st_size // 2])
+    files = [audio_dir / "speech.wav"]
+    assert _explain(damaged, tmp_path / "out", files, "--methods", "fw_weak") == 2
+    error = capsys.readouterr().err
+    assert f"head weights {head} are unreadable" in error
+    assert "Rule train_head rebuilds it" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "where", ["an existing file", "a path under a file", "/proc/x", "a read-only folder"]
+)
+def test_an_unusable_out_is_a_usage_error_before_any_attribution(
+    run_dir: Path,
+    audio_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    where: str,
+) -> None:
+    blocker = tmp_path / "taken.txt"
+    blocker.write_text("x")
+    out = {
+        "an existing file": blocker,
+        "a path under a file": blocker / "sub",
+        "/proc/x": Path("/proc/x"),
+        "a read-only folder": tmp_path / "read_only" / "out",
+    }[where]
+    if where == "a read-only folder":
+        (tmp_path / "read_only").mkdir()
+
+        def refused(*args: object, **kwargs: object) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        # root writes into a chmod 555 folder: refuse the probe as the OS would for a user
+        monkeypatch.setattr("igsed.explain.outputs.tempfile.TemporaryFile", refused)
+    files = [audio_dir / "speech.wav", audio_dir / "dog.mp3"]
+    assert _explain(run_dir, out, files, "--methods", "energy") == 2
+    error = capsys.readouterr().err
+    assert f"igsed explain: error: --out {out}" in error
+    assert "explaining" not in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--threshold", "2"), ("--threshold", "nan"), ("--threshold", "-0.1"), ("--tau", "nan")],
+)
+def test_a_threshold_or_tau_out_of_range_is_a_usage_error(
+    run_dir: Path,
+    audio_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    option: str,
+    value: str,
+) -> None:
+    files = [audio_dir / "speech.wav"]
+    assert _explain(run_dir, tmp_path, files, "--methods", "energy", option, value) == 2
+    expected = "clip probability in [0, 1]" if option == "--threshold" else "percentile"
+    assert expected in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.tsv"))
+
+
+def test_a_missing_file_and_a_folder_without_results_are_named(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nowhere.wav"
+    files = [missing, audio_dir / "speech.wav"]
+    assert _explain(run_dir, tmp_path / "out", files, "--methods", "energy") == 1
+    assert f"failed: {missing}: not found" in capsys.readouterr().err
+    empty = tmp_path / "not_a_run"
+    empty.mkdir()
+    assert _explain(empty, tmp_path / "out", [audio_dir / "speech.wav"]) == 2
+    error = capsys.readouterr().err
+    assert f"{empty} is not a pipeline run: it holds no results/ folder" in error
+    assert "backbone.pt" not in error
 
 
 def test_read_audio_mixes_channels_to_mono_and_resamples(tmp_path: Path) -> None:

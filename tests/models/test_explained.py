@@ -69,9 +69,6 @@ def test_explained_model_equals_the_cache_path(pipeline: dict) -> None:
         pipeline["backbone"],
         pipeline["heads"]["clip"],
         outputs,
-        root / "t1.csv",
-        root / "t1.md",
-        threshold=0.5,
     )
     model = load_explained_model(pipeline["backbone"], pipeline["heads"]["clip"], "cpu")
     assert isinstance(model, ExplainedModel) and not model.training

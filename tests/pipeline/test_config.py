@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from igsed.pipeline.config import coerce_command_line, config_errors
+from igsed.pipeline.config import coerce_command_line, config_errors, duplicate_key_errors
 from igsed.pipeline.schema import load_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +34,49 @@ def test_config_errors_name_key_and_allowed_values() -> None:
     assert "'riemann_trapezoid'" in problems
     assert "synthesis.chunks = 0 is out of range; allowed: >= 1" in problems
     assert "heads.lr = 'fast' has the wrong type; expected number" in problems
+
+
+def test_non_finite_numbers_are_refused_naming_their_key() -> None:
+    config = _default()
+    config["sanity"]["flag_correlation"] = float("nan")
+    config["synthesis"]["snr_db"] = [float("nan"), 20]
+    config["attribution"]["threshold"] = float("nan")
+    config["metrics"]["sed_view"]["psds"]["max_efpr"] = float("inf")
+    assert sorted(config_errors(config, SCHEMA)) == [
+        "config key attribution.threshold = nan is not a finite number",
+        "config key metrics.sed_view.psds.max_efpr = inf is not a finite number",
+        "config key sanity.flag_correlation = nan is not a finite number",
+        "config key synthesis.snr_db.0 = nan is not a finite number",
+    ]
+    # As YAML spells them, in a config file or a nested --config value.
+    config = _default()
+    coerce_command_line(config, {"conditions": {}, "synthesis": {"ref_db": "-.inf"}})
+    assert config_errors(config, SCHEMA) == [
+        "config key synthesis.ref_db = -inf is not a finite number"
+    ]
+
+
+def test_a_key_given_twice_is_named_with_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "conditions:\n"
+        "  low: {snr_db: [0, 5]}\n"
+        "  high: {snr_db: [20, 30]}\n"
+        "  low: {snr_db: [-5, 0]}\n"
+        "attribution:\n"
+        "  methods:\n"
+        "    - {seed: 1, seed: 2}\n"
+    )
+    assert duplicate_key_errors(path) == [
+        f"config file {path}: key conditions.low appears twice, on lines 2 and 4 "
+        "(the last would silently win); keep one",
+        f"config file {path}: key attribution.methods.0.seed appears twice, on lines 7 and 7 "
+        "(the last would silently win); keep one",
+    ]
+    assert duplicate_key_errors(REPO / "config.yaml") == []
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing\n")
+    assert duplicate_key_errors(empty) == []
 
 
 def test_a_renamed_config_key_names_its_new_name() -> None:

@@ -24,6 +24,7 @@ PIPELINE_RULES = (
     "cache_features",
     "train_head",
     "classify",
+    "table1",
     "instances",
     "attribute",
     "sanity",

@@ -19,7 +19,7 @@ from igsed.formats.features import FeatureBatch, FeatureCache, FeatureCacheWrite
 from igsed.formats.probabilities import read_probabilities
 from igsed.models.cnn14 import Cnn14, load_backbone, save_backbone
 from igsed.models.heads import ClipHead, FramewiseHead, load_head, make_head, read_head_file
-from igsed.training.classify import classify
+from igsed.training.classify import classify, table1
 from igsed.training.train_head import LOG_COLUMNS, train_head
 
 torch.set_num_threads(1)
@@ -198,11 +198,11 @@ def test_classify_writes_probabilities_and_table(caches: dict[str, Path], tmp_pa
         **SETTINGS,
     )
     outputs = {"val": tmp_path / "p_val.tsv", "test": tmp_path / "p_test.tsv"}
-    summary = classify(
-        {"val": caches["val"], "test": caches["test"]},
+    classify({"val": caches["val"], "test": caches["test"]}, caches["backbone"], head, outputs)
+    summary = table1(
+        caches["test"],
         caches["backbone"],
         head,
-        outputs,
         tmp_path / "table1.csv",
         tmp_path / "table1.md",
         threshold=0.5,

@@ -24,6 +24,7 @@ CONDITION_RULES = {
     "split_condition",
     "cache_features_condition",
     "classify_condition",
+    "table1_condition",
     "instances_condition",
     "attribute_condition",
     "evaluate_condition",

@@ -192,6 +192,13 @@ def test_a_sanity_setting_reruns_only_the_sanity_checks_and_what_reads_them(
     assert planned_jobs(output) == dict.fromkeys({"benchmark_figures", "report", "all"}, 1)
 
 
+def test_table1_threshold_reruns_only_table1_and_the_report(tiny_run: Path) -> None:
+    """The instances use attribution.threshold: Table I's threshold re-runs no attribution."""
+    output = _dry_run(tiny_run, {"classify": {"threshold": 0.6}})
+    assert planned_jobs(output) == {"table1": 1, "report": 1, "all": 1}
+    assert _reasons(output, "table1") == {"Params have changed since last execution"}
+
+
 def test_synthesis_seed_reruns_everything_from_synthesis(tiny_run: Path) -> None:
     output = _dry_run(tiny_run, {"synthesis": {"seed": 1234}})
     planned = planned_jobs(output)

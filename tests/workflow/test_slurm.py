@@ -305,7 +305,7 @@ def test_tiny_preset_through_slurm_profile_equals_local_run(
             "workflow/profiles/slurm",
             "--configfile",
             "workflow/presets/tiny.yaml",
-            # The local run's core count, so every rule gets the same threads there and here.
+            # The local run's core count (the results do not depend on it: config threads).
             "--cores",
             str(min(TINY_RUN_CORES, cluster.cpus)),
             *FAST_POLLING,

@@ -56,6 +56,17 @@ def test_bad_config_fails_before_any_job(workflow_copy: Path) -> None:
     assert not (workflow_copy / "results").exists()
 
 
+def test_a_config_file_with_a_key_given_twice_fails_before_any_job(workflow_copy: Path) -> None:
+    twice = workflow_copy / "twice.yaml"
+    twice.write_text("conditions:\n  low: {snr_db: [0, 5]}\n  low: {snr_db: [5, 10]}\n")
+    result = run_snakemake(
+        workflow_copy, "-n", "--cores", "1", "--configfile", "twice.yaml", check=False
+    )
+    assert result.returncode != 0
+    assert "key conditions.low appears twice, on lines 2 and 3" in result.stdout + result.stderr
+    assert not (workflow_copy / "results").exists()
+
+
 def test_nested_command_line_config_is_typed(workflow_copy: Path) -> None:
     # The README's own example: Snakemake hands nested --config leaves over as strings.
     result = run_snakemake(

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
-import torch
-
 from igsed.attribution.attribute import AttributeSettings, ShardJob, attribute
 from igsed.core.logs import log_to_file
+from igsed.core.threads import fix_threads
 from igsed.formats.shards import MODEL_ROLES
 
 log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+fix_threads(snakemake.params.threads)
 inputs = dict(snakemake.input.items())
 job = ShardJob(
     method=snakemake.wildcards.method,

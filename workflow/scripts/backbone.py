@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-import torch
-
 from igsed.core.logs import log_to_file
+from igsed.core.threads import fix_threads
 from igsed.training.backbone import BackboneSettings, backbone
 
 log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+fix_threads(snakemake.params.threads)
 settings = BackboneSettings.from_config(
     {
         "pretrained": snakemake.params.pretrained,

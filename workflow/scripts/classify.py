@@ -1,14 +1,13 @@
-"""Rule classify: clip probabilities for val/test and Table I."""
+"""Rule classify: clip probabilities for val/test (what rule instances reads)."""
 
 from pathlib import Path
 
-import torch
-
 from igsed.core.logs import log_to_file
+from igsed.core.threads import fix_threads
 from igsed.training.classify import classify
 
 log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+fix_threads(snakemake.params.threads)
 classify(
     caches={"val": Path(snakemake.input.val), "test": Path(snakemake.input.test)},
     backbone_path=Path(snakemake.input.backbone),
@@ -17,7 +16,4 @@ classify(
         "val": Path(snakemake.output.probabilities_val),
         "test": Path(snakemake.output.probabilities_test),
     },
-    table_csv=Path(snakemake.output.table_csv),
-    table_md=Path(snakemake.output.table_md),
-    threshold=snakemake.params.threshold,
 )

@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-import torch
-
 from igsed.core.logs import log_to_file
+from igsed.core.threads import fix_threads
 from igsed.sanity.sanity import SanityJob, SanitySettings, sanity
 
 log_to_file(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+fix_threads(snakemake.params.threads)
 inputs = dict(snakemake.input.items())
 job = SanityJob(
     method=snakemake.wildcards.method,

@@ -2,7 +2,8 @@
 
 Pure data, so the rules, the shard format and the evaluation can know the methods without
 importing torch; `igsed.methods.registry` maps the same names to their implementations
-(a test keeps the two key sets equal). Definitions: docs/methods.md.
+(a test keeps the two key sets equal). Each method's definition, parameters and reference
+implementation: docs/methods.md.
 
 The capability names are those of the classifier contract (igsed.models.classifier): what a
 model may declare beyond clip probabilities, and so what a method may need of it.

@@ -56,6 +56,8 @@ def read_audio(path: str | Path) -> Audio:
     interpolation (its defaults), the one DSP step the models' own front end does not do.
     """
     path = Path(path)
+    if not path.is_file():  # soundfile says only "System error." for a missing file
+        raise AudioError(f"{path}: {'a folder, not a file' if path.is_dir() else 'not found'}")
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as error:

@@ -18,6 +18,7 @@ events and a figure (igsed.explain.outputs).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +34,15 @@ from igsed.core.constants import CLASS_INDEX, CLASSES, N_EVAL_FRAMES
 from igsed.core.device import pick_device
 from igsed.core.methods import EXPLAINED, method_info
 from igsed.explain.audio import Audio, AudioError, frame_times, read_audio, windows
+from igsed.explain.consistency import require_consistent_run
 from igsed.explain.detection import detect_events
-from igsed.explain.outputs import explain_figure, write_events, write_figure, write_scores
+from igsed.explain.outputs import (
+    explain_figure,
+    require_writable_dir,
+    write_events,
+    write_figure,
+    write_scores,
+)
 from igsed.explain.rundir import TAU_STAR, MethodParams, RunDir, RunDirError, open_run
 from igsed.methods.loading import load_method_model
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput
@@ -75,6 +83,13 @@ class ExplainSettings:
             )
         if self.tau is not None and not 0.0 <= self.tau <= 100.0:
             raise ValueError(f"tau must be a percentile in [0, 100], got {self.tau}")
+        # A clip probability is in [0, 1] (1: explain nothing); above it or nan is a typo.
+        if self.threshold is not None and not (
+            math.isfinite(self.threshold) and 0.0 <= self.threshold <= 1.0
+        ):
+            raise ValueError(
+                f"threshold must be a clip probability in [0, 1], got {self.threshold}"
+            )
 
 
 def parse_classes(text: str) -> str | tuple[str, ...]:
@@ -199,7 +214,8 @@ def _load_models(
 
 def prepare(settings: ExplainSettings) -> Explainer:
     """Open and check the run, load its models, read each method's settings and τ*."""
-    run = open_run(settings.run_dir, _roles(settings.methods))
+    roles = _roles(settings.methods)
+    run = open_run(settings.run_dir, roles)
     taus = _taus(run, settings.methods, settings.tau)
     threshold = _threshold(run, settings.threshold)
     params = {method: run.method_params(method) for method in settings.methods}
@@ -213,7 +229,10 @@ def prepare(settings: ExplainSettings) -> Explainer:
             taus[method],
         )
     logger.info("run %s on %s; auto classes above %g", run.results, device, threshold)
+    # Loaded first, so a damaged model file is named as such (igsed.formats.weights), not
+    # as one that differs from the shards' models.
     models = _load_models(run, settings.methods, device)
+    require_consistent_run(run, settings.methods, roles)
     return Explainer(settings, run, device, threshold, params, taus, models)
 
 
@@ -366,11 +385,13 @@ def _require_distinct_stems(files: Sequence[Path]) -> None:
 def explain(files: Sequence[str | Path], settings: ExplainSettings) -> ExplainReport:
     """Explain every file; a file that fails is logged and reported, the others still run.
 
-    Raises (before any file is read) RunDirError for a run without models or τ*, and
-    ValueError for files that would overwrite each other's outputs.
+    Raises (before any file is read) RunDirError for a run without models or τ*, or whose
+    models, shards and τ* do not belong together, OutDirError for an output folder that
+    cannot be written, and ValueError for files that would overwrite each other's outputs.
     """
     paths = [Path(f) for f in files]
     _require_distinct_stems(paths)
+    require_writable_dir(Path(settings.out_dir))
     explainer = prepare(settings)
     report = ExplainReport()
     for number, path in enumerate(paths, start=1):

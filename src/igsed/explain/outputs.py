@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -30,6 +31,34 @@ from igsed.formats.figures import class_color, save_figure
 EVENT_COLUMNS: tuple[str, ...] = ("onset", "offset", "event_label")
 _WAVEFORM_BINS = 2000
 _MAX_FIGURE_INCHES = 30.0
+
+
+class OutDirError(ValueError):
+    """An output folder that cannot hold the outputs (a usage error, found before any work)."""
+
+
+def require_writable_dir(out_dir: Path) -> None:
+    """Raise OutDirError unless `out_dir` is, or can be created as, a writable folder.
+
+    Creates nothing: a probe file is written into the folder, or into its nearest existing
+    ancestor when the folder is still to be made, and removed again.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutDirError(f"--out {out_dir} is a file, not a folder")
+    existing = out_dir
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutDirError(f"--out {out_dir}: {existing} is a file, so no folder can be made there")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        where = "" if existing == out_dir else f" (in {existing}, where it would be made)"
+        raise OutDirError(
+            f"--out {out_dir}: cannot write there{where}: {error.strerror or error}"
+        ) from error
 
 
 def write_scores(

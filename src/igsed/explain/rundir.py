@@ -104,6 +104,11 @@ def open_run(run_dir: str | Path, roles: Iterable[str]) -> RunDir:
     if not Path(run_dir).is_dir():
         raise RunDirError(f"run directory {run_dir} not found")
     results = results_dir(run_dir)
+    if results == Path(run_dir) and not (results / "models").is_dir():
+        raise RunDirError(
+            f"{run_dir} is not a pipeline run: it holds no results/ folder (nor models/, as "
+            "a results/ folder would); give the folder snakemake ran in, or its results/"
+        )
     for role in roles:
         relative, rule = MODEL_FILES[role]
         _require(results / relative, rule)

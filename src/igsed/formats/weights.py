@@ -12,6 +12,8 @@ Building modules from these payloads is `igsed.models`' job.
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,29 @@ from typing import Any
 import torch
 
 from igsed.core.atomic import atomic_path
+from igsed.formats.shards import rebuild_options
 
 BACKBONE_FORMAT_VERSION = 1
 HEAD_FORMAT_VERSION = 1
+
+# The rule that writes each kind of model file: what a damaged one names as its remedy.
+REBUILT_BY = {"backbone": "backbone", "head": "train_head"}
+# What torch.load raises on a file cut short or overwritten: a zip without its directory,
+# a pickle stream that ends early, bytes that are no pickle at all.
+_DAMAGED = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError)
+
+
+class ModelFileError(ValueError):
+    """A model file that exists but cannot be read: damaged, or some other file."""
+
+
+def _damaged(path: Path, kind: str, error: Exception) -> ModelFileError:
+    rule = REBUILT_BY.get(kind, kind)
+    return ModelFileError(
+        f"{kind} weights {path} are unreadable ({type(error).__name__}: {error}); the file "
+        f"was probably cut short or overwritten. Rule {rule} rebuilds it: add these options "
+        f"to the run's snakemake command: {rebuild_options([path])}"
+    )
 
 
 def save_payload(payload: dict[str, Any], path: Path) -> None:
@@ -37,16 +59,27 @@ def load_payload(
 ) -> dict[str, Any]:
     """The payload `save_payload` wrote to `path`, with the `required` keys of a `kind` file.
 
-    Raises FileNotFoundError when `path` is missing and ValueError naming the missing keys
-    when it is some other file.
+    Raises FileNotFoundError when `path` is missing, and ModelFileError naming the file and
+    the rule that rebuilds it when it is damaged or some other file.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{kind} weights not found: {path}")
-    payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-    missing = [key for key in required if key not in payload]
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except _DAMAGED as error:
+        raise _damaged(path, kind, error) from error
+    missing = (
+        [key for key in required if key not in payload]
+        if isinstance(payload, Mapping)
+        else list(required)
+    )
     if missing:
-        raise ValueError(f"{path}: not an igsed {kind} file (missing {missing})")
+        raise ModelFileError(
+            f"{path}: not an igsed {kind} file (missing {missing}); rule "
+            f"{REBUILT_BY.get(kind, kind)} rebuilds it: add these options to the run's "
+            f"snakemake command: {rebuild_options([path])}"
+        )
     return payload
 
 

@@ -6,6 +6,7 @@ the keys or values that would have been accepted; users fix configs faster with 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -105,15 +106,69 @@ def _renamed(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _non_finite(value: Any, path: tuple[Any, ...] = ()) -> list[str]:
+    """A line for every nan or infinite number in `value`, naming its key.
+
+    YAML reads `.nan` and `.inf` as floats, and a schema range never fails on nan (every
+    comparison with it is false), so without this a nan threshold or SNR would run.
+    """
+    if isinstance(value, Mapping):
+        return [line for key, item in value.items() for line in _non_finite(item, (*path, key))]
+    if isinstance(value, list):
+        return [
+            line for index, item in enumerate(value) for line in _non_finite(item, (*path, index))
+        ]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"config key {_key_path(path)} = {value!r} is not a finite number"]
+    return []
+
+
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
     """Every schema violation of `config`, one readable line each (empty if valid)."""
     renamed = _renamed(config)
     if renamed:
         return renamed
+    non_finite = _non_finite(config)
+    if non_finite:
+        return non_finite
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     problems = [_explain(error, schema) for error in errors]
     return problems or cross_field_errors(config)
+
+
+def _duplicates(node: yaml.Node, path: tuple[str, ...], source: str) -> list[str]:
+    problems: list[str] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            line = key_node.start_mark.line + 1
+            dotted = _key_path((*path, key))
+            if key in first_line:
+                problems.append(
+                    f"config file {source}: key {dotted} appears twice, on lines "
+                    f"{first_line[key]} and {line} (the last would silently win); keep one"
+                )
+            else:
+                first_line[key] = line
+            problems += _duplicates(value_node, (*path, key), source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicates(item, (*path, str(index)), source)
+    return problems
+
+
+def duplicate_key_errors(path: str | Path) -> list[str]:
+    """A line for every key that appears twice in one mapping of the YAML file `path`.
+
+    YAML loaders (Snakemake's too) keep the last of two equal keys without a word, so two
+    conditions of the same name would silently become one. Read from the file's node tree,
+    which still holds both, with their lines.
+    """
+    with open(path, encoding="utf-8") as handle:
+        root = yaml.compose(handle, Loader=yaml.SafeLoader)
+    return [] if root is None else _duplicates(root, (), str(path))
 
 
 def _yaml_scalar(value: Any) -> Any:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from igsed.core.atomic import write_json
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES, N_CLASSES
@@ -88,6 +90,9 @@ def backbone(
         "embedding_dim": model.embedding_dim,
         "source": settings.pretrained,
         "device": torch_device.type,
+        # The thread count it was computed with (config key threads.backbone): part of
+        # what makes the weights reproducible (docs/determinism.md).
+        "threads": torch.get_num_threads(),
         "training": summary,
     }
     write_json(meta_path, meta)

@@ -1,4 +1,4 @@
-"""Rule `classify`: clip probabilities of the clip classifier, and Table I (paper IV-A).
+"""Rules `classify` (clip probabilities of the clip classifier) and `table1` (paper IV-A).
 
 Probabilities come from the cached frame features through the clip head, which equals the
 waveform model that IG explains (tests/test_explained.py checks the two paths agree).
@@ -107,55 +107,75 @@ def table1_markdown(table: pd.DataFrame, caption: str) -> str:
     return caption + "\n\n" + markdown_table(header, rows)
 
 
+def _clip_head(backbone_path: Path, head_path: Path) -> tuple[ClipHead, str]:
+    """The clip head on its backbone, and the backbone's sha256 (checked against caches)."""
+    sha256 = file_digest(backbone_path)
+    backbone = load_backbone(Path(backbone_path), "cpu")
+    head = load_head(Path(head_path), backbone, expected="clip")
+    assert isinstance(head, ClipHead)
+    return head, sha256
+
+
 def classify(
     caches: Mapping[str, Path],
     backbone_path: Path,
     head_path: Path,
     out_probabilities: Mapping[str, Path],
+) -> dict[str, Any]:
+    """Write the clip probabilities of each split; return a summary.
+
+    No threshold here: the probabilities are what rule instances reads, so a change of
+    Table I's threshold (rule table1) re-runs nothing downstream of them.
+    """
+    missing = sorted(set(out_probabilities) - set(caches))
+    if missing:
+        raise ValueError(f"no feature cache given for splits {missing}")
+    head, sha256 = _clip_head(backbone_path, head_path)
+    summary: dict[str, Any] = {"clip_pooling": head.pooling}
+    for split, out_path in out_probabilities.items():
+        ids, probabilities, _ = cache_probabilities(Path(caches[split]), head, sha256)
+        write_probabilities(Path(out_path), ids, probabilities)
+        summary[split] = {"n_clips": len(ids)}
+        logger.info("%s: probabilities of %d clips -> %s", split, len(ids), out_path)
+    return summary
+
+
+def table1(
+    cache_path: Path,
+    backbone_path: Path,
+    head_path: Path,
     table_csv: Path,
     table_md: Path,
     *,
     threshold: float = 0.5,
-    table_split: str = "test",
+    split: str = "test",
 ) -> dict[str, Any]:
-    """Write clip probabilities per split and Table I (on `table_split`); return a summary."""
-    missing = sorted(set(out_probabilities) - set(caches))
-    if missing:
-        raise ValueError(f"no feature cache given for splits {missing}")
-    if table_split not in caches:
-        raise ValueError(f"Table I split {table_split!r} has no feature cache ({sorted(caches)})")
-    sha256 = file_digest(backbone_path)
-    backbone = load_backbone(Path(backbone_path), "cpu")
-    head = load_head(Path(head_path), backbone, expected="clip")
-    assert isinstance(head, ClipHead)
-    summary: dict[str, Any] = {"threshold": threshold, "clip_pooling": head.pooling}
-    table = None
-    for split, cache_path in caches.items():
-        ids, probabilities, labels = cache_probabilities(Path(cache_path), head, sha256)
-        if split in out_probabilities:
-            write_probabilities(Path(out_probabilities[split]), ids, probabilities)
-        split_table = classification_table(probabilities, labels, threshold)
-        macro = split_table.set_index("class").loc[MACRO_ROW]
-        micro = split_table.set_index("class").loc[MICRO_ROW]
-        summary[split] = {
+    """Write Table I of the clip classifier on `split` at `threshold`; return a summary.
+
+    The probabilities are recomputed from the feature cache (a forward of the head), exactly
+    as rule classify computes them, so the table never waits on, nor re-runs, that rule.
+    """
+    head, sha256 = _clip_head(backbone_path, head_path)
+    ids, probabilities, labels = cache_probabilities(Path(cache_path), head, sha256)
+    table = classification_table(probabilities, labels, threshold)
+    macro = table.set_index("class").loc[MACRO_ROW]
+    micro = table.set_index("class").loc[MICRO_ROW]
+    summary: dict[str, Any] = {
+        "threshold": threshold,
+        "clip_pooling": head.pooling,
+        split: {
             "n_clips": len(ids),
             "macro_f1": float(macro["f1"]),
             "micro_f1": float(micro["f1"]),
-        }
-        logger.info(
-            "%s: %d clips, macro F1 %.3f, micro F1 %.3f",
-            split,
-            len(ids),
-            macro["f1"],
-            micro["f1"],
-        )
-        if split == table_split:
-            table = split_table
-    assert table is not None
+        },
+    }
+    logger.info(
+        "%s: %d clips, macro F1 %.3f, micro F1 %.3f", split, len(ids), macro["f1"], micro["f1"]
+    )
     write_csv(table, table_csv, digits=4)
     caption = (
-        f"Table I: multi-label classification on {table_split} "
-        f"({summary[table_split]['n_clips']} clips, threshold {threshold}, "
+        f"Table I: multi-label classification on {split} "
+        f"({len(ids)} clips, threshold {threshold}, "
         f"clip-head time pooling {head.pooling})."
     )
     write_text(table_md, table1_markdown(table, caption))
