@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from igsed.core.atomic import atomic_path
-from igsed.formats.shards import rebuild_options
+from igsed.formats.handover import rebuild_options
 
 BACKBONE_FORMAT_VERSION = 1
 HEAD_FORMAT_VERSION = 1
