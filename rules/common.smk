@@ -422,5 +422,5 @@ def default_targets():
         *sanity_files(None),
         *figure_paths(FIGURES + BENCHMARK_FIGURES),
         *condition_targets(),
-        "results/report/summary.md",
+        *rules.report.output,
     ]

@@ -142,6 +142,7 @@ use rule evaluate as evaluate_condition with:
         table2_md="results/conditions/{condition}/evaluation/table2.md",
         table3_csv="results/conditions/{condition}/evaluation/table3.csv",
         table3_md="results/conditions/{condition}/evaluation/table3.md",
+        table3_long="results/conditions/{condition}/evaluation/table3_long.csv",
         sweep_val="results/conditions/{condition}/evaluation/sweep_val.csv",
         sweep_test="results/conditions/{condition}/evaluation/sweep_test.csv",
         instances="results/conditions/{condition}/evaluation/instances_test.csv",

@@ -21,6 +21,7 @@ rule evaluate:
             caption="../workflow/report/table3.rst",
             category="3. Temporal detection",
         ),
+        table3_long="results/evaluation/table3_long.csv",
         sweep_val="results/evaluation/sweep_val.csv",
         sweep_test="results/evaluation/sweep_test.csv",
         instances="results/evaluation/instances_test.csv",
@@ -190,9 +191,14 @@ rule report:
             FIGURES + BENCHMARK_FIGURES + (("conditions",) if CONDITIONS else ())
         ),
     output:
-        report(
+        summary=report(
             "results/report/summary.md",
             caption="../workflow/report/summary.rst",
+            category="0. Summary",
+        ),
+        details=report(
+            "results/report/details.md",
+            caption="../workflow/report/details.rst",
             category="0. Summary",
         ),
     log:

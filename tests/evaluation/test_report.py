@@ -165,8 +165,9 @@ def _write_summary(
     config: dict,
     backbone_meta: dict,
     name: str = "summary",
-) -> str:
-    """The summary of the hand-built run under `config`, as `report/<name>.md`."""
+) -> tuple[str, str]:
+    """The summary and the details of the hand-built run under `config`, as
+    `report/<name>.md` and `report/<name>_details.md`."""
     evaluation = root / "evaluation"
     table1 = pd.DataFrame(
         {
@@ -201,16 +202,28 @@ def _write_summary(
         backbone_meta_json=backbone,
         figures=list(figures),
     )
-    report(out, inputs, config, package_versions={"numpy": "9.9.9", "torch": "not installed"})
-    return out.read_text()
+    details = out.with_name(f"{name}_details.md")
+    versions = {"numpy": "9.9.9", "torch": "not installed"}
+    report(out, inputs, config, package_versions=versions, details_path=details)
+    return out.read_text(), details.read_text()
 
 
 PIPELINE_BACKBONE = {"source": "pipeline", "width": 0.125, "sha256": "f00d" * 16}
 
 
 @pytest.fixture(scope="module")
-def summary(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> str:
+def written(run_outputs: tuple[Path, FakeRun], figures: list[Path]) -> tuple[str, str]:
     return _write_summary(run_outputs[0], figures, CONFIG, PIPELINE_BACKBONE)
+
+
+@pytest.fixture(scope="module")
+def summary(written: tuple[str, str]) -> str:
+    return written[0]
+
+
+@pytest.fixture(scope="module")
+def details(written: tuple[str, str]) -> str:
+    return written[1]
 
 
 def _row(text: str, first_cell: str, after: str) -> list[str]:
@@ -233,27 +246,28 @@ def test_summary_table2_has_the_run_beside_the_paper(summary: str) -> None:
     assert energy[2] == "0.16" and energy[8] == "15.9%"
 
 
-def test_summary_table3_and_tau_star(summary: str) -> None:
+def test_summary_table3_and_tau_star(summary: str, details: str) -> None:
     alarm = _row(summary, "Alarm_bell_ringing", "## Table III")
     assert alarm[:4] == ["Alarm_bell_ringing", "0", "n/a", "0.44"]
     dog = _row(summary, "Dog", "## Table III")
     assert dog[:6] == ["Dog", "2", "1.00", "0.45", "1.00", "0.57"]
-    ig_tau = _row(summary, "IG", "## Chosen thresholds")
+    ig_tau = _row(details, "IG", "## Chosen thresholds")
     assert ig_tau == ["IG", "96", "1.00", "96", "1.00", "56", "57"]
 
 
-def test_summary_metadata_and_figures(summary: str) -> None:
-    assert "`soundbank.synthetic.seed` = 1" in summary and "`split.seed` = 11" in summary
-    assert "`attribution.methods.random.seed` = 13" in summary
-    assert "smoothgrad" not in _seeds_line(summary)
-    assert "f00d" * 16 in summary and "numpy 9.9.9" in summary
-    assert "Clip-head time pooling: `max`" in summary
-    assert "```yaml\nsoundbank:\n  source: synthetic" in summary
+def test_summary_metadata_and_figures(summary: str, details: str) -> None:
+    assert "`soundbank.synthetic.seed` = 1" in details and "`split.seed` = 11" in details
+    assert "`attribution.methods.random.seed` = 13" in details
+    assert "smoothgrad" not in _seeds_line(details)
+    assert "f00d" * 16 in details and "numpy 9.9.9" in details
+    assert "Clip-head time pooling: `max`" in details
+    assert "```yaml\nsoundbank:\n  source: synthetic" in details
     assert "![Fig. 2" in summary and "(../figures/fig2_attribution.png)" in summary
     assert "(../figures/fig3_threshold.svg)" in summary
-    assert "| `evalpool.kept` | 151 |" in summary
+    assert "| `evalpool.kept` | 151 |" in details
+    assert "[summary_details.md](summary_details.md)" in summary
     # IG convergence: val attributions and the one undefined relative error (Blender).
-    convergence = _row(summary, "val", "## Completeness")
+    convergence = _row(details, "val", "## Completeness")
     assert convergence[1] == "6" and convergence[2] == "0.0100"
 
 
@@ -285,12 +299,12 @@ def test_summary_opening_names_a_folder_soundbank(run_outputs: tuple[Path, FakeR
         },
         "backbone": {"pretrained": "pipeline", "pretrain": {"seed": 3}},
     }
-    text = _write_summary(run_outputs[0], [], config, PIPELINE_BACKBONE, name="folder")
+    text, details = _write_summary(run_outputs[0], [], config, PIPELINE_BACKBONE, name="folder")
     opening = _opening(text)
     assert "the folder soundbank `/data/my_soundbank`" in opening
     assert "synthetic" not in opening
     assert "A run on a folder soundbank and the pipeline-trained backbone" in opening
-    seeds = _seeds_line(text)
+    seeds = _seeds_line(details)
     assert "soundbank.synthetic.seed" not in seeds  # a folder run generates nothing
     assert "`backbone.pretrain.seed` = 3" in seeds and "`synthesis.seed` = 7" in seeds
 
@@ -302,12 +316,12 @@ def test_summary_opening_names_the_panns_backbone(run_outputs: tuple[Path, FakeR
         "backbone": {"pretrained": "panns", "width": 1.0, "pretrain": {"seed": 3}},
     }
     meta = {"source": "panns", "width": 1.0, "sha256": "beef" * 16}
-    text = _write_summary(run_outputs[0], [], config, meta, name="panns")
+    text, details = _write_summary(run_outputs[0], [], config, meta, name="panns")
     opening = _opening(text)
     assert "the DESED soundbank and the PANNs AudioSet CNN14 backbone" in opening
     assert "pipeline-trained" not in opening and "synthetic" not in opening
     assert "not expected to match" not in opening
-    seeds = _seeds_line(text)
+    seeds = _seeds_line(details)
     assert "soundbank.synthetic.seed" not in seeds and "backbone.pretrain.seed" not in seeds
     assert "`split.seed` = 11" in seeds and "`heads.seed` = 5" in seeds
 
@@ -319,16 +333,29 @@ def test_installed_package_versions_reads_metadata() -> None:
     assert json.dumps(versions)
 
 
-def test_summary_has_intervals_threshold_free_metrics_and_differences(summary: str) -> None:
+def test_summary_has_intervals_threshold_free_metrics_and_differences(
+    summary: str, details: str
+) -> None:
     ig = _row(summary, "IG", "## Confidence intervals")
     # IG is perfect on every instance: every resample gives 1.
     assert ig == ["IG", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]"]
     ig_free = _row(summary, "IG", "## Threshold-free")
     assert ig_free[1:] == ["1.00 [1.00, 1.00]"] * 4
-    energy = _row(summary, "Energy baseline", "## Differences")
+    energy = _row(details, "Energy baseline", "## Differences")
     # Energy minus IG: flat scores give AUROC 0.5 against IG's 1; bold where the interval
     # excludes 0.
     assert energy[1] == "IG" and energy[5] == "**-0.500 [-0.500, -0.500]**"
+
+
+def test_the_summary_opens_with_findings_from_the_intervals(summary: str) -> None:
+    findings = summary[summary.index("## Findings") : summary.index("## Table I")]
+    assert summary.index("## Findings") < summary.index("## Table I")
+    auroc = next(line for line in findings.splitlines() if line.startswith("- **AUROC**"))
+    # IG is perfect; energy's flat scores give AUROC 0.5, which the paired interval shows.
+    assert "best point value IG 1.00 [1.00, 1.00]" in auroc
+    assert "Worse than IG: " in auroc and "Energy baseline -0.5 [-0.5, -0.5]" in auroc
+    assert "Better than IG: none" in auroc
+    assert "## Differences" not in summary and "```yaml" not in summary
 
 
 def test_benchmark_figures_are_written_as_png_and_svg(benchmark_figure_paths: list[Path]) -> None:

@@ -8,7 +8,7 @@ from igsed.evaluation.report import ReportInputs, report
 log_to_file(snakemake.log[0])
 inputs = snakemake.input
 report(
-    Path(snakemake.output[0]),
+    Path(snakemake.output.summary),
     ReportInputs(
         table1_csv=Path(inputs.table1),
         table2_csv=Path(inputs.table2),
@@ -26,4 +26,5 @@ report(
         conditions_md=Path(inputs.conditions[0]) if inputs.conditions else None,
     ),
     config=dict(snakemake.params.config),
+    details_path=Path(snakemake.output.details),
 )

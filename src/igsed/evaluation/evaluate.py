@@ -463,6 +463,24 @@ def table3_frame(scores: Sequence[HeldOutScores]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table3_long(table3: pd.DataFrame) -> pd.DataFrame:
+    """Table III in long format: one row per class and method (instances, IoU, F1), the
+    per-class results a reader filters or plots, where the wide table has a column group
+    per method."""
+    rows = [
+        {
+            "class": record["class"],
+            "method": method,
+            "instances": int(record[f"{method}_n"]),
+            "iou": finite_or_none(record[f"{method}_iou"]),
+            "f1": finite_or_none(record[f"{method}_f1"]),
+        }
+        for method in table3_methods(table3)
+        for record in table3.to_dict("records")
+    ]
+    return pd.DataFrame(rows, columns=["class", "method", "instances", "iou", "f1"])
+
+
 def _sweep_splits(
     splits: Mapping[str, SplitScores], taus: np.ndarray, settings: MetricSettings
 ) -> dict[str, dict[str, MethodSweep]]:
@@ -491,6 +509,7 @@ def _write_tables(out_dir: Path, scores: Sequence[HeldOutScores]) -> list[dict[s
     write_text(out_dir / "table2.md", table2_markdown(table2))
     write_csv(table3, out_dir / "table3.csv")
     write_text(out_dir / "table3.md", table3_markdown(table3))
+    write_csv(table3_long(table3), out_dir / "table3_long.csv")
     instances = pd.concat([s.instance_frame() for s in scores], ignore_index=True)
     instances["tau_iou"] = instances["tau_iou"].astype("Int64")
     instances["tau_f1"] = instances["tau_f1"].astype("Int64")
@@ -501,9 +520,10 @@ def _write_tables(out_dir: Path, scores: Sequence[HeldOutScores]) -> list[dict[s
 def evaluate(inputs: EvaluationInputs, settings: MetricSettings, out_dir: Path) -> dict[str, Any]:
     """Score every method on val and test, pick tau* on val, write Tables II/III and curves.
 
-    Writes into `out_dir`: table2.{csv,md}, table3.{csv,md}, sweep_val.csv, sweep_test.csv,
-    instances_test.csv, tau_star.json, convergence.json. Returns the Table II rows and tau*.
-    First refuses shards made with other models or settings (inputs.shards.expectations).
+    Writes into `out_dir`: table2.{csv,md}, table3.{csv,md}, table3_long.csv, sweep_val.csv,
+    sweep_test.csv, instances_test.csv, tau_star.json, convergence.json. Returns the Table II
+    rows and tau*. First refuses shards made with other models or settings
+    (inputs.shards.expectations).
     """
     out_dir = Path(out_dir)
     taus = _tau_grid(settings.tau_range)

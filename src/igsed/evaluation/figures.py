@@ -34,7 +34,7 @@ from igsed.formats.figures import class_color, empty_figure, method_colors, save
 from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest
 from igsed.formats.shards import ClipScores, find_clip
-from igsed.formats.tables import read_table
+from igsed.formats.tables import read_table, table3_methods
 from igsed.formats.tau_star import TauStar, read_tau_star
 
 logger = logging.getLogger(__name__)
@@ -228,48 +228,30 @@ def _figure3(sweeps: dict[str, pd.DataFrame], tau_star: TauStar) -> Figure:
 
 
 def _per_class_figure(table3: pd.DataFrame) -> Figure:
-    methods = [c.removesuffix("_n") for c in table3.columns if c.endswith("_n")]
-    colors = method_colors(methods)
-    # Wider with more methods per class group, up to a page-wide 18 inches.
-    fig = Figure(figsize=(min(18.0, 12.0 + 0.06 * len(table3) * len(methods)), 4.8))
+    """Per-class test IoU as a heatmap: a row per class (with its instance count), a column
+    per method, each cell annotated; grey where the class has no instance."""
+    methods = table3_methods(table3)
+    values = np.array(
+        [pd.to_numeric(table3[f"{m}_iou"], errors="coerce").to_numpy(float) for m in methods]
+    ).T.reshape(len(table3), len(methods))
+    fig = Figure(figsize=(max(6.0, 1.0 + 0.75 * len(methods)), 1.2 + 0.42 * len(table3)))
     ax = fig.add_subplot()
-    width = 0.8 / max(1, len(methods))
-    positions = np.arange(len(table3))
-    values = {
-        method: pd.to_numeric(table3[f"{method}_iou"], errors="coerce").to_numpy(dtype=float)
-        for method in methods
-    }
-    no_instance = ~np.any([np.isfinite(v) for v in values.values()], axis=0)
-    for offset, method in enumerate(methods):
-        x = positions - 0.4 + width * (offset + 0.5)
-        finite = np.isfinite(values[method])
-        ax.bar(
-            x[finite],
-            values[method][finite],
-            width,
-            color=colors[method],
-            label=method_label(method),
-        )
-    for xi in positions[no_instance]:
-        ax.text(xi, 0.02, "no instance", rotation=90, ha="center", va="bottom", fontsize="small")
+    image = ax.imshow(np.ma.masked_invalid(values), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    image.cmap.set_bad("0.85")
+    for (row, column), value in np.ndenumerate(values):
+        text = f"{value:.2f}" if np.isfinite(value) else "–"
+        color = "black" if np.isfinite(value) and value > 0.6 else "white"
+        ax.text(column, row, text, ha="center", va="center", fontsize="small", color=color)
     counts = table3[f"{methods[0]}_n"].astype(int).to_list() if methods else [0] * len(table3)
-    ax.set_xticks(positions)
-    ax.set_xticklabels(
-        [
-            f"{name.replace('_', ' ')}\n(n={n})"
-            for name, n in zip(table3["class"], counts, strict=True)
-        ],
-        rotation=30,
-        ha="right",
+    ax.set_yticks(np.arange(len(table3)))
+    ax.set_yticklabels(
+        [f"{c.replace('_', ' ')} (n={n})" for c, n in zip(table3["class"], counts, strict=True)],
         fontsize="small",
     )
-    ax.set_xlim(-0.6, len(table3) - 0.4)
-    ax.set_ylabel("test IoU at τ* for IoU")
-    ax.set_ylim(0, 1.05)
-    first = method_label(methods[0]) if methods else ""
-    ax.set_title(f"Per-class temporal detection IoU (test set; n = {first} instances)")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small")
-    ax.grid(axis="y", alpha=0.3)
+    ax.set_xticks(np.arange(len(methods)))
+    ax.set_xticklabels([method_label(m) for m in methods], rotation=35, ha="right")
+    ax.set_title("Per-class test IoU at τ* for IoU (grey: no instance of the class)")
+    fig.colorbar(image, ax=ax, fraction=0.03, pad=0.02, label="IoU")
     fig.tight_layout()
     return fig
 

@@ -25,6 +25,7 @@ from igsed.core.constants import CLASSES
 from igsed.core.methods import method_label
 from igsed.core.statistics import BootstrapSettings
 from igsed.core.versions import package_version
+from igsed.evaluation.findings import findings
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
     PAPER_SPLIT_COUNTS,
@@ -68,7 +69,7 @@ _FIGURE_CAPTIONS: dict[str, str] = {
     "fig2_attribution": "Fig. 2: one polyphonic test clip, its ground truth and every method's "
     "frame scores (small multiples)",
     "fig3_threshold": "Fig. 3: threshold sensitivity (IoU solid, frame F1 dashed) on val and test",
-    "per_class_iou": "Per-class test IoU of every method",
+    "per_class_iou": "Per-class test IoU of every method (heatmap)",
     "forest": "Forest plot: test IoU and AUROC of every method with bootstrap intervals",
     "faithfulness_curves": "Deletion and insertion curves (MoRF solid, LeRF dashed)",
     "sanity_curves": "Sanity: Spearman correlation under cascading randomisation",
@@ -160,9 +161,11 @@ def _table2_section(path: Path) -> str:
     return markdown_table(header, rows) + no_instances_note(undetected)
 
 
-def _table3_section(path: Path) -> str:
+def _table3_section(path: Path, only_paper_methods: bool = False) -> str:
     frame = read_table(path)
     methods = table3_methods(frame)
+    if only_paper_methods:
+        methods = [m for m in methods if m in PAPER_TABLE3_METHODS]
     header = ["Class", "Instances"]
     for method in methods:
         label = method_label(method)
@@ -611,14 +614,35 @@ def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str
         f"`{json.dumps(options, sort_keys=True)}`.\n",
         _table2_section(Path(inputs.table2_csv)),
         "## Table III: per-class temporal detection (test)\n",
-        "n/a: no instance of the class (count 0), not a score of 0.\n",
-        _table3_section(Path(inputs.table3_csv)),
+        "The paper's methods beside its numbers; n/a: no instance of the class (count 0), not "
+        "a score of 0. Every method's per-class IoU is the heatmap `per_class_iou` under "
+        "Figures; every figure per class and method is in `evaluation/table3_long.csv` "
+        "(long format) and `evaluation/table3.md`.\n",
+        _table3_section(Path(inputs.table3_csv), only_paper_methods=True),
     ]
+
+
+def _differences_sections(inputs: ReportInputs) -> list[str]:
+    differences = read_differences(inputs.differences_csv)
+    return [
+        "## Differences (test, paired)\n",
+        "Each method minus IG, and minus the best baseline on that metric, with paired "
+        "bootstrap intervals (the same clip draws for both). **Bold**: the interval "
+        "excludes 0.\n",
+        _differences_section(differences, _CI_METRICS | _THRESHOLD_FREE_METRICS),
+        "## Faithfulness differences (test, paired)\n",
+        "Each method minus IG and minus the best baseline; **bold**: the interval excludes 0.\n",
+        _differences_section(differences, _FAITHFULNESS_METRICS),
+    ]
+
+
+def _findings_section(inputs: ReportInputs) -> str:
+    intervals = read_intervals(inputs.intervals_csv)
+    return findings(intervals, read_differences(inputs.differences_csv))
 
 
 def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
     intervals = read_intervals(inputs.intervals_csv)
-    differences = read_differences(inputs.differences_csv)
     level = _level(config)
     return [
         "## Confidence intervals (test)\n",
@@ -632,11 +656,6 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "ground truth, and the share of the top-|GT| frames that are ground truth; macro "
         "averages over the instances where each is defined, with bootstrap intervals.\n",
         _intervals_section(intervals, _THRESHOLD_FREE_METRICS),
-        "## Differences (test, paired)\n",
-        "Each method minus IG, and minus the best baseline on that metric, with paired "
-        "bootstrap intervals (the same clip draws for both). **Bold**: the interval "
-        "excludes 0.\n",
-        _differences_section(differences, _CI_METRICS | _THRESHOLD_FREE_METRICS),
         "## SED view (test)\n",
         "Each method's frame scores of the detected classes, min-max normalised per "
         "instance and multiplied by the clip probability (0 for undetected classes), scored "
@@ -650,9 +669,6 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "probability; ↓/↑: lower/higher is more faithful. Macro averages with "
         f"{level} bootstrap intervals.\n",
         _intervals_section(intervals, _FAITHFULNESS_METRICS),
-        "\nPaired differences (each method minus IG and minus the best baseline; **bold**: "
-        "the interval excludes 0):\n",
-        _differences_section(differences, _FAITHFULNESS_METRICS),
         "## Sanity (cascading randomisation, test subset)\n",
         "Median Spearman correlation of each method's frame scores with its scores on the "
         "trained model, as the clip head, fc1 and conv_block6 to conv_block1 are "
@@ -677,21 +693,16 @@ def _conditions_sections(conditions_md: Path | None) -> list[str]:
     ]
 
 
-def report(
-    out_path: Path,
-    inputs: ReportInputs,
-    config: dict[str, Any],
-    package_versions: dict[str, str] | None = None,
-) -> None:
-    """Write the run's summary (markdown) to `out_path`; figure links are relative to it."""
-    out_path = Path(out_path)
-    versions = package_versions if package_versions is not None else installed_package_versions()
+def _details(inputs: ReportInputs, config: dict[str, Any], versions: dict[str, str]) -> str:
     backbone = read_json(inputs.backbone_meta_json)
     sections = [
-        "# igsed run summary\n",
-        _opening(config, backbone),
-        *_paper_sections(inputs, config),
-        *_benchmark_sections(inputs, config),
+        "# igsed run details\n",
+        "What the summary leaves out: every method per class, every paired difference, "
+        "the thresholds, IG's convergence, the data split and the run's metadata.\n",
+        "## Table III: per-class temporal detection, every method (test)\n",
+        "n/a: no instance of the class (count 0), not a score of 0.\n",
+        _table3_section(Path(inputs.table3_csv)),
+        *_differences_sections(inputs),
         "## Chosen thresholds τ\\*\n",
         _tau_section(read_tau_star(inputs.tau_star_json)),
         "## Completeness (Integrated Gradients convergence)\n",
@@ -701,11 +712,41 @@ def report(
         "\nPaper's counts: "
         + ", ".join(f"{key} {value}" for key, value in PAPER_SPLIT_COUNTS.items())
         + ".\n",
-        "## Figures\n",
-        _figures_section(inputs.figures, out_path.parent) if inputs.figures else "(none)\n",
         "## Run metadata\n",
         _metadata_section(config, backbone, versions),
         "\nConfiguration of this run:\n",
         "```yaml\n" + yaml.safe_dump(_plain(config), sort_keys=False) + "```\n",
     ]
+    return "\n".join(sections)
+
+
+def report(
+    out_path: Path,
+    inputs: ReportInputs,
+    config: dict[str, Any],
+    package_versions: dict[str, str] | None = None,
+    details_path: Path | None = None,
+) -> None:
+    """Write the run's summary (markdown) to `out_path`, read in minutes: findings first,
+    then the tables with intervals and the figures. Everything else goes to `details_path`
+    (default: details.md beside it). Figure links are relative to the summary."""
+    out_path = Path(out_path)
+    details_path = Path(details_path) if details_path else out_path.parent / "details.md"
+    versions = package_versions if package_versions is not None else installed_package_versions()
+    backbone = read_json(inputs.backbone_meta_json)
+    sections = [
+        "# igsed run summary\n",
+        _opening(config, backbone),
+        "## Findings\n",
+        _findings_section(inputs),
+        *_paper_sections(inputs, config),
+        *_benchmark_sections(inputs, config),
+        "## Figures\n",
+        _figures_section(inputs.figures, out_path.parent) if inputs.figures else "(none)\n",
+        "## Details\n",
+        f"Every method per class, the paired differences, τ\\*, IG's convergence, the data "
+        f"split, the run's metadata and config: [{details_path.name}]"
+        f"({os.path.relpath(details_path, out_path.parent)}).\n",
+    ]
+    write_text(details_path, _details(inputs, config, versions))
     write_text(out_path, "\n".join(sections))
