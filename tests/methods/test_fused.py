@@ -136,6 +136,7 @@ def test_fused_matches_captum_on_the_default_width_over_ten_seconds() -> None:
     )
 
 
+@pytest.mark.full_width
 def test_fused_matches_captum_on_full_width_cnn14() -> None:
     clip = burst_clip(SHORTEST, seed=6)
     model = random_explained(1.0, seed=5, dtype=torch.float64, calibrate_on=clip)

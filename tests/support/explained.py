@@ -108,10 +108,17 @@ def clip() -> np.ndarray:
     return burst_clip(EQUIVALENCE_SAMPLES, seed=3).astype(np.float64)
 
 
-@pytest.fixture(scope="session", params=[NARROW, 1.0], ids=["default width", "full width"])
+@pytest.fixture(
+    scope="session",
+    params=[
+        pytest.param(NARROW, id="default width"),
+        pytest.param(1.0, id="full width", marks=pytest.mark.full_width),
+    ],
+)
 def model(request: pytest.FixtureRequest, clip: np.ndarray) -> ExplainedModel:
     """A float64 clip classifier calibrated on `clip`, at the default and at full width
-    (built once per session: the full-width one takes seconds)."""
+    (built once per session: the full-width one takes seconds; its tests are marked
+    `full_width`, which CI runs and `-m "not full_width"` skips)."""
     return random_explained(request.param, seed=1, dtype=torch.float64, calibrate_on=clip)
 
 

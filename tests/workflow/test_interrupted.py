@@ -78,6 +78,7 @@ def _finished_files(workdir: Path) -> dict[Path, int]:
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_stopped_run_resumes_without_redoing_finished_jobs(
     tmp_path: Path, stop_signal: signal.Signals

@@ -112,13 +112,6 @@ def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
     assert not [p for p in tiny_run.rglob("*.part") if ".snakemake" not in p.parts]
 
 
-def test_tiny_rerun_has_nothing_to_do(tiny_run: Path) -> None:
-    result = run_snakemake(
-        tiny_run, "-n", "--cores", "2", "--configfile", "workflow/presets/tiny.yaml"
-    )
-    assert "Nothing to be done" in result.stdout + result.stderr
-
-
 def test_snakemake_report_builds_a_browsable_html(tiny_run: Path, tmp_path: Path) -> None:
     html = tmp_path / "report.html"
     run_snakemake(tiny_run, "--report", str(html), "--configfile", "workflow/presets/tiny.yaml")
