@@ -163,3 +163,9 @@ def test_the_repository_documents_itself() -> None:
             continue
         found += [f"{path.relative_to(REPO)}: {name}" for name in OUTSIDE_PAGES if name in text]
     assert found == []
+
+
+def test_the_readme_stays_short() -> None:
+    """The README is read first: at most 200 lines, the details live in docs/."""
+    lines = (REPO / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move details to docs/"
