@@ -228,15 +228,19 @@ def split_clip_ids(split, condition=MAIN_CONDITION):
     return read_clip_ids(split_outputs(condition).manifest, split, checked=False)
 
 
-def split_shards(split, condition=MAIN_CONDITION):
-    return shard_assignment(
-        split_clip_ids(split, condition), config["attribution"]["clips_per_shard"]
-    )
+def split_shards(split, method, condition=MAIN_CONDITION):
+    """A method's shards of a split: `clips_per_shard` clips each, or the whole split for a
+    light method (its job's fixed cost, seconds, would outweigh the work)."""
+    clip_ids = split_clip_ids(split, condition)
+    if METHOD_INFO[method].light:
+        # At least 2, so that even a one-clip split keeps the shard_NNNNN name.
+        return shard_assignment(clip_ids, max(2, len(clip_ids)))
+    return shard_assignment(clip_ids, config["attribution"]["clips_per_shard"])
 
 
 def shard_clip_ids(wildcards):
     """The clips of one attribution shard."""
-    shards = split_shards(wildcards.eval_split, condition_of(wildcards))
+    shards = split_shards(wildcards.eval_split, wildcards.method, condition_of(wildcards))
     return shards[wildcards.shard]
 
 
@@ -263,7 +267,7 @@ def shard_signed_clips(wildcards):
     if not METHOD_INFO[wildcards.method].waveform:
         return []
     kept = set(signed_clip_plan().signed_clips)
-    clip_ids = split_shards(wildcards.eval_split)[wildcards.shard]
+    clip_ids = split_shards(wildcards.eval_split, wildcards.method)[wildcards.shard]
     return [clip_id for clip_id in clip_ids if clip_id in kept]
 
 
@@ -275,7 +279,7 @@ def shard_files(method, split, condition=MAIN_CONDITION):
     root = results_root(condition)
     return [
         f"{root}/attribution/{method}/{split}/{shard}.h5"
-        for shard in split_shards(split, condition)
+        for shard in split_shards(split, method, condition)
     ]
 
 

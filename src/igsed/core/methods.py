@@ -33,6 +33,9 @@ class MethodInfo:
     keep its per-sample values too.
     `own_detections`: its shards carry the method's own clip probabilities, which the
     evaluation uses as its instances under `metrics.fw_detections: own`.
+    `light`: the method costs well under a second per clip, so its shards hold a whole split
+    (an attribute job's fixed cost, about 5 s of start-up and model loading, would
+    otherwise outweigh its work); the others take `attribution.clips_per_shard` clips.
     `needs`: the capabilities a model must declare for the method to run on it (a model
     without them is not explained by the method; the fast paths of POWER_SPLIT are used
     where declared and are no need).
@@ -46,6 +49,7 @@ class MethodInfo:
     waveform: bool = False
     own_detections: bool = False
     seeded: bool = False
+    light: bool = False
     needs: tuple[str, ...] = ()
 
 
@@ -53,13 +57,20 @@ METHOD_INFO: dict[str, MethodInfo] = {
     info.name: info
     for info in (
         MethodInfo("ig", "IG", "gradient", EXPLAINED, waveform=True),
-        MethodInfo("saliency", "Saliency", "gradient", EXPLAINED, waveform=True),
-        MethodInfo("input_x_gradient", "Input×Gradient", "gradient", EXPLAINED, waveform=True),
+        MethodInfo("saliency", "Saliency", "gradient", EXPLAINED, waveform=True, light=True),
+        MethodInfo(
+            "input_x_gradient",
+            "Input×Gradient",
+            "gradient",
+            EXPLAINED,
+            waveform=True,
+            light=True,
+        ),
         MethodInfo("smoothgrad", "SmoothGrad", "gradient", EXPLAINED, waveform=True, seeded=True),
         MethodInfo(
             "gradient_shap", "GradientSHAP", "gradient", EXPLAINED, waveform=True, seeded=True
         ),
-        MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED, needs=(LAYERS,)),
+        MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED, light=True, needs=(LAYERS,)),
         MethodInfo("occlusion", "Occlusion", "perturbation", EXPLAINED),
         MethodInfo("surrogate", "Surrogate", "perturbation", EXPLAINED, seeded=True),
         MethodInfo(
@@ -69,6 +80,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("backbone", "fw_weak"),
             all_classes=True,
             own_detections=True,
+            light=True,
             needs=(FRAME_OUTPUT,),
         ),
         MethodInfo(
@@ -78,10 +90,13 @@ METHOD_INFO: dict[str, MethodInfo] = {
             ("backbone", "fw_strong"),
             all_classes=True,
             own_detections=True,
+            light=True,
             needs=(FRAME_OUTPUT,),
         ),
-        MethodInfo("energy", "Energy baseline", "baseline", (), all_classes=True),
-        MethodInfo("random", "Random baseline", "baseline", (), all_classes=True, seeded=True),
+        MethodInfo("energy", "Energy baseline", "baseline", (), all_classes=True, light=True),
+        MethodInfo(
+            "random", "Random baseline", "baseline", (), all_classes=True, seeded=True, light=True
+        ),
     )
 }
 METHOD_NAMES: tuple[str, ...] = tuple(METHOD_INFO)
