@@ -5,28 +5,20 @@ from __future__ import annotations
 import pandas as pd
 
 from igsed.evaluation.findings import findings, metric_findings
+from igsed.formats.intervals import DIFFERENCE_COLUMNS, INTERVAL_COLUMNS
 
 
 def _intervals(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     return pd.DataFrame(
         [(m, k, v, v - 0.1, v + 0.1, 10) for m, k, v in rows],
-        columns=["method", "metric", "value", "ci_low", "ci_high", "n"],
+        columns=list(INTERVAL_COLUMNS),
     )
 
 
 def _differences(rows: list[tuple[str, str, str, float, float, float]]) -> pd.DataFrame:
     return pd.DataFrame(
         [(m, r, k, d, lo, hi, 10, lo > 0 or hi < 0) for m, r, k, d, lo, hi in rows],
-        columns=[
-            "method",
-            "reference",
-            "metric",
-            "difference",
-            "ci_low",
-            "ci_high",
-            "n",
-            "excludes_zero",
-        ],
+        columns=list(DIFFERENCE_COLUMNS),
     )
 
 

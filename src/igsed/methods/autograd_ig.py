@@ -20,16 +20,9 @@ from torch import nn
 
 from igsed.methods.fused import quadrature
 from igsed.methods.gradients import class_gradients
-from igsed.methods.ig import IGResult, IGSettings, model_device
+from igsed.methods.ig import IGResult, IGSettings, model_device, model_dtype
 
 logger = logging.getLogger(__name__)
-
-
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    for tensor in (*model.parameters(), *model.buffers()):
-        if tensor.is_floating_point():
-            return tensor.dtype
-    return torch.float32
 
 
 def autograd_attributions(
@@ -43,7 +36,7 @@ def autograd_attributions(
     targets = [int(t) for t in targets]
     if not targets:
         return []
-    dtype = _model_dtype(model)
+    dtype = model_dtype(model)
     signal = torch.as_tensor(waveform, dtype=dtype)
     if signal.ndim != 1:
         raise ValueError(f"waveform must be 1-D (N,), got shape {tuple(signal.shape)}")

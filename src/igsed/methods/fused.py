@@ -50,6 +50,7 @@ from igsed.methods.ig import (
     IGResult,
     IGSettings,
     model_device,
+    model_dtype,
 )
 from igsed.models.classifier import POWER_SPLIT, declares
 from igsed.models.freeze import freeze
@@ -138,14 +139,6 @@ def quadrature(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
         weights[0] /= 2
         weights[-1] /= 2
     return alphas, weights
-
-
-def _model_dtype(model: nn.Module) -> torch.dtype:
-    """The floating dtype the model computes in (its first floating parameter or buffer)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        if tensor.is_floating_point():
-            return tensor.dtype
-    return torch.float32
 
 
 def _require_power_split(model: nn.Module) -> PowerSplitModel:
@@ -332,7 +325,7 @@ def fused_attributions(
     if not targets:
         return []
     device = model_device(model)
-    dtype = _model_dtype(model)
+    dtype = model_dtype(model)
     signal = torch.as_tensor(waveform, dtype=dtype)
     if signal.ndim != 1:
         raise ValueError(f"waveform must be 1-D (N,), got shape {tuple(signal.shape)}")

@@ -121,6 +121,14 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype the model computes in (its first floating parameter or buffer)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.float32
+
+
 def _end_point_scores(model: nn.Module, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """All class scores at the path's ends: F(x) and F(0), as float64 (10,) arrays."""
     with torch.no_grad():
