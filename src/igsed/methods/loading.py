@@ -1,7 +1,7 @@
 """What a method runs on: the frozen model of its catalogue entry, and its clips' audio files.
 
-The attribution, sanity and faithfulness stages and `igsed explain` load models and find
-clips the same way, so they call these and never one another.
+The attribution and sanity stages and `igsed explain` load models and find clips the same
+way, so they call these and never one another.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torc
 
 
 def audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:
+    """The audio file of each clip id, refusing ids that are not in `split` of the manifest."""
     manifest = read_manifest(manifest_path)
     rows = {row.clip_id: row for row in manifest.itertuples(index=False)}
     missing = [clip_id for clip_id in clip_ids if clip_id not in rows]
