@@ -102,7 +102,7 @@ def _epoch(
         loss = _loss(model, logmels[batch], labels[batch])
         loss.backward()
         optimiser.step()
-        total += float(loss) * len(batch)
+        total += loss.item() * len(batch)
     return total / len(order)
 
 
