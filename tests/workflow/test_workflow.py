@@ -117,7 +117,14 @@ def test_snakemake_report_builds_a_browsable_html(tiny_run: Path, tmp_path: Path
     run_snakemake(tiny_run, "--report", str(html), "--configfile", "workflow/presets/tiny.yaml")
     text = html.read_text(encoding="utf-8", errors="replace")
     # Every report() output is in it, with its caption.
-    names = ("summary.md", "details.md", "table1.md", "table2.md", "table3.md", "fig3_threshold.png")
+    names = (
+        "summary.md",
+        "details.md",
+        "table1.md",
+        "table2.md",
+        "table3.md",
+        "fig3_threshold.png",
+    )
     for name in names:
         assert name in text, name
     # Captions and categories are embedded as JSON (non-ASCII escaped).
