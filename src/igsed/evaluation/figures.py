@@ -240,7 +240,7 @@ def _per_class_figure(table3: pd.DataFrame) -> Figure:
     image.cmap.set_bad("0.85")
     for (row, column), value in np.ndenumerate(values):
         text = f"{value:.2f}" if np.isfinite(value) else "–"
-        color = "black" if np.isfinite(value) and value > 0.6 else "white"
+        color = "0.35" if not np.isfinite(value) else "black" if value > 0.6 else "white"
         ax.text(column, row, text, ha="center", va="center", fontsize="small", color=color)
     counts = table3[f"{methods[0]}_n"].astype(int).to_list() if methods else [0] * len(table3)
     ax.set_yticks(np.arange(len(table3)))
