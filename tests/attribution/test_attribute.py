@@ -371,6 +371,7 @@ TINY_PARAMS = {
         "batch_size": 6,
         "seed": 1,
     },
+    "rise": {"n_masks": 6, "keep_probability": 0.5, "batch_size": 6, "seed": 1},
     "fw_weak": {},
     "fw_strong": {},
     "energy": {},

@@ -73,6 +73,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
         MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED, light=True, needs=(LAYERS,)),
         MethodInfo("occlusion", "Occlusion", "perturbation", EXPLAINED),
         MethodInfo("surrogate", "Surrogate", "perturbation", EXPLAINED, seeded=True),
+        MethodInfo("rise", "RISE", "perturbation", EXPLAINED, seeded=True),
         MethodInfo(
             "fw_weak",
             "FW-WS",

@@ -32,6 +32,7 @@ from igsed.methods.gradients import (
 from igsed.methods.ig import IGSettings
 from igsed.methods.layer import block_frame_seconds, gradcam
 from igsed.methods.perturbation import occlusion
+from igsed.methods.rise import RiseSettings, rise
 from igsed.methods.surrogate import SurrogateSettings, surrogate
 from igsed.models.classifier import FRAME_OUTPUT, Classifier
 
@@ -238,6 +239,12 @@ def _surrogate(model: nn.Module, clip: ClipInput, settings: SeededSurrogate) -> 
     return MethodResult(scores=np.asarray(scores, dtype=np.float32).reshape(-1, N_EVAL_FRAMES))
 
 
+def _rise(model: nn.Module, clip: ClipInput, settings: RiseSettings) -> MethodResult:
+    generator = np.random.default_rng(clip_seed_sequence(clip.clip_id, settings.seed))
+    scores = rise(model, clip.waveform, clip.targets, settings, generator, EVAL_FRAME_SAMPLES)
+    return MethodResult(scores=np.asarray(scores, dtype=np.float32).reshape(-1, N_EVAL_FRAMES))
+
+
 def _framewise(model: Classifier, clip: ClipInput, _settings: NoParameters) -> MethodResult:
     model.require([FRAME_OUTPUT], "a model-intrinsic method")
     parameter = next(model.parameters())
@@ -286,6 +293,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "gradcam": Implementation(lambda p: GradCamSettings(**p), _gradcam),
     "occlusion": Implementation(lambda p: OcclusionSettings(**p), _occlusion),
     "surrogate": Implementation(_surrogate_settings, _surrogate),
+    "rise": Implementation(lambda p: RiseSettings(**p), _rise),
     "fw_weak": Implementation(_no_parameters, _framewise),
     "fw_strong": Implementation(_no_parameters, _framewise),
     "energy": Implementation(_no_parameters, _energy),

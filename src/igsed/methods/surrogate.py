@@ -143,14 +143,14 @@ def log_odds(probabilities: torch.Tensor) -> torch.Tensor:
     return torch.logit(probabilities, eps=LOG_ODDS_EPS)
 
 
-def masked_log_odds(
+def masked_probabilities(
     model: nn.Module,
     waveform: np.ndarray | torch.Tensor,
     masks: np.ndarray,
     segment_samples: int,
     batch_size: int,
-) -> np.ndarray:
-    """(n_masks, 10) float64 log-odds of every class on every masked copy of the waveform.
+) -> torch.Tensor:
+    """(n_masks, 10) probabilities of every class on every masked copy of the waveform.
 
     Copy j keeps the samples of the segments where masks[j] is True and zero-fills the
     rest; the copies go through the model `batch_size` at a time, without gradients.
@@ -162,11 +162,25 @@ def masked_log_odds(
     with torch.no_grad():
         for start in range(0, keep.shape[0], batch_size):
             samples = keep[start : start + batch_size].repeat_interleave(segment_samples, dim=1)
-            batches.append(log_odds(model(torch.where(samples, x, 0.0))))
-    odds = torch.cat(batches)
-    if odds.shape[1] != N_CLASSES:
-        raise ValueError(f"model returned {odds.shape[1]} scores per copy; expected {N_CLASSES}")
-    return odds.detach().cpu().double().numpy()
+            batches.append(model(torch.where(samples, x, 0.0)))
+    probabilities = torch.cat(batches)
+    if probabilities.shape[1] != N_CLASSES:
+        raise ValueError(
+            f"model returned {probabilities.shape[1]} scores per copy; expected {N_CLASSES}"
+        )
+    return probabilities
+
+
+def masked_log_odds(
+    model: nn.Module,
+    waveform: np.ndarray | torch.Tensor,
+    masks: np.ndarray,
+    segment_samples: int,
+    batch_size: int,
+) -> np.ndarray:
+    """(n_masks, 10) float64 log-odds of every class on every masked copy of the waveform."""
+    probabilities = masked_probabilities(model, waveform, masks, segment_samples, batch_size)
+    return log_odds(probabilities).detach().cpu().double().numpy()
 
 
 def surrogate(
