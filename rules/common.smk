@@ -240,7 +240,9 @@ def split_shards(split, method, condition=MAIN_CONDITION):
 
 def shard_clip_ids(wildcards):
     """The clips of one attribution shard."""
-    shards = split_shards(wildcards.eval_split, wildcards.method, condition_of(wildcards))
+    shards = split_shards(
+        wildcards.eval_split, wildcards.method, condition_of(wildcards)
+    )
     return shards[wildcards.shard]
 
 
