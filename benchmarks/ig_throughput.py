@@ -136,7 +136,7 @@ def _matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 5) -> 
 
 def _default_settings() -> tuple[int, str, int]:
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    ig = config["attribution"]["ig"]
+    ig = config["attribution"]["methods"]["ig"]
     return int(ig["n_steps"]), str(ig["method"]), int(ig["internal_batch_size"])
 
 

@@ -12,6 +12,7 @@ from types import ModuleType
 
 import pandas as pd
 import pytest
+import yaml
 from support.workflow import REPO
 
 
@@ -19,6 +20,7 @@ def _script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
     return module
 
@@ -98,3 +100,10 @@ def test_gpu_check_says_so_in_one_line_without_cuda() -> None:
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.splitlines()
     assert line.startswith("gpu_check: no CUDA device visible to torch")
+
+
+def test_ig_throughput_reads_the_configured_ig_settings() -> None:
+    """The benchmark's defaults are config.yaml's IG settings (attribution.methods.ig)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())["attribution"]["methods"]["ig"]
+    expected = (config["n_steps"], config["method"], config["internal_batch_size"])
+    assert _script("ig_throughput")._default_settings() == expected
