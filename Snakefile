@@ -26,7 +26,8 @@ wildcard_constraints:
     head="|".join(HEADS),
     shard=r"[A-Za-z0-9_\-]+",
     method="|".join(METHOD_NAMES),
-    condition="|".join(CONDITIONS),
+    condition="|".join(CONDITION_NAMES),
+    model="|".join(MODEL_NAMES),
 
 
 include: "rules/soundbank.smk"
@@ -44,5 +45,4 @@ rule all:
     default_target: True
     input:
         default_targets(),
-        all_shard_files,
-        every_condition_shard,
+        every_shard,

@@ -14,9 +14,9 @@ hits all alike; the table reports medians over repeats.
                       before each call) on the CPU; peak allocated CUDA memory on a GPU
     GFLOP/(clip,class) = matmul/convolution FLOPs (torch.utils.flop_counter's formulas)
 
-The default backbone is the trained one in results/models/ when it exists (else random
+The default backbone is the trained one in results/models/cnn14/ when it exists (else random
 weights of the same shape: speed does not depend on the weights); full-width CNN14 has
-random weights. The clip is the first test clip of results/split/manifest.tsv when it
+random weights. The clip is the first test clip of results/main/split/manifest.tsv when it
 exists, else a synthetic one.
 
     .venv/bin/python benchmarks/ig_throughput.py                 # the figures in docs/
@@ -141,7 +141,7 @@ def _default_settings() -> tuple[int, str, int]:
 
 
 def _clip(workdir: Path) -> tuple[np.ndarray, str]:
-    manifest = workdir / "results" / "split" / "manifest.tsv"
+    manifest = workdir / "results" / "main" / "split" / "manifest.tsv"
     if manifest.is_file():
         from igsed.core.audio import load_clip
         from igsed.formats.manifest import read_manifest
@@ -161,7 +161,7 @@ def _clip(workdir: Path) -> tuple[np.ndarray, str]:
 
 
 def _model(backbone: str, workdir: Path, device: torch.device) -> tuple[ExplainedModel, str]:
-    models = workdir / "results" / "models"
+    models = workdir / "results" / "models" / "cnn14"
     if backbone == "default" and (models / "head_clip.pt").is_file():
         model = load_explained_model(models / "backbone.pt", models / "head_clip.pt", device)
         return model, f"trained CNN14 width {model.backbone.width:g} ({models})"

@@ -42,7 +42,7 @@ IMPORTS = {
 LOAD_MODELS = """
 import torch
 from igsed.models.explained import load_explained_model, load_framewise_model
-models = Path({run!r}) / "results" / "models"
+models = Path({run!r}) / "results" / "models" / "cnn14"
 started = time.perf_counter()
 load_explained_model(models / "backbone.pt", models / "head_clip.pt", torch.device("cpu"))
 for head in ("fw_weak", "fw_strong"):

@@ -1,6 +1,6 @@
 """Attribution-method throughput: igsed's methods against Captum's calls, side by side.
 
-For each backbone (the default CNN14 width 0.125: the trained one in results/models/ when it
+For each backbone (the default CNN14 width 0.125: the trained one in results/models/cnn14/ when it
 exists, else random weights; full-width CNN14 with random weights) and 1, 2 and 3 attributed
 classes per clip, every method in igsed.methods attributes the same 10 s clip
 (the first test clip, else a synthetic one; ig_throughput.py's choice), once as igsed runs it

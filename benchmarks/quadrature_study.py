@@ -1,7 +1,7 @@
 """How many IG steps are enough? Completeness error against n_steps per quadrature rule.
 
-For a few real clips of the pipeline (results/split/manifest.tsv) and the trained default
-model (results/models/backbone.pt + head_clip.pt), every class the clip classifier detects
+For a few real clips of the pipeline (results/main/split/manifest.tsv) and the trained default
+model (results/models/cnn14/backbone.pt + head_clip.pt), every class the clip classifier detects
 (probability > attribution.threshold) is attributed with each rule and n_steps, and the
 relative completeness error |sum(attr) - (F(x) - F(0))| / |F(x) - F(0)| is recorded. The
 tables give its median and 90th percentile over those (clip, class) instances. Instances with
@@ -43,16 +43,16 @@ STEPS = (8, 16, 32, 50, 64, 128)  # 50: the configured default
 
 def _inputs(workdir: Path) -> dict[str, Path]:
     paths = {
-        "manifest": workdir / "results" / "split" / "manifest.tsv",
-        "backbone": workdir / "results" / "models" / "backbone.pt",
-        "clip_head": workdir / "results" / "models" / "head_clip.pt",
+        "manifest": workdir / "results" / "main" / "split" / "manifest.tsv",
+        "backbone": workdir / "results" / "models" / "cnn14" / "backbone.pt",
+        "clip_head": workdir / "results" / "models" / "cnn14" / "head_clip.pt",
     }
     missing = [str(p) for p in paths.values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(
             f"missing {', '.join(missing)}; run the pipeline up to the clip head first:\n"
-            f"  cd {workdir} && snakemake --cores all results/models/head_clip.pt "
-            "results/split/manifest.tsv"
+            f"  cd {workdir} && snakemake --cores all results/models/cnn14/head_clip.pt "
+            "results/main/split/manifest.tsv"
         )
     return paths
 

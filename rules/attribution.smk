@@ -1,15 +1,15 @@
-# Stage 4b: one shard per method, split and `clips_per_shard` clips of val and test.
+# Stage 4b: one shard per condition, model, method, split and `clips_per_shard` clips.
 
 
 rule attribute:
     input:
         unpack(attribute_inputs),
     output:
-        "results/attribution/{method}/{eval_split}/{shard}.h5",
+        f"{RUN}/attribution/{{method}}/{{eval_split}}/{{shard}}.h5",
     log:
-        "results/logs/attribute/{method}/{eval_split}/{shard}.log",
+        "results/logs/attribute/{condition}/{model}/{method}/{eval_split}/{shard}.log",
     benchmark:
-        "results/benchmarks/attribute/{method}/{eval_split}/{shard}.tsv"
+        "results/benchmarks/attribute/{condition}/{model}/{method}/{eval_split}/{shard}.tsv"
     group:
         "attribution"
     conda:

@@ -31,6 +31,7 @@ from igsed.conditions.settings import (
     soundbank_request,
     synthesis_settings,
 )  # noqa: E402
+from igsed.formats import layout  # noqa: E402
 from igsed.core.methods import (
     GRADIENT_FAMILIES,
     METHOD_INFO,
@@ -68,6 +69,16 @@ def validate_config():
 validate_config()
 
 
+def refuse_old_layout():
+    """A results/ folder of the layout before models became a path level is not reused."""
+    found = layout.old_layout_folders(".")
+    if found:
+        raise WorkflowError(layout.old_layout_message(found))
+
+
+refuse_old_layout()
+
+
 def code_version(script):
     """Digest of a rule's script and every src/igsed module it can import.
 
@@ -86,41 +97,45 @@ EVAL_SPLITS = ("val", "test")
 FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
 # Drawn from the benchmark's outputs (intervals, faithfulness, sanity), not from the shards.
 BENCHMARK_FIGURES = ("forest", "faithfulness_curves", "sanity_curves")
-# The cross-condition comparison (rule conditions), made only when conditions are configured.
-CONDITION_OUTPUTS = ("results/conditions/table.csv", "results/conditions/table.md")
 
+# The classifiers this run explains (models:), by name, in the report's order.
+MODELS = dict(config["models"])
+MODEL_NAMES = list(MODELS)
 
-# The model files of every attribution shard, by role (igsed.formats.shards.MODEL_ROLES).
-MODEL_FILES = {
-    "backbone": "results/models/backbone.pt",
-    "clip_head": "results/models/head_clip.pt",
-    "fw_weak": "results/models/head_fw_weak.pt",
-    "fw_strong": "results/models/head_fw_strong.pt",
-}
+# The test conditions beside main (conditions:), as configured; main first in CONDITION_NAMES.
+CONDITIONS = dict(config.get("conditions") or {})
+CONDITION_NAMES = [MAIN_CONDITION, *CONDITIONS]
 
+# Path patterns of igsed.formats.layout, with Snakemake wildcards.
+DATA = layout.data_dir("{condition}")
+RUN = layout.run_dir("{condition}", "{model}")
+MODEL_DIR = layout.model_dir("{model}")
+MAIN_RUN = layout.run_dir(MAIN_CONDITION, "{model}")
 
 # The methods this run attributes with, in the order of Tables II and III.
 RUN_METHODS = list(config["attribution"]["run"])
 
-
-# The test conditions beside main (rules/conditions.smk), as configured.
-CONDITIONS = dict(config.get("conditions") or {})
-
-
-def results_root(condition=MAIN_CONDITION):
-    """Where a condition's split, attribution and evaluation live."""
-    if condition == MAIN_CONDITION:
-        return "results"
-    return f"results/conditions/{condition}"
+# The methods the sanity checks re-attribute with: the gradient and layer methods of the run.
+SANITY_METHODS = [m for m in RUN_METHODS if METHOD_INFO[m].family in GRADIENT_FAMILIES]
 
 
 def condition_of(wildcards):
-    """The condition of a job: its {condition} wildcard, main for the main chain's rules."""
+    """A job's condition: its {condition} wildcard, main for rules of main alone."""
     return wildcards.get("condition", MAIN_CONDITION)
 
 
-# The methods the sanity checks re-attribute with: the gradient and layer methods of the run.
-SANITY_METHODS = [m for m in RUN_METHODS if METHOD_INFO[m].family in GRADIENT_FAMILIES]
+def main_run(model):
+    return layout.run_dir(MAIN_CONDITION, model)
+
+
+def comparison_outputs(model):
+    """The cross-condition comparison of one model (rule conditions)."""
+    root = layout.comparison_dir(model)
+    return {
+        "table_csv": f"{root}/table.csv",
+        "table_md": f"{root}/table.md",
+        "figures": [f"{root}/conditions.{ext}" for ext in ("png", "svg")],
+    }
 
 
 def method_params(method):
@@ -128,40 +143,54 @@ def method_params(method):
     return config["attribution"]["methods"][method]
 
 
-def method_models(method):
+def method_models(method, model):
     """The model files one method runs with, by role (only those re-run it)."""
-    return {role: MODEL_FILES[role] for role in METHOD_INFO[method].models}
+    return {role: layout.model_file(model, role) for role in METHOD_INFO[method].models}
 
 
-def run_model_files():
+def run_model_files(wildcards):
     """The model files of every method this run attributes with, by role."""
     return {
         role: path
         for method in RUN_METHODS
-        for role, path in method_models(method).items()
+        for role, path in method_models(method, wildcards.model).items()
+    }
+
+
+def explained_model_files(wildcards):
+    """The files of the model the methods explain (backbone and clip head)."""
+    return {
+        "backbone": layout.model_file(wildcards.model, "backbone"),
+        "clip_head": layout.model_file(wildcards.model, "clip_head"),
+    }
+
+
+def split_file(wildcards, name):
+    return layout.split_file(condition_of(wildcards), name)
+
+
+def split_files(wildcards):
+    """A condition's manifest and events."""
+    return {
+        "manifest": layout.split_file(condition_of(wildcards), "manifest.tsv"),
+        "events": layout.split_file(condition_of(wildcards), "events.tsv"),
     }
 
 
 def attribute_inputs(wildcards):
     """Manifest, the method's model files and, for classifier-dependent methods, instances."""
-    root = results_root(condition_of(wildcards))
+    root = layout.run_dir(condition_of(wildcards), wildcards.model)
     inputs = {
-        "manifest": f"{root}/split/manifest.tsv",
-        **method_models(wildcards.method),
+        "manifest": layout.split_file(condition_of(wildcards), "manifest.tsv"),
+        **method_models(wildcards.method, wildcards.model),
     }
     if not METHOD_INFO[wildcards.method].all_classes:
         inputs["instances"] = f"{root}/attribution/instances_{wildcards.eval_split}.tsv"
     return inputs
 
 
-def instances_files():
-    return {
-        split: f"results/attribution/instances_{split}.tsv" for split in EVAL_SPLITS
-    }
-
-
-def chunk_dirs(pool):
-    return [f"results/synthesis/{pool}/chunk_{chunk}" for chunk in CHUNKS]
+def chunk_dirs(pool, condition=MAIN_CONDITION):
+    return [f"{layout.data_dir(condition)}/synthesis/{pool}/chunk_{c}" for c in CHUNKS]
 
 
 def folder_listing(path):
@@ -184,25 +213,26 @@ def soundbank_listing(wildcards):
 
 def condition_soundbank(condition):
     """A condition's own soundbank (igsed.conditions.settings.SoundbankRequest), or None."""
+    if condition == MAIN_CONDITION:
+        return None
     return soundbank_request(config["soundbank"], CONDITIONS[condition])
 
 
 def condition_soundbank_dir(wildcards):
-    """The soundbank a condition's eval pool is drawn from: its own, else the run's."""
-    if condition_soundbank(wildcards.condition) is None:
+    """The soundbank a condition's pools are drawn from: its own, else the run's."""
+    if condition_soundbank(condition_of(wildcards)) is None:
         return SOUNDBANK
-    return f"resources/soundbank/conditions/{wildcards.condition}"
+    return f"resources/soundbank/conditions/{condition_of(wildcards)}"
 
 
 def condition_synthesis(wildcards):
-    return synthesis_settings(config["synthesis"], CONDITIONS[wildcards.condition])
-
-
-def condition_chunk_dirs(condition):
-    return [
-        f"{results_root(condition)}/synthesis/evalpool/chunk_{chunk}"
-        for chunk in CHUNKS
-    ]
+    """The synthesis settings of a condition (main: the configured ones)."""
+    overrides = (
+        {}
+        if condition_of(wildcards) == MAIN_CONDITION
+        else CONDITIONS[condition_of(wildcards)]
+    )
+    return synthesis_settings(config["synthesis"], overrides)
 
 
 def pool_is_used(pool):
@@ -214,12 +244,14 @@ def pretrain_inputs(wildcards):
     return chunk_dirs("pretrain") if pool_is_used("pretrain") else []
 
 
+def evalpool_inputs(wildcards):
+    """A condition re-synthesises only the eval pool; its train pool is main's."""
+    return chunk_dirs("evalpool", condition_of(wildcards))
+
+
 def split_outputs(condition=MAIN_CONDITION):
-    """A condition's split checkpoint outputs (Snakemake cannot inherit a checkpoint, so
-    each condition's split is checkpoint split_condition, main's checkpoint split)."""
-    if condition == MAIN_CONDITION:
-        return checkpoints.split.get().output
-    return checkpoints.split_condition.get(condition=condition).output
+    """A condition's split checkpoint outputs, known once it has run."""
+    return checkpoints.split.get(condition=condition).output
 
 
 def split_clip_ids(split, condition=MAIN_CONDITION):
@@ -258,18 +290,21 @@ def _signed_clips(manifest, events, mtimes):
 
 def signed_clip_plan():
     """The Fig. 2 clip and the clips that keep signed IG, validated once the split exists."""
-    split = checkpoints.split.get().output
+    split = split_outputs(MAIN_CONDITION)
     mtimes = tuple(Path(p).stat().st_mtime_ns for p in (split.manifest, split.events))
     return _signed_clips(split.manifest, split.events, mtimes)
 
 
 def shard_signed_clips(wildcards):
-    """The shard's clips that keep per-sample attributions (waveform methods only), so a
-    change re-runs only the shards it touches."""
-    if not METHOD_INFO[wildcards.method].waveform:
+    """The shard's clips that keep per-sample attributions (waveform methods of main only:
+    Figure 2 is main's), so a change re-runs only the shards it touches."""
+    if (
+        condition_of(wildcards) != MAIN_CONDITION
+        or not METHOD_INFO[wildcards.method].waveform
+    ):
         return []
     kept = set(signed_clip_plan().signed_clips)
-    clip_ids = split_shards(wildcards.eval_split, wildcards.method)[wildcards.shard]
+    clip_ids = shard_clip_ids(wildcards)
     return [clip_id for clip_id in clip_ids if clip_id in kept]
 
 
@@ -277,34 +312,52 @@ def figure_clip(wildcards):
     return signed_clip_plan().figure_clip
 
 
-def shard_files(method, split, condition=MAIN_CONDITION):
-    root = results_root(condition)
+def shard_files(method, split, condition, model):
     return [
-        f"{root}/attribution/{method}/{split}/{shard}.h5"
+        layout.shard_path(condition, model, method, split, shard)
         for shard in split_shards(split, method, condition)
     ]
 
 
 def shard_plan(wildcards):
     """Every shard the evaluation reads, by method then split (its params: the grouping)."""
-    condition = condition_of(wildcards)
     return {
-        method: {split: shard_files(method, split, condition) for split in EVAL_SPLITS}
+        method: {
+            split: shard_files(method, split, condition_of(wildcards), wildcards.model)
+            for split in EVAL_SPLITS
+        }
         for method in RUN_METHODS
     }
 
 
 def test_shards(wildcards):
-    return [path for method in RUN_METHODS for path in shard_files(method, "test")]
+    return [
+        path
+        for method in RUN_METHODS
+        for path in shard_files(
+            method, "test", condition_of(wildcards), wildcards.model
+        )
+    ]
+
+
+def method_test_shards(wildcards):
+    return shard_files(
+        wildcards.method, "test", condition_of(wildcards), wildcards.model
+    )
 
 
 def expected_clips(wildcards):
-    condition = condition_of(wildcards)
-    return {split: split_clip_ids(split, condition) for split in EVAL_SPLITS}
+    return {
+        split: split_clip_ids(split, condition_of(wildcards)) for split in EVAL_SPLITS
+    }
 
 
-def figure_paths(names):
-    return [f"results/figures/{name}.{ext}" for name in names for ext in ("png", "svg")]
+def figure_paths(names, model):
+    return [
+        f"{main_run(model)}/figures/{name}.{ext}"
+        for name in names
+        for ext in ("png", "svg")
+    ]
 
 
 def attribution_runtime(wildcards):
@@ -329,16 +382,28 @@ def sanity_runtime(wildcards):
     return 10 + int(per_instance * 9 * config["sanity"]["n_instances"])
 
 
+def faithfulness_files(model, name):
+    """Each method's faithfulness `curves.csv` or `areas.csv` of a model on main."""
+    return [f"{main_run(model)}/faithfulness/{method}/{name}" for method in RUN_METHODS]
+
+
 def faithfulness_curves(wildcards):
-    return [f"results/faithfulness/{method}/curves.csv" for method in RUN_METHODS]
+    return faithfulness_files(wildcards.model, "curves.csv")
 
 
-def faithfulness_areas(wildcards):
-    return [f"results/faithfulness/{method}/areas.csv" for method in RUN_METHODS]
+def condition_faithfulness_areas(wildcards):
+    """Faithfulness asks what the model uses, not how the data sound: main's only."""
+    if condition_of(wildcards) != MAIN_CONDITION:
+        return []
+    return faithfulness_files(wildcards.model, "areas.csv")
+
+
+def sanity_file_list(model):
+    return [f"{main_run(model)}/sanity/{method}.csv" for method in SANITY_METHODS]
 
 
 def sanity_files(wildcards):
-    return [f"results/sanity/{method}.csv" for method in SANITY_METHODS]
+    return sanity_file_list(wildcards.model)
 
 
 def gpus(device):
@@ -346,87 +411,148 @@ def gpus(device):
     return 1 if device == "cuda" else 0
 
 
-def all_shard_files(wildcards):
-    """Every attribution shard of the condition (main for the main chain), known once its
-    split checkpoint has run."""
-    condition = condition_of(wildcards)
+def every_shard(wildcards):
+    """Every attribution shard of every condition and model, known once the splits exist
+    (for the target rule all, so that a deleted shard is rebuilt)."""
     return [
         path
+        for condition in CONDITION_NAMES
+        for model in MODEL_NAMES
         for method in RUN_METHODS
         for name in EVAL_SPLITS
-        for path in shard_files(method, name, condition)
+        for path in shard_files(method, name, condition, model)
     ]
 
 
-def every_condition_shard(wildcards):
-    """The shards of every test condition, for the target rule all, so a deleted one is rebuilt."""
+def all_shard_files(wildcards):
+    """Every attribution shard of one condition and model (the evaluation reads them)."""
     return [
         path
-        for condition in CONDITIONS
         for method in RUN_METHODS
         for name in EVAL_SPLITS
-        for path in shard_files(method, name, condition)
+        for path in shard_files(method, name, condition_of(wildcards), wildcards.model)
     ]
 
 
 def condition_results(wildcards):
-    """What the cross-condition comparison reads, main first, then as configured."""
-    names = [MAIN_CONDITION, *CONDITIONS]
+    """What one model's cross-condition comparison reads, main first, then as configured."""
     return {
-        "intervals": [f"{results_root(c)}/evaluation/intervals.csv" for c in names],
-        "summaries": [f"{results_root(c)}/split/summary.json" for c in names],
+        "intervals": [
+            f"{layout.run_dir(c, wildcards.model)}/evaluation/intervals.csv"
+            for c in CONDITION_NAMES
+        ],
+        "summaries": [layout.split_file(c, "summary.json") for c in CONDITION_NAMES],
     }
 
 
 def condition_descriptions():
     """What each condition changes, by name (main first): the comparison's params."""
-    return {c: describe(config, c) for c in [MAIN_CONDITION, *CONDITIONS]}
+    return {c: describe(config, c) for c in CONDITION_NAMES}
 
 
-def condition_targets():
+def condition_targets(model):
     """Every output of the test conditions and their comparison (none without conditions)."""
     if not CONDITIONS:
         return []
     per_condition = [
-        f"{results_root(c)}/{path}"
+        f"{layout.run_dir(c, model)}/{path}"
         for c in CONDITIONS
         for path in (
-            "split/manifest.tsv",
             "tables/table1.csv",
             *[f"attribution/instances_{split}.tsv" for split in EVAL_SPLITS],
             "evaluation/table2.csv",
             "evaluation/intervals.csv",
         )
     ]
-    return [*per_condition, *CONDITION_OUTPUTS, *figure_paths(["conditions"])]
+    comparison = comparison_outputs(model)
+    return [
+        *[layout.split_file(c, "manifest.tsv") for c in CONDITIONS],
+        *per_condition,
+        comparison["table_csv"],
+        comparison["table_md"],
+        *comparison["figures"],
+    ]
+
+
+def model_targets(model):
+    """Every output of one model on main (and its conditions)."""
+    run = main_run(model)
+    return [
+        f"{layout.model_dir(model)}/backbone.json",
+        *[layout.model_file(model, role) for role in layout.MODEL_ROLE_FILES],
+        *[f"{layout.model_dir(model)}/head_{head}.log.tsv" for head in HEADS],
+        *[f"{run}/features/{name}.h5" for name in ("train", *EVAL_SPLITS)],
+        *[f"{run}/classify/probabilities_{name}.tsv" for name in EVAL_SPLITS],
+        *[f"{run}/attribution/instances_{name}.tsv" for name in EVAL_SPLITS],
+        f"{run}/tables/table1.csv",
+        f"{run}/tables/table1.md",
+        *[
+            f"{run}/evaluation/{name}"
+            for name in (*EVALUATION_OUTPUTS.values(), *STATISTICS_OUTPUTS.values())
+        ],
+        f"{run}/evaluation/sed_view.csv",
+        *faithfulness_files(model, "curves.csv"),
+        *faithfulness_files(model, "areas.csv"),
+        *sanity_file_list(model),
+        *figure_paths(FIGURES + BENCHMARK_FIGURES, model),
+        *condition_targets(model),
+    ]
+
+
+# The files rules evaluate and statistics write in a run's evaluation/ folder, by name.
+EVALUATION_OUTPUTS = {
+    "table2_csv": "table2.csv",
+    "table2_md": "table2.md",
+    "table3_csv": "table3.csv",
+    "table3_md": "table3.md",
+    "table3_long": "table3_long.csv",
+    "sweep_val": "sweep_val.csv",
+    "sweep_test": "sweep_test.csv",
+    "instances": "instances_test.csv",
+    "tau_star": "tau_star.json",
+    "convergence": "convergence.json",
+}
+STATISTICS_OUTPUTS = {"intervals": "intervals.csv", "differences": "differences.csv"}
 
 
 def default_targets():
-    """Every output of the run (shards: all_shard_files), so a plain re-run rebuilds a
+    """Every output of the run (shards: every_shard), so a plain re-run rebuilds a
     deleted intermediate. Asking only for the report would let Snakemake skip a missing
     shard or model whose downstream outputs still exist ("Nothing to be done").
     """
     return [
         SOUNDBANK,
         *[path for pool in POOLS if pool_is_used(pool) for path in chunk_dirs(pool)],
-        "results/split/manifest.tsv",
-        "results/split/events.tsv",
-        "results/split/summary.json",
-        "results/models/backbone.json",
-        *MODEL_FILES.values(),
-        *[f"results/models/head_{head}.log.tsv" for head in HEADS],
-        *[f"results/features/{name}.h5" for name in ("train", *EVAL_SPLITS)],
-        *[f"results/classify/probabilities_{name}.tsv" for name in EVAL_SPLITS],
-        *instances_files().values(),
-        "results/tables/table1.csv",
-        "results/tables/table1.md",
-        *rules.evaluate.output,
-        *rules.statistics.output,
-        *rules.sed_view.output,
-        *faithfulness_curves(None),
-        *faithfulness_areas(None),
-        *sanity_files(None),
-        *figure_paths(FIGURES + BENCHMARK_FIGURES),
-        *condition_targets(),
+        *[layout.split_file(MAIN_CONDITION, name) for name in SPLIT_FILES],
+        *[path for model in MODEL_NAMES for path in model_targets(model)],
         *rules.report.output,
     ]
+
+
+SPLIT_FILES = ("manifest.tsv", "events.tsv", "summary.json")
+
+
+def report_inputs(wildcards):
+    """What the summary reads: the first model's results on main (and its comparison)."""
+    model = MODEL_NAMES[0]
+    run = main_run(model)
+    evaluation = f"{run}/evaluation"
+    comparison = comparison_outputs(model)
+    return {
+        "table1": f"{run}/tables/table1.csv",
+        "table2": f"{evaluation}/table2.csv",
+        "table3": f"{evaluation}/table3.csv",
+        "tau_star": f"{evaluation}/tau_star.json",
+        "convergence": f"{evaluation}/convergence.json",
+        "intervals": f"{evaluation}/intervals.csv",
+        "differences": f"{evaluation}/differences.csv",
+        "sed_view": f"{evaluation}/sed_view.csv",
+        "sanity": sanity_file_list(model),
+        "split_summary": layout.split_file(MAIN_CONDITION, "summary.json"),
+        "backbone_meta": f"{layout.model_dir(model)}/backbone.json",
+        "conditions": [comparison["table_md"]] if CONDITIONS else [],
+        "figures": [
+            *figure_paths(FIGURES + BENCHMARK_FIGURES, model),
+            *(comparison["figures"] if CONDITIONS else []),
+        ],
+    }

@@ -1,36 +1,38 @@
-# Stage 5: metrics over all shards, the figures and the summary report.
+# Stage 5: metrics over all shards of a condition and model, the figures and the report.
 
 
 rule evaluate:
     input:
-        **run_model_files(),
-        instances_val="results/attribution/instances_val.tsv",
-        instances_test="results/attribution/instances_test.tsv",
-        events="results/split/events.tsv",
+        unpack(run_model_files),
+        instances_val=f"{RUN}/attribution/instances_val.tsv",
+        instances_test=f"{RUN}/attribution/instances_test.tsv",
+        events=lambda wildcards: split_file(wildcards, "events.tsv"),
         shards=all_shard_files,
     output:
-        table2_csv="results/evaluation/table2.csv",
+        table2_csv=f"{RUN}/evaluation/table2.csv",
         table2_md=report(
-            "results/evaluation/table2.md",
+            f"{RUN}/evaluation/table2.md",
             caption="../workflow/report/table2.rst",
             category="3. Temporal detection",
+            subcategory="{condition}, {model}",
         ),
-        table3_csv="results/evaluation/table3.csv",
+        table3_csv=f"{RUN}/evaluation/table3.csv",
         table3_md=report(
-            "results/evaluation/table3.md",
+            f"{RUN}/evaluation/table3.md",
             caption="../workflow/report/table3.rst",
             category="3. Temporal detection",
+            subcategory="{condition}, {model}",
         ),
-        table3_long="results/evaluation/table3_long.csv",
-        sweep_val="results/evaluation/sweep_val.csv",
-        sweep_test="results/evaluation/sweep_test.csv",
-        instances="results/evaluation/instances_test.csv",
-        tau_star="results/evaluation/tau_star.json",
-        convergence="results/evaluation/convergence.json",
+        table3_long=f"{RUN}/evaluation/table3_long.csv",
+        sweep_val=f"{RUN}/evaluation/sweep_val.csv",
+        sweep_test=f"{RUN}/evaluation/sweep_test.csv",
+        instances=f"{RUN}/evaluation/instances_test.csv",
+        tau_star=f"{RUN}/evaluation/tau_star.json",
+        convergence=f"{RUN}/evaluation/convergence.json",
     log:
-        "results/logs/evaluate/evaluate.log",
+        "results/logs/evaluate/{condition}/{model}.log",
     benchmark:
-        "results/benchmarks/evaluate/evaluate.tsv"
+        "results/benchmarks/evaluate/{condition}/{model}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -55,16 +57,16 @@ rule evaluate:
 
 rule statistics:
     input:
-        instances="results/evaluation/instances_test.csv",
-        manifest="results/split/manifest.tsv",
-        faithfulness=faithfulness_areas,
+        instances=f"{RUN}/evaluation/instances_test.csv",
+        manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
+        faithfulness=condition_faithfulness_areas,
     output:
-        intervals="results/evaluation/intervals.csv",
-        differences="results/evaluation/differences.csv",
+        intervals=f"{RUN}/evaluation/intervals.csv",
+        differences=f"{RUN}/evaluation/differences.csv",
     log:
-        "results/logs/statistics/statistics.log",
+        "results/logs/statistics/{condition}/{model}.log",
     benchmark:
-        "results/benchmarks/statistics/statistics.tsv"
+        "results/benchmarks/statistics/{condition}/{model}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -80,17 +82,16 @@ rule statistics:
 
 rule sed_view:
     input:
-        **run_model_files(),
-        instances="results/attribution/instances_test.tsv",
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
+        unpack(run_model_files),
+        unpack(split_files),
+        instances=f"{RUN}/attribution/instances_test.tsv",
         shards=test_shards,
     output:
-        "results/evaluation/sed_view.csv",
+        f"{RUN}/evaluation/sed_view.csv",
     log:
-        "results/logs/sed_view/sed_view.log",
+        "results/logs/sed_view/{condition}/{model}.log",
     benchmark:
-        "results/benchmarks/sed_view/sed_view.tsv"
+        "results/benchmarks/sed_view/{condition}/{model}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -107,28 +108,29 @@ rule sed_view:
         "../workflow/scripts/sed_view.py"
 
 
+# Figures 2 and 3 and the per-class heatmap of one model on main.
 rule figures:
     input:
-        **run_model_files(),
-        instances_val="results/attribution/instances_val.tsv",
-        instances_test="results/attribution/instances_test.tsv",
+        unpack(run_model_files),
+        unpack(split_files),
+        instances_val=f"{MAIN_RUN}/attribution/instances_val.tsv",
+        instances_test=f"{MAIN_RUN}/attribution/instances_test.tsv",
         shards=test_shards,
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
-        sweep_val="results/evaluation/sweep_val.csv",
-        sweep_test="results/evaluation/sweep_test.csv",
-        tau_star="results/evaluation/tau_star.json",
-        table3="results/evaluation/table3.csv",
+        sweep_val=f"{MAIN_RUN}/evaluation/sweep_val.csv",
+        sweep_test=f"{MAIN_RUN}/evaluation/sweep_test.csv",
+        tau_star=f"{MAIN_RUN}/evaluation/tau_star.json",
+        table3=f"{MAIN_RUN}/evaluation/table3.csv",
     output:
         report(
-            figure_paths(FIGURES),
+            figure_paths(FIGURES, "{model}"),
             caption="../workflow/report/figures.rst",
             category="4. Figures",
+            subcategory="{model}",
         ),
     log:
-        "results/logs/figures/figures.log",
+        "results/logs/figures/{model}.log",
     benchmark:
-        "results/benchmarks/figures/figures.tsv"
+        "results/benchmarks/figures/{model}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -146,19 +148,20 @@ rule figures:
 
 rule benchmark_figures:
     input:
-        intervals="results/evaluation/intervals.csv",
+        intervals=f"{MAIN_RUN}/evaluation/intervals.csv",
         faithfulness=faithfulness_curves,
         sanity=sanity_files,
     output:
         report(
-            figure_paths(BENCHMARK_FIGURES),
+            figure_paths(BENCHMARK_FIGURES, "{model}"),
             caption="../workflow/report/benchmark_figures.rst",
             category="4. Figures",
+            subcategory="{model}",
         ),
     log:
-        "results/logs/benchmark_figures/benchmark_figures.log",
+        "results/logs/benchmark_figures/{model}.log",
     benchmark:
-        "results/benchmarks/benchmark_figures/benchmark_figures.tsv"
+        "results/benchmarks/benchmark_figures/{model}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1
@@ -175,21 +178,7 @@ rule benchmark_figures:
 
 rule report:
     input:
-        table1="results/tables/table1.csv",
-        table2="results/evaluation/table2.csv",
-        table3="results/evaluation/table3.csv",
-        tau_star="results/evaluation/tau_star.json",
-        convergence="results/evaluation/convergence.json",
-        intervals="results/evaluation/intervals.csv",
-        differences="results/evaluation/differences.csv",
-        sed_view="results/evaluation/sed_view.csv",
-        sanity=sanity_files,
-        split_summary="results/split/summary.json",
-        backbone_meta="results/models/backbone.json",
-        conditions=[CONDITION_OUTPUTS[1]] if CONDITIONS else [],
-        figures=figure_paths(
-            FIGURES + BENCHMARK_FIGURES + (("conditions",) if CONDITIONS else ())
-        ),
+        unpack(report_inputs),
     output:
         summary=report(
             "results/report/summary.md",

@@ -3,18 +3,17 @@
 
 rule faithfulness:
     input:
-        backbone=MODEL_FILES["backbone"],
-        clip_head=MODEL_FILES["clip_head"],
-        manifest="results/split/manifest.tsv",
-        instances="results/attribution/instances_test.tsv",
-        shards=lambda wildcards: shard_files(wildcards.method, "test"),
+        unpack(explained_model_files),
+        manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
+        instances=f"{RUN}/attribution/instances_test.tsv",
+        shards=method_test_shards,
     output:
-        curves="results/faithfulness/{method}/curves.csv",
-        areas="results/faithfulness/{method}/areas.csv",
+        curves=f"{RUN}/faithfulness/{{method}}/curves.csv",
+        areas=f"{RUN}/faithfulness/{{method}}/areas.csv",
     log:
-        "results/logs/faithfulness/{method}.log",
+        "results/logs/faithfulness/{condition}/{model}/{method}.log",
     benchmark:
-        "results/benchmarks/faithfulness/{method}.tsv"
+        "results/benchmarks/faithfulness/{condition}/{model}/{method}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["faithfulness"]  # fixed, not --cores: docs/determinism.md

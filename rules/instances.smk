@@ -3,15 +3,14 @@
 
 rule instances:
     input:
-        probabilities="results/classify/probabilities_{eval_split}.tsv",
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
+        unpack(split_files),
+        probabilities=f"{RUN}/classify/probabilities_{{eval_split}}.tsv",
     output:
-        "results/attribution/instances_{eval_split}.tsv",
+        f"{RUN}/attribution/instances_{{eval_split}}.tsv",
     log:
-        "results/logs/instances/{eval_split}.log",
+        "results/logs/instances/{condition}/{model}/{eval_split}.log",
     benchmark:
-        "results/benchmarks/instances/{eval_split}.tsv"
+        "results/benchmarks/instances/{condition}/{model}/{eval_split}.tsv"
     conda:
         "../envs/analysis.yaml"
     threads: 1

@@ -4,16 +4,15 @@
 # The same method on a cascade of randomised models (gradient and layer methods).
 rule sanity:
     input:
-        backbone=MODEL_FILES["backbone"],
-        clip_head=MODEL_FILES["clip_head"],
-        manifest="results/split/manifest.tsv",
-        instances="results/attribution/instances_test.tsv",
+        unpack(explained_model_files),
+        manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
+        instances=f"{RUN}/attribution/instances_test.tsv",
     output:
-        "results/sanity/{method}.csv",
+        f"{RUN}/sanity/{{method}}.csv",
     log:
-        "results/logs/sanity/{method}.log",
+        "results/logs/sanity/{condition}/{model}/{method}.log",
     benchmark:
-        "results/benchmarks/sanity/{method}.tsv"
+        "results/benchmarks/sanity/{condition}/{model}/{method}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["sanity"]  # fixed, not --cores: docs/determinism.md

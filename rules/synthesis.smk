@@ -1,15 +1,16 @@
 # Stage 2: Scaper soundscapes per pool, then the polyphony filter and the val/test split.
 
 
+# A test condition re-synthesises only its eval pool (its own soundbank or SNR, ...).
 rule synthesize:
     input:
-        soundbank=SOUNDBANK,
+        soundbank=condition_soundbank_dir,
     output:
-        directory("results/synthesis/{pool}/chunk_{chunk}"),
+        directory(f"{DATA}/synthesis/{{pool}}/chunk_{{chunk}}"),
     log:
-        "results/logs/synthesize/{pool}_{chunk}.log",
+        "results/logs/synthesize/{condition}/{pool}_{chunk}.log",
     benchmark:
-        "results/benchmarks/synthesize/{pool}_{chunk}.tsv"
+        "results/benchmarks/synthesize/{condition}/{pool}_{chunk}.tsv"
     conda:
         "../envs/synthesis.yaml"
     threads: 1
@@ -20,28 +21,29 @@ rule synthesize:
         seed=config["synthesis"]["seed"],
         n_clips=lambda wildcards: config["synthesis"]["n_clips"][wildcards.pool],
         chunks=config["synthesis"]["chunks"],
-        settings=synthesis_settings(config["synthesis"]),
+        settings=condition_synthesis,
         code=code_version("synthesize.py"),
     script:
         "../workflow/scripts/synthesize.py"
 
 
+# Every condition's split: its eval pool beside main's train pool (the models' training data).
 checkpoint split:
     input:
         train=chunk_dirs("train"),
-        evalpool=chunk_dirs("evalpool"),
+        evalpool=evalpool_inputs,
     output:
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
+        manifest=f"{DATA}/split/manifest.tsv",
+        events=f"{DATA}/split/events.tsv",
         summary=report(
-            "results/split/summary.json",
+            f"{DATA}/split/summary.json",
             caption="../workflow/report/split.rst",
             category="1. Data",
         ),
     log:
-        "results/logs/split/split.log",
+        "results/logs/split/{condition}.log",
     benchmark:
-        "results/benchmarks/split/split.tsv"
+        "results/benchmarks/split/{condition}.tsv"
     conda:
         "../envs/synthesis.yaml"
     threads: 1

@@ -1,16 +1,16 @@
-# Stage training: the CNN14 backbone, the feature cache, the three heads and Table I.
+# Stage training: each cnn14 model's backbone, its feature cache, its three heads, Table I.
 
 
 rule backbone:
     input:
         pretrain=pretrain_inputs,
     output:
-        weights="results/models/backbone.pt",
-        meta="results/models/backbone.json",
+        weights=f"{MODEL_DIR}/backbone.pt",
+        meta=f"{MODEL_DIR}/backbone.json",
     log:
-        "results/logs/backbone/backbone.log",
+        "results/logs/backbone/{model}.log",
     benchmark:
-        "results/benchmarks/backbone/backbone.tsv"
+        "results/benchmarks/backbone/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["backbone"]  # fixed, not --cores: docs/determinism.md
@@ -33,15 +33,14 @@ rule backbone:
 
 rule cache_features:
     input:
-        manifest="results/split/manifest.tsv",
-        events="results/split/events.tsv",
-        backbone="results/models/backbone.pt",
+        unpack(split_files),
+        backbone=f"{MODEL_DIR}/backbone.pt",
     output:
-        "results/features/{split}.h5",
+        f"{RUN}/features/{{split}}.h5",
     log:
-        "results/logs/cache_features/{split}.log",
+        "results/logs/cache_features/{condition}/{model}/{split}.log",
     benchmark:
-        "results/benchmarks/cache_features/{split}.tsv"
+        "results/benchmarks/cache_features/{condition}/{model}/{split}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["cache_features"]  # fixed, not --cores: docs/determinism.md
@@ -60,16 +59,16 @@ rule cache_features:
 
 rule train_head:
     input:
-        train="results/features/train.h5",
-        val="results/features/val.h5",
-        backbone="results/models/backbone.pt",
+        train=f"{MAIN_RUN}/features/train.h5",
+        val=f"{MAIN_RUN}/features/val.h5",
+        backbone=f"{MODEL_DIR}/backbone.pt",
     output:
-        weights="results/models/head_{head}.pt",
-        log_table="results/models/head_{head}.log.tsv",
+        weights=f"{MODEL_DIR}/head_{{head}}.pt",
+        log_table=f"{MODEL_DIR}/head_{{head}}.log.tsv",
     log:
-        "results/logs/train_head/{head}.log",
+        "results/logs/train_head/{model}/{head}.log",
     benchmark:
-        "results/benchmarks/train_head/{head}.tsv"
+        "results/benchmarks/train_head/{model}/{head}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
@@ -86,17 +85,17 @@ rule train_head:
 
 rule classify:
     input:
-        val="results/features/val.h5",
-        test="results/features/test.h5",
-        backbone="results/models/backbone.pt",
-        head="results/models/head_clip.pt",
+        val=f"{RUN}/features/val.h5",
+        test=f"{RUN}/features/test.h5",
+        backbone=f"{MODEL_DIR}/backbone.pt",
+        head=f"{MODEL_DIR}/head_clip.pt",
     output:
-        probabilities_val="results/classify/probabilities_val.tsv",
-        probabilities_test="results/classify/probabilities_test.tsv",
+        probabilities_val=f"{RUN}/classify/probabilities_val.tsv",
+        probabilities_test=f"{RUN}/classify/probabilities_test.tsv",
     log:
-        "results/logs/classify/classify.log",
+        "results/logs/classify/{condition}/{model}.log",
     benchmark:
-        "results/benchmarks/classify/classify.tsv"
+        "results/benchmarks/classify/{condition}/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
@@ -114,20 +113,20 @@ rule classify:
 # rule alone, which nothing but the report reads, so changing it re-runs no instance.
 rule table1:
     input:
-        test="results/features/test.h5",
-        backbone="results/models/backbone.pt",
-        head="results/models/head_clip.pt",
+        test=f"{RUN}/features/test.h5",
+        backbone=f"{MODEL_DIR}/backbone.pt",
+        head=f"{MODEL_DIR}/head_clip.pt",
     output:
-        table_csv="results/tables/table1.csv",
+        table_csv=f"{RUN}/tables/table1.csv",
         table_md=report(
-            "results/tables/table1.md",
+            f"{RUN}/tables/table1.md",
             caption="../workflow/report/table1.rst",
             category="2. Classification",
         ),
     log:
-        "results/logs/table1/table1.log",
+        "results/logs/table1/{condition}/{model}.log",
     benchmark:
-        "results/benchmarks/table1/table1.tsv"
+        "results/benchmarks/table1/{condition}/{model}.tsv"
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md

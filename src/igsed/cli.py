@@ -58,6 +58,13 @@ def _add_explain_options(parser: argparse.ArgumentParser) -> None:
         "or its results/ folder",
     )
     parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME",
+        help="the run's model to explain with (a name of its models: config; default: "
+        "the run's only model)",
+    )
+    parser.add_argument(
         "--methods",
         default="ig",
         help="comma-separated attribution methods (default: ig); settings as recorded in "
@@ -112,6 +119,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     try:
         settings = ExplainSettings(
             run_dir=args.run,
+            model=args.model,
             methods=parse_methods(args.methods),
             classes=parse_classes(args.classes),
             out_dir=args.out,

@@ -71,7 +71,7 @@ def _tau_star() -> dict:
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("run")
-    models = root / "results" / "models"
+    models = root / "results" / "models" / "cnn14"
     torch.manual_seed(0)
     backbone = Cnn14(width=1 / 16).eval()
     save_backbone(backbone, models / "backbone.pt", source="test", config={"pooling": "max_mean"})
@@ -80,10 +80,12 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         module = make_head(head, backbone, clip_pooling="max")
         path = models / f"head_{head}.pt"
         save_head(module, path, head=head, backbone_sha256=sha256, training={})
-    write_handover_json(root / "results" / "evaluation" / "tau_star.json", _tau_star())
+    write_handover_json(
+        root / "results" / "main" / "cnn14" / "evaluation" / "tau_star.json", _tau_star()
+    )
     scores = ClipScores("test_00001", ["Dog"], np.zeros((1, 100), dtype=np.float32))
     write_shard(
-        root / "results" / "attribution" / "ig" / "test" / "shard_00000.h5",
+        root / "results" / "main" / "cnn14" / "attribution" / "ig" / "test" / "shard_00000.h5",
         [scores],
         method="ig",
         split="test",
@@ -173,7 +175,7 @@ def test_windows_are_explained_one_by_one_and_trimmed(
     zero-padded and cut at the file's end; its events are the windowed percentile masks."""
     path = audio_dir / "street.flac"
     assert _explain(run_dir, tmp_path, [path], "--methods", "saliency", "--classes", "Cat") == 0
-    models = run_dir / "results" / "models"
+    models = run_dir / "results" / "models" / "cnn14"
     model = load_explained_model(models / "backbone.pt", models / "head_clip.pt")
     audio = read_audio(path)
     clips = windows(audio)
@@ -198,7 +200,7 @@ def test_several_methods_recorded_settings_and_auto_classes(
     run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = audio_dir / "kitchen.ogg"
-    models = run_dir / "results" / "models"
+    models = run_dir / "results" / "models" / "cnn14"
     model = load_explained_model(models / "backbone.pt", models / "head_clip.pt")
     with torch.no_grad():
         probabilities = model(torch.from_numpy(windows(read_audio(path))))[0].numpy()
@@ -208,7 +210,9 @@ def test_several_methods_recorded_settings_and_auto_classes(
     options = ("--methods", methods, "--threshold", str(threshold))
     assert _explain(run_dir, tmp_path, [path], *options) == 0
     log = capsys.readouterr().err
-    shard = run_dir / "results" / "attribution" / "ig" / "test" / "shard_00000.h5"
+    shard = (
+        run_dir / "results" / "main" / "cnn14" / "attribution" / "ig" / "test" / "shard_00000.h5"
+    )
     assert f"ig: settings {method_settings('ig', IG_PARAMS).as_dict()} (from {shard})" in log
     assert "gradcam: settings {'layer': 'conv_block6'} (from the method's defaults)" in log
     # What the attribute rule adds to a shard's settings is what explain drops again.
@@ -251,14 +255,14 @@ def test_a_run_without_models_or_tau_star_names_the_rule(
 ) -> None:
     incomplete = tmp_path / "run"
     shutil.copytree(run_dir, incomplete)
-    head = incomplete / "results" / "models" / "head_clip.pt"
+    head = incomplete / "results" / "models" / "cnn14" / "head_clip.pt"
     head.unlink()
     files = [audio_dir / "speech.wav"]
     assert _explain(incomplete, tmp_path / "out", files, "--methods", "energy") == 2
     message = f"{head} not found: run the pipeline (rule train_head makes it)"
     assert message in capsys.readouterr().err
-    shutil.copy(run_dir / "results" / "models" / "head_clip.pt", head)
-    tau_star = incomplete / "results" / "evaluation" / "tau_star.json"
+    shutil.copy(run_dir / "results" / "models" / "cnn14" / "head_clip.pt", head)
+    tau_star = incomplete / "results" / "main" / "cnn14" / "evaluation" / "tau_star.json"
     # Issue 26 item 3: a τ* file cut short is refused with the command that rebuilds it.
     tau_star.write_bytes(tau_star.read_bytes()[:-40])
     assert _explain(incomplete, tmp_path / "out", files, "--methods", "energy") == 2
@@ -299,7 +303,7 @@ def test_models_that_are_not_those_of_the_shards_and_tau_star_are_refused(
     """A partial re-run: the clip head retrained, the shards and τ* not yet re-made."""
     partial = tmp_path / "run"
     shutil.copytree(run_dir, partial)
-    models = partial / "results" / "models"
+    models = partial / "results" / "models" / "cnn14"
     backbone = load_backbone(models / "backbone.pt")
     torch.manual_seed(1)
     head = models / "head_clip.pt"
@@ -313,12 +317,14 @@ def test_models_that_are_not_those_of_the_shards_and_tau_star_are_refused(
     files = [audio_dir / "speech.wav"]
     assert _explain(partial, tmp_path / "out", files, "--methods", "ig") == 2
     error = capsys.readouterr().err
-    shard = partial / "results" / "attribution" / "ig" / "test" / "shard_00000.h5"
+    shard = (
+        partial / "results" / "main" / "cnn14" / "attribution" / "ig" / "test" / "shard_00000.h5"
+    )
     assert "the run's parts do not belong together: its ig shards" in error
     assert str(shard) in error and str(head) in error and "tau_star.json" in error
     assert not (tmp_path / "out").exists()
     # A method without models has no checksum to compare: τ*'s age gives a loud warning.
-    tau_star = partial / "results" / "evaluation" / "tau_star.json"
+    tau_star = partial / "results" / "main" / "cnn14" / "evaluation" / "tau_star.json"
     os.utime(tau_star, (0, 0))
     assert _explain(partial, tmp_path / "out", files, "--methods", "energy") == 0
     warning = capsys.readouterr().err.split(f"WARNING {tau_star} is older than ")[1]
@@ -330,7 +336,7 @@ def test_a_damaged_model_file_is_named_with_the_rule_that_rebuilds_it(
 ) -> None:
     damaged = tmp_path / "run"
     shutil.copytree(run_dir, damaged)
-    head = damaged / "results" / "models" / "head_fw_weak.pt"
+    head = damaged / "results" / "models" / "cnn14" / "head_fw_weak.pt"
     head.write_bytes(head.read_bytes()[: head.stat().st_size // 2])
     files = [audio_dir / "speech.wav"]
     assert _explain(damaged, tmp_path / "out", files, "--methods", "fw_weak") == 2
@@ -405,6 +411,26 @@ def test_a_missing_file_and_a_folder_without_results_are_named(
     error = capsys.readouterr().err
     assert f"{empty} is not a pipeline run: it holds no results/ folder" in error
     assert "backbone.pt" not in error
+
+
+def test_model_is_chosen_by_name_and_an_old_layout_is_refused(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two = tmp_path / "two_models"
+    shutil.copytree(run_dir, two)
+    shutil.copytree(two / "results" / "models" / "cnn14", two / "results" / "models" / "crnn")
+    speech = [audio_dir / "speech.wav"]
+    assert _explain(two, tmp_path / "out", speech, "--methods", "energy") == 2
+    assert "several models (cnn14, crnn): choose one with --model" in capsys.readouterr().err
+    assert _explain(two, tmp_path / "out", speech, "--model", "other") == 2
+    assert "no model 'other' (it holds: cnn14, crnn)" in capsys.readouterr().err
+    options = ("--methods", "energy", "--model", "cnn14")
+    assert _explain(two, tmp_path / "out", speech, *options) == 0
+    old = tmp_path / "old"
+    shutil.copytree(run_dir, old)
+    (old / "results" / "evaluation").mkdir()
+    assert _explain(old, tmp_path / "out", speech, "--methods", "energy") == 2
+    assert "results/evaluation: results of igsed's old layout" in capsys.readouterr().err
 
 
 def test_read_audio_mixes_channels_to_mono_and_resamples(tmp_path: Path) -> None:

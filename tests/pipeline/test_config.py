@@ -56,6 +56,18 @@ def test_non_finite_numbers_are_refused_naming_their_key() -> None:
     ]
 
 
+def test_condition_and_model_names_may_not_be_folders_of_the_layout() -> None:
+    config = _default()
+    config["conditions"] = {"main": {}, "evaluation": {}, "loud": {"ref_db": -40}}
+    config["models"] = {"cnn14": {"kind": "cnn14"}, "split": {"kind": "cnn14"}}
+    problems = "\n".join(config_errors(config, SCHEMA))
+    for key in ("conditions.main", "conditions.evaluation", "models.split"):
+        assert key in problems, problems
+    assert "loud" not in problems and "models.cnn14" not in problems
+    config["models"] = {"cnn14": {"kind": "vggish"}}
+    assert "models.cnn14.kind = 'vggish'" in "\n".join(config_errors(config, SCHEMA))
+
+
 def test_a_key_given_twice_is_named_with_both_lines(tmp_path: Path) -> None:
     path = tmp_path / "twice.yaml"
     path.write_text(

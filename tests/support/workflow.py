@@ -14,6 +14,8 @@ TINY = REPO / "workflow" / "presets" / "tiny.yaml"
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
 
 
+# The default model's results on main (igsed.formats.layout.run_dir("main", "cnn14")).
+MAIN_RUN = "results/main/cnn14"
 WORKFLOW_FILES = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src")
 # Every rule of the DAG (besides the target rule `all`), in pipeline order.
 PIPELINE_RULES = (

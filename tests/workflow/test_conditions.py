@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from support.workflow import planned_jobs, run_snakemake
+from support.workflow import MAIN_RUN, planned_jobs, run_snakemake
 
 from igsed.core.constants import CLASSES
 from igsed.formats.conditions import read_conditions_table
@@ -18,19 +18,27 @@ from igsed.formats.manifest import read_events, read_manifest
 
 TINY = "workflow/presets/tiny.yaml"
 PRESENT = ("Cat", "Dishes", "Speech", "Vacuum_cleaner")
+# The rules a condition runs: main's, with {condition} (and its own soundbank's rule).
 CONDITION_RULES = {
     "soundbank_condition",
-    "synthesize_condition",
-    "split_condition",
-    "cache_features_condition",
-    "classify_condition",
-    "table1_condition",
-    "instances_condition",
-    "attribute_condition",
-    "evaluate_condition",
-    "statistics_condition",
+    "synthesize",
+    "split",
+    "cache_features",
+    "classify",
+    "table1",
+    "instances",
+    "attribute",
+    "evaluate",
+    "statistics",
     "conditions",
 }
+# Where a condition's jobs write: its own folders, the comparison and the report.
+CONDITION_OUTPUTS = (
+    "results/rec/",
+    "resources/soundbank/conditions/rec",
+    "results/conditions/",
+    "results/report/",
+)
 
 
 def _recordings(tiny_run: Path, root: Path) -> Path:
@@ -71,11 +79,14 @@ def test_a_condition_reuses_the_models_and_reruns_only_the_report(
     _, plan, run = condition_run
     ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):", run, re.MULTILINE))
     assert ran == CONDITION_RULES | {"report", "all"}, ran
+    outputs = re.findall(r"^    output: (.+)$", run, re.MULTILINE)
+    written = [path for line in outputs for path in line.split(", ")]
+    assert written and all(path.startswith(CONDITION_OUTPUTS) for path in written), written
     planned = planned_jobs(plan)
     # The jobs after the condition's split checkpoint are planned once it has run.
     assert set(planned) <= CONDITION_RULES | {"report", "all"}, planned
-    assert planned["split_condition"] == 1 and planned["soundbank_condition"] == 1
-    assert planned["synthesize_condition"] == 2  # the tiny preset's eval-pool chunks
+    assert planned["split"] == 1 and planned["soundbank_condition"] == 1
+    assert planned["synthesize"] == 2  # the tiny preset's eval-pool chunks
 
 
 def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, str, str]) -> None:
@@ -84,11 +95,11 @@ def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, st
     missing = [name for name in CLASSES if name not in PRESENT]
     warning = next(line for line in log.splitlines() if "no foreground audio" in line)
     assert all(name in warning for name in missing), warning
-    split_dir = workdir / "results" / "conditions" / "rec" / "split"
+    split_dir = workdir / "results" / "rec" / "split"
     manifest = read_manifest(split_dir / "manifest.tsv")
     # The train split is main's (it trained the models); val and test are the condition's.
     evaluated = manifest[manifest["split"] != "train"]
-    assert evaluated["audio_path"].str.startswith("results/conditions/rec/synthesis/").all()
+    assert evaluated["audio_path"].str.startswith("results/rec/synthesis/").all()
     events = read_events(split_dir / "events.tsv")
     evaluated_events = events[events["clip_id"].isin(evaluated["clip_id"])]
     assert len(evaluated_events) > 0
@@ -98,7 +109,7 @@ def test_missing_classes_are_named_and_never_occur(condition_run: tuple[Path, st
 def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, str, str]) -> None:
     workdir, _, _ = condition_run
     config = yaml.safe_load((workdir / TINY).read_text())
-    table = read_conditions_table(workdir / "results" / "conditions" / "table.csv")
+    table = read_conditions_table(workdir / "results" / "conditions" / "cnn14" / "table.csv")
     assert list(dict.fromkeys(table["condition"])) == ["main", "rec"]
     assert list(dict.fromkeys(table["method"])) == config["attribution"]["run"]
     rec = table[table["condition"] == "rec"]
@@ -107,13 +118,13 @@ def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, 
     assert np.isfinite(iou["value"]).all()
     # Main's row is main's own Table II.
     main_iou = float(iou[iou["condition"] == "main"]["value"].iloc[0])
-    table2 = (workdir / "results" / "evaluation" / "table2.csv").read_text().splitlines()
+    table2 = (workdir / MAIN_RUN / "evaluation" / "table2.csv").read_text().splitlines()
     ig_row = next(line for line in table2 if line.startswith("ig,"))
     assert main_iou == pytest.approx(float(ig_row.split(",")[2]), abs=1e-6)
     summary = (workdir / "results" / "report" / "summary.md").read_text()
     assert "## Test conditions" in summary and "| rec |" in summary
     for ext in ("png", "svg"):
-        assert (workdir / "results" / "figures" / f"conditions.{ext}").stat().st_size > 0
+        assert (workdir / "results/conditions/cnn14" / f"conditions.{ext}").stat().st_size > 0
 
 
 def test_the_snakemake_report_has_the_comparison(
@@ -155,7 +166,7 @@ def test_a_condition_key_reruns_only_that_conditions_chain(
     # The soundbank stays (its folder did not change), and so does every model and main
     # rule; jobs that wait on the condition's split checkpoint are planned once it has run.
     assert set(planned) <= CONDITION_RULES - {"soundbank_condition"} | {"report", "all"}
-    assert planned["synthesize_condition"] == 2 and planned["split_condition"] == 1
+    assert planned["synthesize"] == 2 and planned["split"] == 1
     assert "conditions" in planned
 
 

@@ -25,7 +25,7 @@ from support.workflow import SNAKEMAKE, copy_workflow, planned_jobs, run_snakema
 
 from igsed.formats.shards import read_shard
 
-TARGET = "results/models/backbone.pt"
+TARGET = "results/models/cnn14/backbone.pt"
 TINY = "workflow/presets/tiny.yaml"
 BACKBONE_RUN = (TARGET, "--cores", "2", "--configfile", TINY)
 KILL_DEADLINE_S = 600
@@ -59,7 +59,7 @@ def _start_run(workdir: Path, *args: str) -> subprocess.Popen[str]:
 
 def _wait_for_backbone_training(workdir: Path, run: subprocess.Popen[str]) -> None:
     """Return once the backbone job has logged its first progress line."""
-    log = workdir / "results" / "logs" / "backbone" / "backbone.log"
+    log = workdir / "results" / "logs" / "backbone" / "cnn14.log"
     deadline = time.monotonic() + KILL_DEADLINE_S
     while time.monotonic() < deadline:
         assert run.poll() is None, "the run ended before the backbone job started"
@@ -110,7 +110,7 @@ def test_stopped_run_resumes_without_redoing_finished_jobs(
     payload = torch.load(workdir / TARGET, map_location="cpu", weights_only=False)
     assert payload
     # No temporary siblings of the killed write were left to be mistaken for outputs.
-    assert not list((workdir / "results" / "models").glob("*.part"))
+    assert not list((workdir / "results" / "models" / "cnn14").glob("*.part"))
 
 
 def _live_jobs(workdir: Path) -> list[int]:
@@ -125,12 +125,12 @@ def _without_attribution(tiny_run: Path, workdir: Path) -> None:
     """A copy of the tiny run as it was before its attribute jobs first ran (the instances
     files kept, so that only attribute jobs are running when Snakemake is killed)."""
     shutil.copytree(tiny_run, workdir, symlinks=True)
-    for shards in (workdir / "results" / "attribution").iterdir():
+    for shards in (workdir / "results" / "main" / "cnn14" / "attribution").iterdir():
         if shards.is_dir():
             shutil.rmtree(shards)
     for record in (workdir / ".snakemake" / "metadata").iterdir():
         path = base64.urlsafe_b64decode(record.name).decode()
-        if path.startswith("results/attribution/") and path.endswith(".h5"):
+        if path.startswith("results/main/cnn14/attribution/") and path.endswith(".h5"):
             record.unlink()
 
 
@@ -160,7 +160,7 @@ def test_orphans_of_a_killed_snakemake_never_mix_into_the_results(
     while _live_jobs(workdir):
         assert time.monotonic() < deadline, "the orphaned jobs did not finish"
         time.sleep(0.5)
-    shards = workdir.glob("results/attribution/random/*/*.h5")
+    shards = workdir.glob("results/main/cnn14/attribution/random/*/*.h5")
     orphaned = sorted(str(path.relative_to(workdir)) for path in shards)
     assert orphaned
 
@@ -169,17 +169,17 @@ def test_orphans_of_a_killed_snakemake_never_mix_into_the_results(
     # Asked for the evaluation's tables only: rule evaluate reads every split's shards, so it
     # names every orphan (the faithfulness job, which reads the test split only, might
     # otherwise refuse a test orphan first).
-    table2 = "results/evaluation/table2.csv"
+    table2 = "results/main/cnn14/evaluation/table2.csv"
     failed = run_snakemake(
         workdir, table2, "--cores", "2", "--configfile", TINY, *changed, check=False
     )
     assert failed.returncode != 0, "a run mixing seed 5 and 6 shards succeeded"
-    message = (workdir / "results/logs/evaluate/evaluate.log").read_text()
+    message = (workdir / "results/logs/evaluate/main/cnn14.log").read_text()
     for shard in orphaned:
         assert f"{shard}: seed = 5 (configured: 6)" in message
     rebuild = message.split("to the run's snakemake command: ", 1)[1].split()
     run_snakemake(workdir, "--cores", "2", "--configfile", TINY, *changed, *rebuild)
-    shards = list(workdir.glob("results/attribution/random/*/*.h5"))
+    shards = list(workdir.glob("results/main/cnn14/attribution/random/*/*.h5"))
     assert len(shards) == 2 and {read_shard(path).settings["seed"] for path in shards} == {6}
 
 

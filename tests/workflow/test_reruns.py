@@ -74,7 +74,7 @@ def _reasons(output: str, rule: str) -> set[str]:
 
 
 def _shards(workdir: Path, method: str = "*") -> list[Path]:
-    return sorted((workdir / "results" / "attribution").glob(f"{method}/*/*.h5"))
+    return sorted((workdir / "results" / "main" / "cnn14" / "attribution").glob(f"{method}/*/*.h5"))
 
 
 def test_no_change_plans_nothing(tiny_run: Path) -> None:
@@ -102,7 +102,9 @@ def test_ig_steps_rerun_only_the_ig_shards_and_what_follows(tiny_run: Path) -> N
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
     steps_changed = f"'n_steps': {steps}, .*now: .*'n_steps': {steps + 1},"
     assert all(re.search(steps_changed, line) for line in _reason_lines(output, "attribute"))
-    assert all(path.startswith("results/attribution/ig/") for path in _planned_shards(output))
+    assert all(
+        path.startswith("results/main/cnn14/attribution/ig/") for path in _planned_shards(output)
+    )
     assert "Input files updated by another job" in _reasons(output, "evaluate")
 
 
@@ -118,7 +120,9 @@ def test_a_method_parameter_reruns_only_that_methods_shards(tiny_run: Path) -> N
         **dict.fromkeys(REPORTING, 1),
     }
     shards = _planned_shards(output)
-    assert shards and all(path.startswith("results/attribution/smoothgrad/") for path in shards)
+    assert shards and all(
+        path.startswith("results/main/cnn14/attribution/smoothgrad/") for path in shards
+    )
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
 
 
@@ -269,7 +273,7 @@ def test_a_new_signed_clip_reruns_only_its_waveform_shards(tiny_run: Path) -> No
     assert _reasons(output, "attribute") == {"Params have changed since last execution"}
     for method in waveform:
         shard = _test_shard_of(tiny_run, method, clip_id)
-        assert f"output: results/attribution/{method}/test/{shard}" in output
+        assert f"output: results/main/cnn14/attribution/{method}/test/{shard}" in output
 
 
 def test_an_unknown_signed_clip_is_named_before_any_job(tiny_run: Path) -> None:

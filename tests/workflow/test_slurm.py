@@ -59,15 +59,15 @@ requires_slurm = pytest.mark.skipif(
 # the same rules with the same resources, so it would add sbatch jobs and nothing new.
 SLURM_METHODS = ("ig", "fw_strong", "random")
 PIPELINE_TABLES = [
-    "results/tables/table1.csv",
-    "results/evaluation/table2.csv",
-    "results/evaluation/table3.csv",
-    "results/evaluation/sweep_val.csv",
-    "results/evaluation/sweep_test.csv",
-    "results/evaluation/instances_test.csv",
-    "results/evaluation/sed_view.csv",
-    "results/faithfulness/ig/areas.csv",
-    "results/sanity/ig.csv",
+    "results/main/cnn14/tables/table1.csv",
+    "results/main/cnn14/evaluation/table2.csv",
+    "results/main/cnn14/evaluation/table3.csv",
+    "results/main/cnn14/evaluation/sweep_val.csv",
+    "results/main/cnn14/evaluation/sweep_test.csv",
+    "results/main/cnn14/evaluation/instances_test.csv",
+    "results/main/cnn14/evaluation/sed_view.csv",
+    "results/main/cnn14/faithfulness/ig/areas.csv",
+    "results/main/cnn14/sanity/ig.csv",
 ]
 
 
@@ -330,7 +330,7 @@ def test_tiny_preset_through_slurm_profile_equals_local_run(
     # Every job went through sbatch; attribution shards were packed into fewer jobs.
     submissions = re.findall(r"submitted with SLURM jobid (\d+)", result.stderr)
     assert submissions
-    shards = list((workdir / "results" / "attribution").glob("*/*/*.h5"))
+    shards = list((workdir / "results" / "main" / "cnn14" / "attribution").glob("*/*/*.h5"))
     group_logs = list((workdir / ".snakemake" / "slurm_logs").glob("group_attribution*/*.log"))
     assert shards and group_logs
     assert len(group_logs) < len(shards)

@@ -34,7 +34,7 @@ def _metadata_file(workdir: Path, relative: str) -> Path:
 
 def _first_test_shard(workdir: Path) -> str:
     """The first IG test shard, relative to the run."""
-    paths = sorted((workdir / "results/attribution/ig/test").glob("*.h5"))
+    paths = sorted((workdir / "results/main/cnn14/attribution/ig/test").glob("*.h5"))
     return str(paths[0].relative_to(workdir))
 
 
@@ -74,9 +74,9 @@ def test_a_shard_made_with_other_settings_is_refused_by_name(run_copy: Path) -> 
     ("deleted", "rebuilt_by"),
     [
         ("first test shard", "attribute"),
-        ("results/models/backbone.pt", "backbone"),
-        ("results/evaluation/table2.csv", "evaluate"),
-        ("results/features/val.h5", "cache_features"),
+        ("results/models/cnn14/backbone.pt", "backbone"),
+        ("results/main/cnn14/evaluation/table2.csv", "evaluate"),
+        ("results/main/cnn14/features/val.h5", "cache_features"),
     ],
 )
 def test_a_plain_rerun_rebuilds_a_deleted_intermediate(
@@ -97,7 +97,7 @@ def test_a_damaged_table_is_refused_and_the_named_options_rebuild_it(run_copy: P
     """Issue 26 item 3: intervals.csv cut to 7 rows was read as if whole. Its readers now
     refuse it by name (a plain re-run does not rebuild it: it is newer than its inputs), and
     the options they name rebuild it, byte for byte."""
-    relative = "results/evaluation/intervals.csv"
+    relative = "results/main/cnn14/evaluation/intervals.csv"
     whole = (run_copy / relative).read_bytes()
     (run_copy / relative).write_bytes(b"".join(whole.splitlines(keepends=True)[:8]))
     failed = run_snakemake(run_copy, *TINY, check=False)
@@ -111,9 +111,9 @@ def test_a_damaged_table_is_refused_and_the_named_options_rebuild_it(run_copy: P
     # The Snakefile plans the jobs from the manifest before any job runs, and Snakemake
     # reads an existing checkpoint output even when forced: it must not refuse a damaged
     # manifest (its jobs do), or no command could rebuild it.
-    record = run_copy / "results/split/manifest.tsv.check"
+    record = run_copy / "results/main/split/manifest.tsv.check"
     record.unlink()
     forced = run_snakemake(
-        run_copy, "-n", *TINY, "--rerun-incomplete", "--forcerun", "results/split/manifest.tsv"
+        run_copy, "-n", *TINY, "--rerun-incomplete", "--forcerun", "results/main/split/manifest.tsv"
     )
     assert planned_jobs(forced.stdout).get("split") == 1

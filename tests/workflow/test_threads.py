@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.workflow import copy_workflow, run_snakemake
 
-TARGET = "results/models/backbone.pt"
+TARGET = "results/models/cnn14/backbone.pt"
 
 
 def _digest(path: Path) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tomllib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from support.workflow import PIPELINE_RULES, REPO, copy_workflow, run_snakemake
+from support.workflow import MAIN_RUN, PIPELINE_RULES, REPO, copy_workflow, run_snakemake
 
 from igsed.core.methods import METHOD_NAMES
 from igsed.formats.shards import read_shard
@@ -37,7 +38,7 @@ def test_paper_preset_downloads_desed_and_panns(workflow_copy: Path) -> None:
     )
     assert "resources/soundbank/desed" in result.stdout
     # The paper protocol pretrains nothing: no pretrain pool is synthesized.
-    assert "results/synthesis/pretrain" not in result.stdout
+    assert "results/main/synthesis/pretrain" not in result.stdout
 
 
 def test_bad_config_fails_before_any_job(workflow_copy: Path) -> None:
@@ -67,6 +68,20 @@ def test_a_config_file_with_a_key_given_twice_fails_before_any_job(workflow_copy
     assert not (workflow_copy / "results").exists()
 
 
+def test_results_of_the_old_layout_are_refused_naming_the_new_one(workflow_copy: Path) -> None:
+    old = workflow_copy / "results" / "models"
+    old.mkdir(parents=True)
+    (old / "backbone.pt").write_bytes(b"weights of a run before models were a path level")
+    try:
+        result = run_snakemake(workflow_copy, "-n", "--cores", "1", check=False)
+    finally:
+        shutil.rmtree(workflow_copy / "results")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "results/models/backbone.pt: results of igsed's old layout" in output
+    assert "results/{condition}/{model}/" in output
+
+
 def test_nested_command_line_config_is_typed(workflow_copy: Path) -> None:
     # The README's own example: Snakemake hands nested --config leaves over as strings.
     result = run_snakemake(
@@ -88,21 +103,22 @@ def test_reversed_range_fails_before_any_job(workflow_copy: Path) -> None:
 
 def test_tiny_pipeline_produces_every_output(tiny_run: Path) -> None:
     results = tiny_run / "results"
+    run = tiny_run / MAIN_RUN
     summary = (results / "report" / "summary.md").read_text()
     for title in ("Table I", "Table II", "Table III", "Confidence intervals", "Threshold-free"):
         assert title in summary
     for name in ("fig2_attribution", "fig3_threshold", "per_class_iou"):
         for ext in ("png", "svg"):
-            assert (results / "figures" / f"{name}.{ext}").stat().st_size > 1000
-    table2 = pd.read_csv(results / "evaluation" / "table2.csv")
+            assert (run / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    table2 = pd.read_csv(run / "evaluation" / "table2.csv")
     tiny = yaml.safe_load((tiny_run / "workflow" / "presets" / "tiny.yaml").read_text())
     # Every method of the registry, surrogate included, in the preset's order.
     assert list(table2["method"]) == tiny["attribution"]["run"] == list(METHOD_NAMES)
-    split = json.loads((results / "split" / "summary.json").read_text())
-    manifest = pd.read_csv(results / "split" / "manifest.tsv", sep="\t")
+    split = json.loads((results / "main" / "split" / "summary.json").read_text())
+    manifest = pd.read_csv(results / "main" / "split" / "manifest.tsv", sep="\t")
     clips = int(manifest["split"].isin(["val", "test"]).sum())
     for method in METHOD_NAMES:
-        shards = sorted((results / "attribution" / method).glob("*/*.h5"))
+        shards = sorted((run / "attribution" / method).glob("*/*.h5"))
         assert sum(len(read_shard(path).clips) for path in shards) == clips, method
     assert split  # counts recorded
     for rule in PIPELINE_RULES:

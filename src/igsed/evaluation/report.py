@@ -582,7 +582,8 @@ def _sanity_section(sanity: Mapping[str, Path], config: Mapping[str, Any]) -> st
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """The stage outputs the summary reads (sanity: results/sanity/{method}.csv by method)."""
+    """The stage outputs the summary reads (sanity: results/{condition}/{model}/sanity/
+    {method}.csv, by method)."""
 
     table1_csv: Path
     table2_csv: Path

@@ -64,6 +64,8 @@ class ExplainSettings:
 
     run_dir: Path
     methods: tuple[str, ...] = ("ig",)
+    # The run's model to explain with (results/models/<model>/); None: its only one.
+    model: str | None = None
     classes: str | tuple[str, ...] = "auto"
     out_dir: Path = Path(".")
     device: str = "auto"
@@ -215,7 +217,7 @@ def _load_models(
 def prepare(settings: ExplainSettings) -> Explainer:
     """Open and check the run, load its models, read each method's settings and τ*."""
     roles = _roles(settings.methods)
-    run = open_run(settings.run_dir, roles)
+    run = open_run(settings.run_dir, roles, settings.model)
     taus = _taus(run, settings.methods, settings.tau)
     threshold = _threshold(run, settings.threshold)
     params = {method: run.method_params(method) for method in settings.methods}

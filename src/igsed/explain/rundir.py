@@ -1,8 +1,8 @@
 """A finished pipeline run as `igsed explain` reads it: models, τ*, each method's settings.
 
 The run directory is the pipeline's working directory (the one holding `results/`) or
-its `results/` folder itself. Paths below `results/` are those of rules/common.smk
-(`MODEL_FILES`) and of the evaluate rule (`evaluation/tau_star.json`).
+its `results/` folder itself. Every path is igsed.formats.layout's: a model's files under
+`results/models/{model}/`, its shards and τ* under `results/main/{model}/`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from igsed.formats import layout
 from igsed.formats.handover import DamagedFileError
 from igsed.formats.shards import ShardError, read_shard
 from igsed.formats.tau_star import TauStar, read_tau_star
@@ -21,14 +22,7 @@ from igsed.methods.registry import method_settings
 
 logger = logging.getLogger(__name__)
 
-# Below results/, as rules/common.smk's MODEL_FILES, with the rule that makes each.
-MODEL_FILES: dict[str, tuple[str, str]] = {
-    "backbone": ("models/backbone.pt", "backbone"),
-    "clip_head": ("models/head_clip.pt", "train_head"),
-    "fw_weak": ("models/head_fw_weak.pt", "train_head"),
-    "fw_strong": ("models/head_fw_strong.pt", "train_head"),
-}
-TAU_STAR = "evaluation/tau_star.json"
+TAU_STAR = layout.TAU_STAR
 # τ* of which metric the events use: Fig. 2 draws the threshold at τ*_IoU too.
 TAU_METRIC = "iou"
 
@@ -37,10 +31,12 @@ class RunDirError(ValueError):
     """A run directory that lacks what `igsed explain` needs, saying which rule makes it."""
 
 
-def results_dir(run_dir: str | Path) -> Path:
-    """`run_dir/results` when it exists, else `run_dir` itself (given as the results folder)."""
+def workdir_of(run_dir: str | Path) -> Path:
+    """The pipeline's working directory: `run_dir`, or its parent when given results/."""
     run_dir = Path(run_dir)
-    return run_dir / "results" if (run_dir / "results").is_dir() else run_dir
+    if (run_dir / layout.RESULTS).is_dir() or run_dir.name != layout.RESULTS:
+        return run_dir
+    return run_dir.parent
 
 
 @dataclass(frozen=True)
@@ -55,13 +51,19 @@ class MethodParams:
 
 @dataclass(frozen=True)
 class RunDir:
-    """The parts of a finished run that `igsed explain` uses."""
+    """The parts of a finished run that `igsed explain` uses: one model's files, and its
+    results on the main condition (`results`: its shards, instances and τ*)."""
 
-    results: Path
+    workdir: Path
+    model: str
     tau_star: TauStar
 
+    @property
+    def results(self) -> Path:
+        return self.workdir / layout.run_dir(layout.MAIN, self.model)
+
     def model_files(self, roles: Iterable[str]) -> dict[str, Path]:
-        return {role: self.results / MODEL_FILES[role][0] for role in roles}
+        return {role: self.workdir / layout.model_file(self.model, role) for role in roles}
 
     def tau(self, method: str) -> int | None:
         """The method's τ*_IoU chosen on val, or None if the run did not evaluate it."""
@@ -99,22 +101,47 @@ def _require(path: Path, rule: str) -> None:
         raise RunDirError(f"{path} not found: run the pipeline (rule {rule} makes it)")
 
 
-def open_run(run_dir: str | Path, roles: Iterable[str]) -> RunDir:
-    """The run at `run_dir`, checked to hold the model files of `roles` and τ*."""
+def run_models(workdir: Path) -> list[str]:
+    """The models a run holds (results/models/<name>/), by name."""
+    models = workdir / layout.model_dir("")
+    if not models.is_dir():
+        return []
+    return sorted(path.name for path in models.iterdir() if path.is_dir())
+
+
+def choose_model(workdir: Path, model: str | None) -> str:
+    """`model` when the run holds it; without one, the run's only model."""
+    models = run_models(workdir)
+    if model is not None and model in models:
+        return model
+    if model is None and len(models) == 1:
+        return models[0]
+    held = ", ".join(models) or "none"
+    if model is None:
+        raise RunDirError(f"the run holds several models ({held}): choose one with --model")
+    raise RunDirError(f"the run holds no model {model!r} (it holds: {held})")
+
+
+def open_run(run_dir: str | Path, roles: Iterable[str], model: str | None = None) -> RunDir:
+    """One model of the run at `run_dir`, checked to hold the model files of `roles` and τ*."""
     if not Path(run_dir).is_dir():
         raise RunDirError(f"run directory {run_dir} not found")
-    results = results_dir(run_dir)
-    if results == Path(run_dir) and not (results / "models").is_dir():
+    workdir = workdir_of(run_dir)
+    if not (workdir / layout.RESULTS).is_dir():
         raise RunDirError(
-            f"{run_dir} is not a pipeline run: it holds no results/ folder (nor models/, as "
-            "a results/ folder would); give the folder snakemake ran in, or its results/"
+            f"{run_dir} is not a pipeline run: it holds no results/ folder; give the folder "
+            "snakemake ran in, or its results/"
         )
+    old = layout.old_layout_folders(workdir)
+    if old:
+        raise RunDirError(layout.old_layout_message(old))
+    model = choose_model(workdir, model)
     for role in roles:
-        relative, rule = MODEL_FILES[role]
-        _require(results / relative, rule)
-    _require(results / TAU_STAR, "evaluate")
+        _require(workdir / layout.model_file(model, role), layout.MODEL_ROLE_RULES[role])
+    tau_star_path = workdir / layout.run_dir(layout.MAIN, model) / TAU_STAR
+    _require(tau_star_path, "evaluate")
     try:
-        tau_star = read_tau_star(results / TAU_STAR)
+        tau_star = read_tau_star(tau_star_path)
     except DamagedFileError as error:
         raise RunDirError(f"{error} (rule evaluate makes it)") from error
-    return RunDir(results, tau_star)
+    return RunDir(workdir, model, tau_star)

@@ -1,6 +1,6 @@
 """The feature cache: frozen-backbone frame features of one split, with its labels (HDF5).
 
-Layout of `results/features/{split}.h5` (one row per clip, manifest order)::
+Layout of `results/main/cnn14/features/{split}.h5` (one row per clip, manifest order)::
 
     /                      attrs: format_version, split, backbone_sha256, classes (JSON),
                                   config (JSON: how the features were made)

@@ -33,7 +33,12 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str,
 def _explain_name(error: jsonschema.ValidationError, where: str) -> str:
     """A key name the section's `propertyNames` rejects (a reserved or malformed name)."""
     if error.validator == "not":
-        return f"config key {where}.{error.instance} is not allowed: the name is reserved"
+        rule = error.validator_value
+        reserved = ", ".join(map(str, rule.get("enum", [rule.get("const")])))
+        return (
+            f"config key {where}.{error.instance} is not allowed: the name is reserved "
+            f"(reserved: {reserved})"
+        )
     if error.validator == "pattern":
         return (
             f"config key {where}.{error.instance} is not allowed: names match "

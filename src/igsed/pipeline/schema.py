@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from igsed.core.methods import METHOD_NAMES
+from igsed.formats.layout import RESERVED_CONDITION_NAMES, RESERVED_MODEL_NAMES
 
 
 def _methods_section(schema: dict[str, Any]) -> dict[str, Any]:
@@ -34,4 +35,8 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     attribution["run"]["items"]["enum"] = list(METHOD_NAMES)
     attribution["methods"]["required"] = list(METHOD_NAMES)
+    # A condition or model name is a path level: not one of the layout's own folders.
+    properties = schema["properties"]
+    properties["conditions"]["propertyNames"]["not"] = {"enum": list(RESERVED_CONDITION_NAMES)}
+    properties["models"]["propertyNames"]["not"] = {"enum": list(RESERVED_MODEL_NAMES)}
     return schema

@@ -77,7 +77,7 @@ class SanityJob:
     method: str
     manifest: Path
     models: Mapping[str, Path]  # by role: backbone, clip_head
-    instances: Path  # results/attribution/instances_test.tsv
+    instances: Path  # results/main/cnn14/attribution/instances_test.tsv
     out_path: Path
     split: str = "test"
 
