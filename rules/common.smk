@@ -28,14 +28,24 @@ from igsed.soundbank.layout import AUDIO_SUFFIXES  # noqa: E402
 from igsed.conditions.settings import (
     MAIN_CONDITION,
     describe,
+    is_recordings,
     soundbank_request,
     synthesis_settings,
 )  # noqa: E402
 from igsed.formats import layout  # noqa: E402
+from igsed.core.checksums import file_digest  # noqa: E402
+from igsed.core.model_kinds import (
+    CNN14,
+    CNN14_ROLES,
+    method_roles,
+    skip_reason,
+    user_source_file,
+)  # noqa: E402
 from igsed.core.methods import (
     GRADIENT_FAMILIES,
     METHOD_INFO,
     METHOD_NAMES,
+    REFERENCE_METHOD,
 )  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
@@ -102,9 +112,36 @@ BENCHMARK_FIGURES = ("forest", "faithfulness_curves", "sanity_curves")
 MODELS = dict(config["models"])
 MODEL_NAMES = list(MODELS)
 
+
+def models_of_kind(*kinds):
+    return [name for name, spec in MODELS.items() if spec["kind"] in kinds]
+
+
+# A CNN14 classifies from its cached frame features; every other kind from the audio.
+CNN14_MODELS = models_of_kind(CNN14)
+WAVEFORM_MODELS = [name for name in MODEL_NAMES if name not in CNN14_MODELS]
+
 # The test conditions beside main (conditions:), as configured; main first in CONDITION_NAMES.
 CONDITIONS = dict(config.get("conditions") or {})
 CONDITION_NAMES = [MAIN_CONDITION, *CONDITIONS]
+
+# Conditions of real recordings (rule split_recordings) and those synthesised (rule split).
+RECORDINGS_CONDITIONS = [c for c in CONDITIONS if is_recordings(config, c)]
+SYNTHESISED_CONDITIONS = [c for c in CONDITION_NAMES if c not in RECORDINGS_CONDITIONS]
+
+
+def alternatives(names):
+    """A wildcard constraint matching exactly `names` (none: a pattern that never matches)."""
+    return "|".join(names) if names else "(?!)"
+
+
+def recordings_annotations(wildcards):
+    """A recordings condition's annotation files, by split ("annotations": one file)."""
+    annotations = CONDITIONS[wildcards.condition]["recordings"]["annotations"]
+    if isinstance(annotations, dict):
+        return {f"annotations_{split}": path for split, path in annotations.items()}
+    return {"annotations": annotations}
+
 
 # Path patterns of igsed.formats.layout, with Snakemake wildcards.
 DATA = layout.data_dir("{condition}")
@@ -115,8 +152,33 @@ MAIN_RUN = layout.run_dir(MAIN_CONDITION, "{model}")
 # The methods this run attributes with, in the order of Tables II and III.
 RUN_METHODS = list(config["attribution"]["run"])
 
-# The methods the sanity checks re-attribute with: the gradient and layer methods of the run.
-SANITY_METHODS = [m for m in RUN_METHODS if METHOD_INFO[m].family in GRADIENT_FAMILIES]
+
+def model_methods(model):
+    """The methods of attribution.run that run on `model`, in the run's order."""
+    spec = MODELS[model]
+    return [m for m in RUN_METHODS if skip_reason(METHOD_INFO[m], spec) is None]
+
+
+def skipped_methods(model):
+    """The methods of attribution.run that `model` cannot run, with why (the summary's)."""
+    spec = MODELS[model]
+    reasons = {m: skip_reason(METHOD_INFO[m], spec) for m in RUN_METHODS}
+    return {m: reason for m, reason in reasons.items() if reason is not None}
+
+
+def sanity_methods(model):
+    """The gradient and layer methods of `model` that the sanity checks re-attribute with
+    (the cascade randomises a model's named layers: CNN14's, for now)."""
+    if MODELS[model]["kind"] != CNN14:
+        return []
+    return [
+        m for m in model_methods(model) if METHOD_INFO[m].family in GRADIENT_FAMILIES
+    ]
+
+
+def user_model_source_digest(model):
+    """The sha256 of a user model's source: a changed file re-registers the model."""
+    return file_digest(user_source_file(MODELS[model]))
 
 
 def condition_of(wildcards):
@@ -144,25 +206,23 @@ def method_params(method):
 
 
 def method_models(method, model):
-    """The model files one method runs with, by role (only those re-run it)."""
-    return {role: layout.model_file(model, role) for role in METHOD_INFO[method].models}
+    """The model files one method runs with on `model`, by role (only those re-run it)."""
+    roles = method_roles(METHOD_INFO[method], MODELS[model]["kind"])
+    return {role: layout.model_file(model, role) for role in roles}
 
 
 def run_model_files(wildcards):
-    """The model files of every method this run attributes with, by role."""
+    """The model files of every method `model` attributes with, by role."""
     return {
         role: path
-        for method in RUN_METHODS
+        for method in model_methods(wildcards.model)
         for role, path in method_models(method, wildcards.model).items()
     }
 
 
 def explained_model_files(wildcards):
-    """The files of the model the methods explain (backbone and clip head)."""
-    return {
-        "backbone": layout.model_file(wildcards.model, "backbone"),
-        "clip_head": layout.model_file(wildcards.model, "clip_head"),
-    }
+    """The files of the clip classifier the methods explain, by role."""
+    return method_models(REFERENCE_METHOD, wildcards.model)
 
 
 def split_file(wildcards, name):
@@ -250,7 +310,10 @@ def evalpool_inputs(wildcards):
 
 
 def split_outputs(condition=MAIN_CONDITION):
-    """A condition's split checkpoint outputs, known once it has run."""
+    """A condition's split checkpoint outputs (split, or split_recordings for recordings),
+    known once it has run."""
+    if condition in RECORDINGS_CONDITIONS:
+        return checkpoints.split_recordings.get(condition=condition).output
     return checkpoints.split.get(condition=condition).output
 
 
@@ -326,14 +389,19 @@ def shard_plan(wildcards):
             split: shard_files(method, split, condition_of(wildcards), wildcards.model)
             for split in EVAL_SPLITS
         }
-        for method in RUN_METHODS
+        for method in model_methods(wildcards.model)
     }
+
+
+def methods_params(wildcards):
+    """Each of the model's methods' config section, by method (the reporting rules' params)."""
+    return {method: method_params(method) for method in model_methods(wildcards.model)}
 
 
 def test_shards(wildcards):
     return [
         path
-        for method in RUN_METHODS
+        for method in model_methods(wildcards.model)
         for path in shard_files(
             method, "test", condition_of(wildcards), wildcards.model
         )
@@ -384,7 +452,10 @@ def sanity_runtime(wildcards):
 
 def faithfulness_files(model, name):
     """Each method's faithfulness `curves.csv` or `areas.csv` of a model on main."""
-    return [f"{main_run(model)}/faithfulness/{method}/{name}" for method in RUN_METHODS]
+    return [
+        f"{main_run(model)}/faithfulness/{method}/{name}"
+        for method in model_methods(model)
+    ]
 
 
 def faithfulness_curves(wildcards):
@@ -399,7 +470,9 @@ def condition_faithfulness_areas(wildcards):
 
 
 def sanity_file_list(model):
-    return [f"{main_run(model)}/sanity/{method}.csv" for method in SANITY_METHODS]
+    return [
+        f"{main_run(model)}/sanity/{method}.csv" for method in sanity_methods(model)
+    ]
 
 
 def sanity_files(wildcards):
@@ -418,7 +491,7 @@ def every_shard(wildcards):
         path
         for condition in CONDITION_NAMES
         for model in MODEL_NAMES
-        for method in RUN_METHODS
+        for method in model_methods(model)
         for name in EVAL_SPLITS
         for path in shard_files(method, name, condition, model)
     ]
@@ -428,7 +501,7 @@ def all_shard_files(wildcards):
     """Every attribution shard of one condition and model (the evaluation reads them)."""
     return [
         path
-        for method in RUN_METHODS
+        for method in model_methods(wildcards.model)
         for name in EVAL_SPLITS
         for path in shard_files(method, name, condition_of(wildcards), wildcards.model)
     ]
@@ -474,14 +547,30 @@ def condition_targets(model):
     ]
 
 
+def model_files(model):
+    """A model's own files: a CNN14's backbone, heads and feature caches, any other kind's
+    one classifier file (and a CRNN's training log)."""
+    directory = layout.model_dir(model)
+    kind = MODELS[model]["kind"]
+    if kind == CNN14:
+        return [
+            f"{directory}/backbone.json",
+            *[layout.model_file(model, role) for role in CNN14_ROLES],
+            *[f"{directory}/head_{head}.log.tsv" for head in HEADS],
+            *[
+                f"{main_run(model)}/features/{name}.h5"
+                for name in ("train", *EVAL_SPLITS)
+            ],
+        ]
+    logs = [f"{directory}/classifier.log.tsv"] if kind == "crnn" else []
+    return [layout.model_file(model, "classifier"), *logs]
+
+
 def model_targets(model):
     """Every output of one model on main (and its conditions)."""
     run = main_run(model)
     return [
-        f"{layout.model_dir(model)}/backbone.json",
-        *[layout.model_file(model, role) for role in layout.MODEL_ROLE_FILES],
-        *[f"{layout.model_dir(model)}/head_{head}.log.tsv" for head in HEADS],
-        *[f"{run}/features/{name}.h5" for name in ("train", *EVAL_SPLITS)],
+        *model_files(model),
         *[f"{run}/classify/probabilities_{name}.tsv" for name in EVAL_SPLITS],
         *[f"{run}/attribution/instances_{name}.tsv" for name in EVAL_SPLITS],
         f"{run}/tables/table1.csv",

@@ -20,6 +20,39 @@ use rule soundbank as soundbank_condition with:
         ),
 
 
+# A condition of real recordings: its clips (10 s windows at 32 kHz) and strong labels
+# become its split, in the formats of checkpoint split; no synthesis.
+checkpoint split_recordings:
+    input:
+        unpack(recordings_annotations),
+    output:
+        clips=directory(f"{DATA}/clips"),
+        manifest=f"{DATA}/split/manifest.tsv",
+        events=f"{DATA}/split/events.tsv",
+        summary=f"{DATA}/split/summary.json",
+    log:
+        "results/logs/split_recordings/{condition}.log",
+    benchmark:
+        "results/benchmarks/split_recordings/{condition}.tsv"
+    wildcard_constraints:
+        condition=alternatives(RECORDINGS_CONDITIONS),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        recordings=lambda wildcards: CONDITIONS[wildcards.condition]["recordings"],
+        seed=config["split"]["seed"],
+        folder_listing=lambda wildcards: folder_listing(
+            CONDITIONS[wildcards.condition]["recordings"]["audio"]
+        ),
+        code=code_version("split_recordings.py"),
+    script:
+        "../workflow/scripts/split_recordings.py"
+
+
 # One model's results across conditions, main first.
 rule conditions:
     input:
@@ -50,7 +83,7 @@ rule conditions:
         runtime=10,
     params:
         conditions=condition_descriptions(),
-        methods=RUN_METHODS,
+        methods=lambda wildcards: model_methods(wildcards.model),
         code=code_version("conditions.py"),
     script:
         "../workflow/scripts/conditions.py"

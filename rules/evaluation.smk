@@ -4,9 +4,9 @@
 rule evaluate:
     input:
         unpack(run_model_files),
+        unpack(split_files),
         instances_val=f"{RUN}/attribution/instances_val.tsv",
         instances_test=f"{RUN}/attribution/instances_test.tsv",
-        events=lambda wildcards: split_file(wildcards, "events.tsv"),
         shards=all_shard_files,
     output:
         table2_csv=f"{RUN}/evaluation/table2.csv",
@@ -42,7 +42,7 @@ rule evaluate:
     params:
         expected=expected_clips,
         shards=shard_plan,
-        methods={method: method_params(method) for method in RUN_METHODS},
+        methods=methods_params,
         threshold=config["attribution"]["threshold"],
         # The intervals' settings are rule statistics' own: changing them re-runs only it.
         metrics={
@@ -100,7 +100,7 @@ rule sed_view:
         runtime=30,
     params:
         shards=shard_plan,
-        methods={method: method_params(method) for method in RUN_METHODS},
+        methods=methods_params,
         sed_view=config["metrics"]["sed_view"],
         bootstrap=config["metrics"]["bootstrap"],
         code=code_version("sed_view.py"),
@@ -140,7 +140,7 @@ rule figures:
     params:
         figure_clip=figure_clip,
         shards=shard_plan,
-        methods={method: method_params(method) for method in RUN_METHODS},
+        methods=methods_params,
         code=code_version("figures.py"),
     script:
         "../workflow/scripts/figures.py"
@@ -169,7 +169,7 @@ rule benchmark_figures:
         mem_mb=2000,
         runtime=10,
     params:
-        methods=RUN_METHODS,
+        methods=lambda wildcards: model_methods(wildcards.model),
         flag_correlation=config["sanity"]["flag_correlation"],
         code=code_version("benchmark_figures.py"),
     script:

@@ -44,6 +44,8 @@ checkpoint split:
         "results/logs/split/{condition}.log",
     benchmark:
         "results/benchmarks/split/{condition}.tsv"
+    wildcard_constraints:
+        condition=alternatives(SYNTHESISED_CONDITIONS),
     conda:
         "../envs/synthesis.yaml"
     threads: 1

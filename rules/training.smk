@@ -11,6 +11,8 @@ rule backbone:
         "results/logs/backbone/{model}.log",
     benchmark:
         "results/benchmarks/backbone/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["backbone"]  # fixed, not --cores: docs/determinism.md
@@ -41,6 +43,8 @@ rule cache_features:
         "results/logs/cache_features/{condition}/{model}/{split}.log",
     benchmark:
         "results/benchmarks/cache_features/{condition}/{model}/{split}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["cache_features"]  # fixed, not --cores: docs/determinism.md
@@ -69,6 +73,8 @@ rule train_head:
         "results/logs/train_head/{model}/{head}.log",
     benchmark:
         "results/benchmarks/train_head/{model}/{head}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
@@ -96,6 +102,8 @@ rule classify:
         "results/logs/classify/{condition}/{model}.log",
     benchmark:
         "results/benchmarks/classify/{condition}/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
@@ -127,6 +135,8 @@ rule table1:
         "results/logs/table1/{condition}/{model}.log",
     benchmark:
         "results/benchmarks/table1/{condition}/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
@@ -139,3 +149,114 @@ rule table1:
         code=code_version("table1.py"),
     script:
         "../workflow/scripts/table1.py"
+
+
+# The models of every other kind (models:): one classifier file each, classified from audio.
+rule train_crnn:
+    input:
+        manifest=layout.split_file(MAIN_CONDITION, "manifest.tsv"),
+        events=layout.split_file(MAIN_CONDITION, "events.tsv"),
+    output:
+        weights=f"{MODEL_DIR}/classifier.pt",
+        log_table=f"{MODEL_DIR}/classifier.log.tsv",
+    log:
+        "results/logs/train_crnn/{model}.log",
+    benchmark:
+        "results/benchmarks/train_crnn/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(models_of_kind("crnn")),
+    conda:
+        "../envs/torch.yaml"
+    threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    params:
+        threads=config["threads"]["train_head"],
+        shape=lambda wildcards: MODELS[wildcards.model].get("shape", {}),
+        training=lambda wildcards: MODELS[wildcards.model].get("training", {}),
+        code=code_version("train_crnn.py"),
+    script:
+        "../workflow/scripts/train_crnn.py"
+
+
+rule register_model:
+    output:
+        f"{MODEL_DIR}/classifier.pt",
+    log:
+        "results/logs/register_model/{model}.log",
+    benchmark:
+        "results/benchmarks/register_model/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(models_of_kind("torchscript", "python")),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        spec=lambda wildcards: MODELS[wildcards.model],
+        # The sha256 of the user's file (or entry point's source): a new one re-registers.
+        digest=lambda wildcards: user_model_source_digest(wildcards.model),
+        code=code_version("register_model.py"),
+    script:
+        "../workflow/scripts/register_model.py"
+
+
+rule classify_audio:
+    input:
+        unpack(split_files),
+        classifier=f"{MODEL_DIR}/classifier.pt",
+    output:
+        probabilities_val=f"{RUN}/classify/probabilities_val.tsv",
+        probabilities_test=f"{RUN}/classify/probabilities_test.tsv",
+    log:
+        "results/logs/classify_audio/{condition}/{model}.log",
+    benchmark:
+        "results/benchmarks/classify_audio/{condition}/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(WAVEFORM_MODELS),
+    conda:
+        "../envs/torch.yaml"
+    threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        threads=config["threads"]["classify"],
+        device=config["attribution"]["device"],
+        code=code_version("classify_audio.py"),
+    script:
+        "../workflow/scripts/classify_audio.py"
+
+
+rule table1_audio:
+    input:
+        unpack(split_files),
+        classifier=f"{MODEL_DIR}/classifier.pt",
+    output:
+        table_csv=f"{RUN}/tables/table1.csv",
+        table_md=report(
+            f"{RUN}/tables/table1.md",
+            caption="../workflow/report/table1.rst",
+            category="2. Classification",
+        ),
+    log:
+        "results/logs/table1_audio/{condition}/{model}.log",
+    benchmark:
+        "results/benchmarks/table1_audio/{condition}/{model}.tsv"
+    wildcard_constraints:
+        model=alternatives(WAVEFORM_MODELS),
+    conda:
+        "../envs/torch.yaml"
+    threads: config["threads"]["classify"]  # fixed, not --cores: docs/determinism.md
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        threads=config["threads"]["classify"],
+        threshold=config["classify"]["threshold"],
+        code=code_version("table1_audio.py"),
+    script:
+        "../workflow/scripts/table1_audio.py"

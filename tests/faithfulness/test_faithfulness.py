@@ -265,8 +265,7 @@ def _job(run: dict[str, Path], method: str, shards: list[Path], out: Path) -> Fa
         manifest=run["manifest"],
         instances=run["instances"],
         shards=tuple(shards),
-        backbone=run["backbone"],
-        clip_head=run["clip_head"],
+        models={"backbone": run["backbone"], "clip_head": run["clip_head"]},
         curves=out / "curves.csv",
         areas=out / "areas.csv",
     )

@@ -101,3 +101,16 @@ def test_each_window_is_scored_against_its_own_part_of_the_annotations() -> None
     assert window_events(events, first) == [Event(9.5, 10.0, "Frying"), Event(1.0, 2.0, "Dog")]
     assert window_events(events, second) == [Event(0.0, 2.0, "Frying")]
     assert window_events(events, third) == [Event(0.5, pytest.approx(3.4), "Cat")]
+
+
+def test_a_class_list_of_its_own_and_the_files_named(tmp_path: Path) -> None:
+    from igsed.formats.strong_labels import annotated_files
+
+    path = _tsv(tmp_path, ["b.flac\t1.0\t2.0\tSpeech", "a.wav\t0.5\t2.0\tDog", "b.flac\t\t\t"])
+    assert annotated_files(path) == ["b.flac", "a.wav"]
+    labels = read_strong_labels(path, DURATIONS, classes=("Dog",))
+    assert labels.events == {"b.flac": [], "a.wav": [Event(0.5, 2.0, "Dog")]}
+    assert labels.dropped_labels == {"Speech": 1}
+    skipped = read_strong_labels(path, DURATIONS, strict=False, unreadable={"a.wav": "bad header"})
+    assert skipped.skipped_files == {"a.wav"}
+    assert "file 'a.wav' cannot be read as audio (bad header)" in skipped.skipped_rows[0]

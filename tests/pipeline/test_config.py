@@ -115,7 +115,10 @@ def test_a_renamed_config_key_names_its_new_name() -> None:
             {"methods": {"smoothgrad": {"n_samples": 0}}},
             "attribution.methods.smoothgrad.n_samples = 0",
         ),
-        ({"methods": {"gradcam": {"layer": "fc1"}}}, "attribution.methods.gradcam.layer = 'fc1'"),
+        (
+            {"methods": {"gradcam": {"layer": "conv block"}}},
+            "attribution.methods.gradcam.layer: 'conv block' does not match",
+        ),
         ({"methods": {"saliency": {"abs": False}}}, "attribution.methods.saliency"),
         ({"methods": {"surrogate": {"fit": "lasso"}}}, "'kernel_shap', 'random_forest'"),
     ],
@@ -236,7 +239,7 @@ def test_nested_command_line_values_are_read_as_yaml() -> None:
         ({"low snr": {}}, "config key conditions.low snr is not allowed: names match"),
         (
             {"low": {"snr": [0, 10]}},
-            "unknown config key conditions.low.snr; allowed keys here: n_events, ref_db, snr_db,",
+            "unknown config key conditions.low.snr; allowed keys here: n_events, recordings, ref_db, snr_db,",
         ),
         (
             {"low": {"snr_db": [10, 0]}},

@@ -8,19 +8,26 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import soundfile as sf
 import yaml
+from scipy.signal import resample_poly
 from support.workflow import MAIN_RUN, planned_jobs, run_snakemake
 
 from igsed.core.constants import CLASSES
+from igsed.core.metrics import iou, percentile_mask
+from igsed.evaluation.evaluate import ground_truth
 from igsed.formats.conditions import read_conditions_table
-from igsed.formats.manifest import read_events, read_manifest
+from igsed.formats.manifest import read_events, read_manifest, read_valid_frames
+from igsed.formats.shards import read_shard
 
 TINY = "workflow/presets/tiny.yaml"
 PRESENT = ("Cat", "Dishes", "Speech", "Vacuum_cleaner")
 # The rules a condition runs: main's, with {condition} (and its own soundbank's rule).
 CONDITION_RULES = {
     "soundbank_condition",
+    "split_recordings",
     "synthesize",
     "split",
     "cache_features",
@@ -35,6 +42,7 @@ CONDITION_RULES = {
 # Where a condition's jobs write: its own folders, the comparison and the report.
 CONDITION_OUTPUTS = (
     "results/rec/",
+    "results/real/",
     "resources/soundbank/conditions/rec",
     "results/conditions/",
     "results/report/",
@@ -48,6 +56,52 @@ def _recordings(tiny_run: Path, root: Path) -> Path:
         shutil.copytree(source / "foreground" / name, root / "eval" / "foreground" / name)
     shutil.copytree(source / "background", root / "eval" / "background")
     return root
+
+
+# Methods whose scores depend on the audio alone, not on a seed drawn from the clip id
+# (a recording's clip id is its file name's, so seeded methods draw other masks).
+UNSEEDED = ("ig", "saliency", "input_x_gradient", "gradcam", "occlusion", "energy", "fw_strong")
+# The recordings of condition `real` that differ from main's clips, by file name.
+CUT_CLIP_SECONDS = 7.0
+
+
+def _real_recordings(tiny_run: Path, root: Path) -> dict:
+    """Main's val and test clips as a folder of recordings with DCASE annotations: most as
+    they are; two test clips as 44.1 kHz stereo FLAC, one of them cut to 7 s; and rows of a
+    class outside the ten. Returns the condition's `recordings` section."""
+    manifest = read_manifest(tiny_run / "results/main/split/manifest.tsv")
+    events = read_events(tiny_run / "results/main/split/events.tsv")
+    audio = root / "audio"
+    audio.mkdir(parents=True)
+    rows: dict[str, list[str]] = {"val": [], "test": []}
+    changed = list(manifest.loc[manifest["split"] == "test", "clip_id"])[:2]
+    for clip in manifest[manifest["split"] != "train"].itertuples():
+        clip_events = events[events["clip_id"] == clip.clip_id]
+        if clip.clip_id in changed:
+            name = f"{clip.clip_id}.flac"
+            samples, rate = sf.read(tiny_run / clip.audio_path, dtype="float64")
+            if clip.clip_id == changed[0]:
+                samples = samples[: int(CUT_CLIP_SECONDS * rate)]
+                clip_events = clip_events[clip_events["onset"] < CUT_CLIP_SECONDS].assign(
+                    offset=lambda frame: frame["offset"].clip(upper=CUT_CLIP_SECONDS)
+                )
+            stereo = np.stack([samples, 0.5 * samples], axis=1)
+            sf.write(audio / name, resample_poly(stereo, 441, 320, axis=0), 44100)
+        else:
+            name = f"{clip.clip_id}.wav"
+            shutil.copy(tiny_run / clip.audio_path, audio / name)
+        rows[clip.split] += [
+            f"{name}\t{e.onset:.6f}\t{e.offset:.6f}\t{e.event_label}"
+            for e in clip_events.itertuples()
+        ]
+    rows["test"].append(f"{changed[1]}.flac\t1.0\t2.0\tBird")  # not one of the ten
+    annotations = {}
+    for split, lines in rows.items():
+        annotations[split] = str(root / f"{split}.tsv")
+        Path(annotations[split]).write_text(
+            "\n".join(["filename\tonset\toffset\tevent_label", *lines]) + "\n"
+        )
+    return {"audio": str(audio), "annotations": annotations}
 
 
 def _with_conditions(workdir: Path, conditions: dict) -> list[str]:
@@ -64,7 +118,11 @@ def condition_run(
     workdir = tmp_path_factory.mktemp("conditions") / "run"
     shutil.copytree(tiny_run, workdir, symlinks=True)
     recordings = _recordings(tiny_run, workdir.parent / "recordings")
-    args = _with_conditions(workdir, {"rec": {"soundbank": {"folder": str(recordings)}}})
+    real = _real_recordings(tiny_run, workdir.parent / "real")
+    args = _with_conditions(
+        workdir,
+        {"rec": {"soundbank": {"folder": str(recordings)}}, "real": {"recordings": real}},
+    )
     run = run_snakemake(workdir, *args, timeout=1200)
     output = run.stdout + run.stderr
     # The plan is the "Job stats" table the run prints before its first job, the table a dry
@@ -86,6 +144,7 @@ def test_a_condition_reuses_the_models_and_reruns_only_the_report(
     # The jobs after the condition's split checkpoint are planned once it has run.
     assert set(planned) <= CONDITION_RULES | {"report", "all"}, planned
     assert planned["split"] == 1 and planned["soundbank_condition"] == 1
+    assert planned["split_recordings"] == 1
     assert planned["synthesize"] == 2  # the tiny preset's eval-pool chunks
 
 
@@ -110,7 +169,8 @@ def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, 
     workdir, _, _ = condition_run
     config = yaml.safe_load((workdir / TINY).read_text())
     table = read_conditions_table(workdir / "results" / "conditions" / "cnn14" / "table.csv")
-    assert list(dict.fromkeys(table["condition"])) == ["main", "rec"]
+    # By SNR (rec's is main's), real recordings last.
+    assert list(dict.fromkeys(table["condition"])) == ["main", "rec", "real"]
     assert list(dict.fromkeys(table["method"])) == config["attribution"]["run"]
     rec = table[table["condition"] == "rec"]
     assert rec["soundbank"].str.startswith("folder ").all()
@@ -125,6 +185,42 @@ def test_the_comparison_holds_main_and_the_condition(condition_run: tuple[Path, 
     assert "## Test conditions" in summary and "| rec |" in summary
     for ext in ("png", "svg"):
         assert (workdir / "results/conditions/cnn14" / f"conditions.{ext}").stat().st_size > 0
+
+
+def test_real_recordings_reproduce_main_and_exclude_padded_frames(
+    condition_run: tuple[Path, str, str],
+) -> None:
+    workdir, _, _ = condition_run
+    real = workdir / "results" / "real"
+    summary = (workdir / "results/logs/split_recordings/real.log").read_text()
+    assert "Bird" in summary  # dropped, counted in the log
+    main = pd.read_csv(workdir / MAIN_RUN / "evaluation" / "instances_test.csv")
+    ours = pd.read_csv(real / "cnn14" / "evaluation" / "instances_test.csv")
+    ours["clip_id"] = ours["clip_id"].str.removesuffix("_w000")
+    keys = ["clip_id", "class", "method"]
+    flac = set(read_manifest(real / "split" / "manifest.tsv")["source_file"])
+    changed = {name.removesuffix(".flac") for name in flac if name.endswith(".flac")}
+    assert len(changed) == 2
+    # The unchanged clips (val entirely: the same tau*) give main's figures exactly.
+    merged = main.merge(ours, on=keys, suffixes=("_main", "_real"))
+    merged = merged[merged["method"].isin(UNSEEDED) & ~merged["clip_id"].isin(changed)]
+    assert len(merged) > 10
+    for metric in ("iou", "f1", "pg", "auroc", "tau_iou"):
+        np.testing.assert_allclose(merged[f"{metric}_real"], merged[f"{metric}_main"], atol=1e-6)
+    # The clip cut to 7 s is scored on its 70 frames of audio, not on the padding.
+    valid = read_valid_frames(real / "split" / "manifest.tsv")
+    cut = next(clip for clip, frames in valid.items() if frames < 100)
+    assert valid[cut] == 70
+    truth = ground_truth(real / "split" / "events.tsv", [cut])[cut]
+    rows = ours[(ours["clip_id"] == cut.removesuffix("_w000")) & (ours["method"] == "energy")]
+    assert len(rows) > 0
+    shard = next((real / "cnn14" / "attribution" / "energy" / "test").glob("*.h5"))
+    scores = next(c for c in read_shard(shard).clips if c.clip_id == cut)
+    for row in rows.to_dict("records"):
+        frame_scores = scores.scores[scores.classes.index(row["class"])][:70]
+        column = truth[:70, CLASSES.index(row["class"])]
+        expected = iou(percentile_mask(frame_scores, row["tau_iou"]), column)
+        assert row["iou"] == pytest.approx(expected, abs=1e-6)
 
 
 def test_the_snakemake_report_has_the_comparison(

@@ -21,6 +21,8 @@ evaluate(
         shards=shards,
         instances=instances,
         events=Path(snakemake.input.events),
+        # Its valid lengths: padded frames of short recordings are excluded from every metric.
+        manifest=Path(snakemake.input.manifest),
         expected_clips=dict(snakemake.params.expected),
     ),
     MetricSettings.from_config(snakemake.params.metrics, snakemake.params.threshold),

@@ -26,6 +26,7 @@ from igsed.core.constants import CLASS_INDEX, CLASSES, CLIP_SAMPLES, N_CLASSES
 from igsed.core.device import pick_device
 from igsed.core.logs import Progress, peak_rss_mb
 from igsed.core.methods import MethodInfo, method_info
+from igsed.core.model_kinds import roles_in
 from igsed.formats.instances import classes_by_clip, read_instances
 from igsed.formats.shards import ClipScores, model_checksum, write_shard
 from igsed.methods.loading import audio_paths, load_method_model, run_context
@@ -146,7 +147,7 @@ def attribute(job: ShardJob, settings: AttributeSettings) -> dict[str, Any]:
         clips,
         method=job.method,
         split=job.split,
-        model_checksum=model_checksum({role: job.models[role] for role in info.models}),
+        model_checksum=model_checksum({r: job.models[r] for r in roles_in(info, job.models)}),
         instances_checksum="" if info.all_classes else file_digest(job.instances),
         settings={**dict(settings.params), **run_context(device)},
     )

@@ -64,9 +64,18 @@ class ComparisonJob:
     figure_name: str = "conditions"
 
 
+def _is_recorded(condition: ConditionResults) -> bool:
+    """Real recordings have no SNR range (igsed.conditions.settings.describe)."""
+    return bool(np.isnan(condition.description["snr_db"]).all())
+
+
 def ordered(conditions: Sequence[ConditionResults]) -> list[ConditionResults]:
-    """By the middle of the SNR range (stable: ties keep the configured order)."""
-    return sorted(conditions, key=lambda c: float(np.mean(c.description["snr_db"])))
+    """By the middle of the SNR range, real recordings last (stable: ties keep the
+    configured order)."""
+    return sorted(
+        conditions,
+        key=lambda c: np.inf if _is_recorded(c) else float(np.mean(c.description["snr_db"])),
+    )
 
 
 def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.DataFrame:
@@ -117,15 +126,21 @@ def condition_rows(condition: ConditionResults, methods: Sequence[str]) -> pd.Da
 
 
 def _snr_range(condition: ConditionResults) -> str:
+    if _is_recorded(condition):
+        return "real"
     low, high = condition.description["snr_db"]
     return f"{format_number(low, 0)} to {format_number(high, 0)}"
 
 
 def _column_label(condition: ConditionResults) -> str:
+    if _is_recorded(condition):
+        return f"{condition.name} (recordings)"
     return f"{condition.name} ({_snr_range(condition)} dB)"
 
 
 def _tick_label(condition: ConditionResults) -> str:
+    if _is_recorded(condition):
+        return f"{condition.name}\nrecordings"
     return f"{condition.name}\n{_snr_range(condition)} dB"
 
 
@@ -202,12 +217,13 @@ def _conditions_table(table: pd.DataFrame, conditions: Sequence[ConditionResults
     for condition in conditions:
         description = condition.description
         low, high = description["n_events"]
+        events = "as recorded" if _is_recorded(condition) else f"{low} to {high}"
         test_clips = table.loc[table["condition"] == condition.name, "test_clips"].iloc[0]
         rows.append(
             [
                 condition.name,
                 _snr_range(condition),
-                f"{low} to {high}",
+                events,
                 format_number(description["ref_db"], 0),
                 description["soundbank"],
                 int(test_clips),

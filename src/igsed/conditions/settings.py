@@ -44,9 +44,23 @@ def soundbank_request(
     return None
 
 
+def is_recordings(config: Mapping[str, Any], condition: str) -> bool:
+    """A condition of real annotated recordings (`recordings:`), not re-synthesised."""
+    return condition != MAIN_CONDITION and "recordings" in config["conditions"][condition]
+
+
 def describe(config: Mapping[str, Any], condition: str) -> dict[str, Any]:
-    """What a reader needs to tell conditions apart: SNR, events, loudness and soundbank."""
+    """What a reader needs to tell conditions apart: SNR, events, loudness and soundbank
+    (for real recordings: no synthesis settings, NaN, and the recordings' folder)."""
     overrides = {} if condition == MAIN_CONDITION else config["conditions"][condition]
+    if "recordings" in overrides:
+        missing = float("nan")
+        return {
+            "snr_db": [missing, missing],
+            "n_events": [missing, missing],
+            "ref_db": missing,
+            "soundbank": f"recordings {overrides['recordings']['audio']}",
+        }
     settings = synthesis_settings(config["synthesis"], overrides)
     request = soundbank_request(config["soundbank"], overrides)
     if request is None:

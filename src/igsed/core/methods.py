@@ -94,6 +94,16 @@ METHOD_INFO: dict[str, MethodInfo] = {
             light=True,
             needs=(FRAME_OUTPUT,),
         ),
+        # A SED model's own frame probabilities (capability FRAME_OUTPUT), on the instances of
+        # its own clip output: the CRNN's counterpart of the framewise heads.
+        MethodInfo(
+            "model_frames",
+            "Model frames",
+            "model-intrinsic",
+            EXPLAINED,
+            light=True,
+            needs=(FRAME_OUTPUT,),
+        ),
         MethodInfo("energy", "Energy baseline", "baseline", (), all_classes=True, light=True),
         MethodInfo(
             "random", "Random baseline", "baseline", (), all_classes=True, seeded=True, light=True

@@ -19,6 +19,10 @@ Conventions (docs/metrics.md):
 - Pointing Game is 1 if the first frame holding the maximum score is a ground-truth frame
   (ties resolved towards the earliest frame, as `np.argmax` does); it is 0 for an empty
   ground truth. Scores must be finite: NaN would silently become the arg-max.
+- Padded clips: a clip that is partly zero padding (a short recording) has fewer valid
+  frames than 100; `sweep` and `on_valid_frames` take each instance's valid frame count
+  and score it on its first frames only, as if the clip were that long, so padded frames
+  enter no metric and no percentile. None (or every count 100) is the plain computation.
 - Aggregation: mean per class over that class's instances, then the unweighted mean over
   the classes that have at least one instance (macro average). A class without instances
   has no value (NaN here, "n/a" in tables), never 0. The standard deviation of IoU is over
@@ -118,10 +122,53 @@ class SweepResult:
     f1: np.ndarray
 
 
-def sweep(scores: np.ndarray, truth: np.ndarray, taus: Sequence[float] | np.ndarray) -> SweepResult:
+def valid_groups(
+    valid_frames: np.ndarray | None, shape: tuple[int, ...]
+) -> list[tuple[int, np.ndarray]] | None:
+    """[(frame count, row indices)] of the instances of (instances, frames) `shape` grouped
+    by their valid frame count; None when every instance is whole (or `valid_frames` is
+    None), so that whole clips take the plain computation, bit for bit."""
+    if valid_frames is None:
+        return None
+    n, frames = shape
+    valid = np.asarray(valid_frames).reshape(n)
+    if not np.all((valid >= 1) & (valid <= frames) & (valid == np.round(valid))):
+        raise ValueError(f"valid frame counts must be integers in [1, {frames}]")
+    if np.all(valid == frames):
+        return None
+    return [(int(length), np.flatnonzero(valid == length)) for length in np.unique(valid)]
+
+
+def on_valid_frames(
+    metric: Callable[[np.ndarray, np.ndarray], float | np.ndarray],
+    scores: np.ndarray,
+    truth: np.ndarray,
+    valid_frames: np.ndarray | None = None,
+) -> np.ndarray:
+    """(n,) `metric` of each instance of (n, frames) `scores` and `truth`, on its first
+    `valid_frames[i]` frames only (None: on every frame)."""
+    scores, truth = np.asarray(scores), np.asarray(truth)
+    groups = valid_groups(valid_frames, scores.shape)
+    if groups is None:
+        return np.asarray(metric(scores, truth), dtype=np.float64).reshape(scores.shape[0])
+    out = np.empty(scores.shape[0], dtype=np.float64)
+    for length, rows in groups:
+        values = metric(scores[rows, :length], truth[rows, :length])
+        out[rows] = np.asarray(values, dtype=np.float64).reshape(rows.size)
+    return out
+
+
+def sweep(
+    scores: np.ndarray,
+    truth: np.ndarray,
+    taus: Sequence[float] | np.ndarray,
+    valid_frames: np.ndarray | None = None,
+) -> SweepResult:
     """IoU and F1 of the percentile mask of every instance at every tau, vectorised.
 
-    `scores` and `truth` are (n_instances, frames).
+    `scores` and `truth` are (n_instances, frames); `valid_frames` (n_instances,) the frames
+    of each instance that hold audio (None: all), the percentile and the metrics taken over
+    those only.
     """
     scores = np.asarray(scores, dtype=np.float64)
     truth = np.asarray(truth, dtype=bool)
@@ -131,6 +178,18 @@ def sweep(scores: np.ndarray, truth: np.ndarray, taus: Sequence[float] | np.ndar
             f"got {scores.shape} and {truth.shape}"
         )
     tau_array = np.asarray(taus, dtype=np.float64).reshape(-1)
+    groups = valid_groups(valid_frames, scores.shape)
+    if groups is None:
+        return _sweep(scores, truth, tau_array)
+    iou_out = np.empty((tau_array.size, scores.shape[0]), dtype=np.float64)
+    f1_out = np.empty_like(iou_out)
+    for length, rows in groups:
+        part = _sweep(scores[rows, :length], truth[rows, :length], tau_array)
+        iou_out[:, rows], f1_out[:, rows] = part.iou, part.f1
+    return SweepResult(taus=tau_array, iou=iou_out, f1=f1_out)
+
+
+def _sweep(scores: np.ndarray, truth: np.ndarray, tau_array: np.ndarray) -> SweepResult:
     n_instances = scores.shape[0]
     iou_out = np.empty((tau_array.size, n_instances), dtype=np.float64)
     f1_out = np.empty((tau_array.size, n_instances), dtype=np.float64)

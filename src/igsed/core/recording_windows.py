@@ -33,11 +33,16 @@ class RecordingWindow:
         return self.valid_frames < N_EVAL_FRAMES
 
 
+def frames_in(duration_s: float) -> int:
+    """The 100 ms frames that start inside `duration_s` seconds of audio."""
+    return math.ceil(duration_s / EVAL_FRAME_SECONDS - _EPS)
+
+
 def recording_windows(duration_s: float) -> list[RecordingWindow]:
     """The 10 s windows of a recording of `duration_s` seconds (at least one)."""
     if not duration_s > 0:
         raise ValueError(f"a recording must last more than 0 s, got {duration_s}")
-    n_frames = math.ceil(duration_s / EVAL_FRAME_SECONDS - _EPS)
+    n_frames = frames_in(duration_s)
     n_windows = max(1, math.ceil(n_frames / N_EVAL_FRAMES))
     return [
         RecordingWindow(w, w * CLIP_SECONDS, min(N_EVAL_FRAMES, n_frames - w * N_EVAL_FRAMES))

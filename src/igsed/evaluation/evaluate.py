@@ -15,6 +15,10 @@ Protocol (docs/metrics.md; conventions of the metrics in `igsed.core.metrics`):
   mean over tau_range (integers, inclusive); exact ties go to the lowest tau. Test IoU is at
   the method's tau*_IoU and test F1 at its tau*_F1 (as in the paper's Table II, each metric at
   its own tau*); Pointing Game does not depend on tau.
+- Padded clips (a recordings condition's short recordings and last windows): the
+  manifest's `valid_seconds` gives each clip's valid frames; an instance is scored, its
+  percentile taken and its ground truth checked on those frames only
+  (igsed.core.metrics.on_valid_frames). Without a manifest every clip is whole.
 - Non-finite scores raise (naming clip, class and method); so do missing clips.
 """
 
@@ -24,7 +28,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +51,14 @@ from igsed.core.metrics import (
     best_tau,
     class_means,
     macro_average,
+    on_valid_frames,
     pointing_game,
     sweep,
 )
 from igsed.evaluation.scores import MethodScores, ShardSet, checked_row, load_method_scores
 from igsed.formats.handover import write_handover_json
 from igsed.formats.instances import Instance, read_instances
-from igsed.formats.manifest import events_by_clip, read_events
+from igsed.formats.manifest import events_by_clip, read_events, read_valid_frames
 from igsed.formats.shards import ClipScores
 from igsed.formats.tables import (
     finite_or_none,
@@ -109,12 +114,14 @@ class MetricSettings:
 
 @dataclass(frozen=True)
 class EvaluationInputs:
-    """What `evaluate` reads: the shards, each split's instances, the events, the clip ids."""
+    """What `evaluate` reads: the shards, each split's instances, the events, the clip ids,
+    and the split's manifest for the clips' valid lengths (None: every clip is whole)."""
 
     shards: ShardSet
     instances: Mapping[str, Path]  # split -> instances file
     events: Path
     expected_clips: Mapping[str, Sequence[str]]  # split -> clip ids
+    manifest: Path | None = None
 
 
 @dataclass
@@ -125,6 +132,7 @@ class SplitScores:
     truth: dict[str, np.ndarray]  # clip -> (100, 10) bool
     detections: list[Instance]  # the classifier's detected pairs (instances file)
     methods: dict[str, MethodScores]
+    valid_frames: dict[str, int] = field(default_factory=dict)  # clip -> frames; absent: 100
 
 
 @dataclass
@@ -137,6 +145,7 @@ class InstanceSet:
     scores: np.ndarray  # (n, frames) float64
     truth: np.ndarray  # (n, frames) bool
     present: np.ndarray  # (n,) bool: the class has ground-truth frames in the clip
+    valid_frames: np.ndarray | None = None  # (n,) int frames holding audio; None: all
 
     def __len__(self) -> int:
         return len(self.clip_ids)
@@ -172,7 +181,11 @@ def load_split(inputs: EvaluationInputs, split: str) -> SplitScores:
         len(methods),
         time.monotonic() - started,
     )
-    return SplitScores(clip_ids, ground_truth(inputs.events, clip_ids), detections, methods)
+    valid = read_valid_frames(inputs.manifest) if inputs.manifest is not None else {}
+    truth = ground_truth(inputs.events, clip_ids)
+    return SplitScores(
+        clip_ids, truth, detections, methods, {c: valid.get(c, N_EVAL_FRAMES) for c in clip_ids}
+    )
 
 
 def _detected_pairs(
@@ -194,14 +207,15 @@ def _detected_pairs(
 
 def select_instances(data: SplitScores, method: str, settings: MetricSettings) -> InstanceSet:
     """The instances of one method, in clip order then class order."""
-    rows: dict[str, list[Any]] = {k: [] for k in ("clip_ids", "index", "scores", "truth")}
+    rows: dict[str, list[Any]] = {k: [] for k in ("clip_ids", "index", "scores", "truth", "valid")}
     present_flags = []
     order = {clip_id: i for i, clip_id in enumerate(data.clip_ids)}
     for clip_id, index in sorted(
         _detected_pairs(data, method, settings), key=lambda p: (order[p[0]], p[1])
     ):
         truth = data.truth[clip_id][:, index]
-        present = bool(truth.any())
+        valid = data.valid_frames.get(clip_id, N_EVAL_FRAMES)
+        present = bool(truth[:valid].any())
         if not (present or settings.count_false_positives):
             continue
         clip = data.methods[method].clips[clip_id]
@@ -209,6 +223,7 @@ def select_instances(data: SplitScores, method: str, settings: MetricSettings) -
         rows["index"].append(index)
         rows["scores"].append(checked_row(clip, CLASSES[index], method))
         rows["truth"].append(truth)
+        rows["valid"].append(valid)
         present_flags.append(present)
     n = len(rows["clip_ids"])
     return InstanceSet(
@@ -218,6 +233,7 @@ def select_instances(data: SplitScores, method: str, settings: MetricSettings) -
         scores=np.asarray(rows["scores"], dtype=np.float64).reshape(n, N_EVAL_FRAMES),
         truth=np.asarray(rows["truth"], dtype=bool).reshape(n, N_EVAL_FRAMES),
         present=np.asarray(present_flags, dtype=bool).reshape(n),
+        valid_frames=np.asarray(rows["valid"], dtype=np.int64).reshape(n),
     )
 
 
@@ -234,7 +250,7 @@ class MethodSweep:
 
 
 def sweep_method(instances: InstanceSet, taus: np.ndarray) -> MethodSweep:
-    result = sweep(instances.scores, instances.truth, taus)
+    result = sweep(instances.scores, instances.truth, taus, instances.valid_frames)
     iou_class, counts = class_means(result.iou, instances.class_index, N_CLASSES)
     f1_class, _ = class_means(result.f1, instances.class_index, N_CLASSES)
     return MethodSweep(
@@ -439,11 +455,11 @@ def held_out_scores(test: MethodSweep, tau_star: Mapping[str, Any], method: str)
         instances=inst,
         iou=_at_tau(test, test.iou_instances, tau_iou),
         f1=_at_tau(test, test.f1_instances, tau_f1),
-        pg=np.asarray(pointing_game(inst.scores, inst.truth), dtype=np.float64).reshape(len(inst)),
+        pg=on_valid_frames(pointing_game, inst.scores, inst.truth, inst.valid_frames),
         tau_iou=tau_iou,
         tau_f1=tau_f1,
         threshold_free={
-            name: np.asarray(metric(inst.scores, inst.truth), dtype=np.float64).reshape(len(inst))
+            name: on_valid_frames(metric, inst.scores, inst.truth, inst.valid_frames)
             for name, metric in THRESHOLD_FREE.items()
         },
     )

@@ -20,6 +20,7 @@ import numpy as np
 from igsed.core.constants import EVAL_SPLITS, N_EVAL_FRAMES
 from igsed.core.logs import Progress
 from igsed.core.methods import method_info
+from igsed.core.model_kinds import roles_in
 from igsed.formats.shards import (
     ClipScores,
     ShardExpectation,
@@ -62,7 +63,7 @@ class ShardSet:
             info = method_info(method)
             expectations[method] = ShardExpectation.of(
                 method,
-                {role: models[role] for role in info.models},
+                {role: models[role] for role in roles_in(info, models)},
                 method_params[method],
                 None if info.all_classes else instances,
             )

@@ -20,6 +20,11 @@ sums them, weighted by how often each clip was drawn, and the figures follow fro
 with vectorised equivalents of sed_scores_eval's formulas. The point value is
 sed_scores_eval's own, and the vectorised path must reproduce it before any interval is
 written. Definitions: docs/metrics.md.
+
+A padded clip (a recordings condition's, whose manifest gives `valid_seconds`) enters as a
+file of that duration: its score frames stop there (the last one at the end of the audio),
+its detection scores are normalised over those frames, its ground truth is cut there, and
+the eFPR of PSDS divides by the seconds of audio, of the test set or of each resample.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ from sed_scores_eval import collar_based, intersection_based, segment_based
 from igsed.core.annotations import Event
 from igsed.core.constants import CLASS_INDEX, CLIP_SECONDS, EVAL_FRAME_SECONDS, N_EVAL_FRAMES
 from igsed.core.logs import Progress
+from igsed.core.recording_windows import frames_in
 from igsed.core.statistics import BootstrapSettings, Interval, clip_draws, percentile_interval
 from igsed.evaluation.scores import PathLike, ShardSet, checked_row, load_method_scores
 from igsed.formats.instances import Instance, read_instances
-from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events
+from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events, read_valid_seconds
 from igsed.formats.sed_view import SED_VIEW_COLUMNS, SED_VIEW_METRICS, write_sed_view
 from igsed.formats.shards import ClipScores
 
@@ -63,6 +69,8 @@ GroundTruth = list[tuple[float, float, str]]
 # sed_scores_eval's deltas of one metric: clip -> class -> (change-point scores, statistic ->
 # its change when the threshold falls below each change point).
 Deltas = Mapping[str, Mapping[str, tuple[np.ndarray, Mapping[str, np.ndarray]]]]
+# Seconds of audio per clip; None: every clip is CLIP_SECONDS long.
+Durations = Mapping[str, float] | None
 
 
 @dataclass(frozen=True)
@@ -144,19 +152,25 @@ def detection_scores(scores: np.ndarray, probability: float) -> np.ndarray:
     return float(probability) * unit
 
 
-def score_frame(rows: Mapping[str, np.ndarray], classes: Sequence[str]) -> pd.DataFrame:
+def score_frame(
+    rows: Mapping[str, np.ndarray], classes: Sequence[str], duration: float = CLIP_SECONDS
+) -> pd.DataFrame:
     """A clip's sed_scores_eval score frame: onset, offset and one column per class of
-    `classes`, `rows[class]` where given, else 0 (an undetected class).
+    `classes`, `rows[class]` where given, else 0 (an undetected class). A clip of
+    `duration` < 10 s has the frames that start before it, the last ending there.
 
     The scores are float32, as the shards store them: under pandas 3's copy-on-write a
     float64 frame hands sed_scores_eval a read-only view, which its Cython detection code
     rejects, while float32 columns are converted, hence copied, to float64 there.
     """
-    values = np.zeros((N_EVAL_FRAMES, len(classes)), dtype=np.float32)
+    n_frames = frames_in(duration)
+    values = np.zeros((n_frames, len(classes)), dtype=np.float32)
     for column, name in enumerate(classes):
         if name in rows:
-            values[:, column] = rows[name]
-    times = pd.DataFrame({"onset": FRAME_TIMES[:-1], "offset": FRAME_TIMES[1:]})
+            values[:, column] = np.asarray(rows[name])[:n_frames]
+    edges = FRAME_TIMES[: n_frames + 1].copy()
+    edges[-1] = round(duration, 6)
+    times = pd.DataFrame({"onset": edges[:-1], "offset": edges[1:]})
     return pd.concat([times, pd.DataFrame(values, columns=list(classes))], axis=1)
 
 
@@ -172,16 +186,14 @@ def _merged_spans(spans: Iterable[tuple[float, float]]) -> list[tuple[float, flo
     return [(onset, offset) for onset, offset in merged]
 
 
-def ground_truth_events(events: Iterable[Event]) -> GroundTruth:
-    """One clip's ground truth for sed_scores_eval: events cut to the clip, and overlapping
-    or touching events of one class merged into one (the package refuses them; the frame
-    ground truth counts their union as active too)."""
+def ground_truth_events(events: Iterable[Event], duration: float = CLIP_SECONDS) -> GroundTruth:
+    """One clip's ground truth for sed_scores_eval: events cut to the clip's `duration`, and
+    overlapping or touching events of one class merged into one (the package refuses them;
+    the frame ground truth counts their union as active too)."""
     events = list(events)
     truth: GroundTruth = []
     for label in sorted({e.label for e in events}, key=CLASS_INDEX.__getitem__):
-        spans = [
-            (max(e.onset, 0.0), min(e.offset, CLIP_SECONDS)) for e in events if e.label == label
-        ]
+        spans = [(max(e.onset, 0.0), min(e.offset, duration)) for e in events if e.label == label]
         truth += [(onset, offset, label) for onset, offset in _merged_spans(spans)]
     return truth
 
@@ -192,10 +204,23 @@ def scored_classes(truths: Iterable[GroundTruth]) -> list[str]:
     return sorted(labels, key=CLASS_INDEX.__getitem__)
 
 
-def read_ground_truth(events: PathLike, clip_ids: Sequence[str]) -> dict[str, GroundTruth]:
+def read_ground_truth(
+    events: PathLike, clip_ids: Sequence[str], durations: Durations = None
+) -> dict[str, GroundTruth]:
     """Every test clip's ground truth (an empty list for a clip without events)."""
     by_clip = events_by_clip(read_events(events))
-    return {clip_id: ground_truth_events(by_clip.get(clip_id, [])) for clip_id in clip_ids}
+    return {
+        clip_id: ground_truth_events(by_clip.get(clip_id, []), _duration(durations, clip_id))
+        for clip_id in clip_ids
+    }
+
+
+def _duration(durations: Durations, clip_id: str) -> float:
+    return CLIP_SECONDS if durations is None else float(durations[clip_id])
+
+
+def _all_durations(durations: Durations, clip_ids: Iterable[str]) -> dict[str, float]:
+    return {clip_id: _duration(durations, clip_id) for clip_id in clip_ids}
 
 
 def method_frames(
@@ -203,26 +228,32 @@ def method_frames(
     detections: Sequence[Instance],
     classes: Sequence[str],
     method: str,
+    durations: Durations = None,
 ) -> dict[str, pd.DataFrame]:
     """One method's score frame of every clip: the detected instances of `classes` scored by
-    `detection_scores`, 0 elsewhere."""
+    `detection_scores` on the clip's frames that hold audio, 0 elsewhere."""
     rows: dict[str, dict[str, np.ndarray]] = {clip_id: {} for clip_id in clips}
     for detection in detections:
         if detection.class_name in classes:
             scores = checked_row(clips[detection.clip_id], detection.class_name, method)
+            valid = frames_in(_duration(durations, detection.clip_id))
             rows[detection.clip_id][detection.class_name] = detection_scores(
-                scores, detection.probability
+                scores[:valid], detection.probability
             )
-    return {clip_id: score_frame(clip_rows, classes) for clip_id, clip_rows in rows.items()}
+    return {
+        clip_id: score_frame(clip_rows, classes, _duration(durations, clip_id))
+        for clip_id, clip_rows in rows.items()
+    }
 
 
 def metric_deltas(
     frames: Mapping[str, pd.DataFrame],
     truth: Mapping[str, GroundTruth],
     settings: SedViewSettings,
+    durations: Durations = None,
 ) -> dict[str, Deltas]:
     """sed_scores_eval's per-clip statistics (deltas) of each figure, by metric name."""
-    durations = {clip_id: CLIP_SECONDS for clip_id in frames}
+    durations = _all_durations(durations, frames)
     return {
         "psds1": intersection_based.intermediate_statistics_deltas(
             dict(frames),
@@ -259,6 +290,7 @@ def package_values(
     truth: Mapping[str, GroundTruth],
     settings: SedViewSettings,
     counts: np.ndarray | None = None,
+    durations: Durations = None,
 ) -> dict[str, float]:
     """The three figures as sed_scores_eval computes them from `deltas`, on every clip of
     `truth` once, or on each clip as often as `counts` (aligned with `truth`'s clips) says."""
@@ -270,13 +302,20 @@ def package_values(
         metric: {new: {c: deltas[metric][old][c] for c in classes} for new, old in ids.items()}
         for metric in METRICS
     }
-    return _package_figures(drawn, {new: truth[old] for new, old in ids.items()}, settings)
+    return _package_figures(
+        drawn,
+        {new: truth[old] for new, old in ids.items()},
+        settings,
+        {new: _duration(durations, old) for new, old in ids.items()},
+    )
 
 
 def _package_figures(
-    deltas: Mapping[str, Deltas], truth: Mapping[str, GroundTruth], settings: SedViewSettings
+    deltas: Mapping[str, Deltas],
+    truth: Mapping[str, GroundTruth],
+    settings: SedViewSettings,
+    durations: Mapping[str, float],
 ) -> dict[str, float]:
-    durations = dict.fromkeys(truth, CLIP_SECONDS)
     psds = intersection_based.psds(
         None,
         dict(truth),
@@ -387,19 +426,31 @@ def efpr_grid(n_clips: int, max_efpr: float) -> np.ndarray:
     return rates[rates <= max_efpr]
 
 
+def efpr_widths(seconds: np.ndarray, max_efpr: float) -> np.ndarray:
+    """(R, K) the width, on the eFPR axis (per hour) up to max_efpr, of the step of k = 0,
+    1, ..., K - 1 false positives in resample r of `seconds[r]` seconds of audio (0 past
+    max_efpr): `efpr_grid`'s steps when the resamples' durations differ."""
+    seconds = np.asarray(seconds, dtype=np.float64).reshape(-1)
+    counts = np.arange(int(math.ceil(max_efpr * seconds.max() / SECONDS_PER_HOUR)) + 2)
+    rates = counts[None, :] / seconds[:, None] * SECONDS_PER_HOUR
+    return np.clip(np.minimum(rates[:, 1:], max_efpr) - rates[:, :-1], 0.0, None)
+
+
 def _psds(
-    tpr: np.ndarray, present: np.ndarray, grid: np.ndarray, settings: SedViewSettings
+    tpr: np.ndarray, present: np.ndarray, widths: np.ndarray, settings: SedViewSettings
 ) -> np.ndarray:
-    """(R,) PSDS from the classes' TPR (R, classes, grid): the area under the mean minus
-    alpha_st std (over the present classes) of the TPR, a step function of the eFPR, up to
-    max_efpr, over max_efpr."""
+    """(R,) PSDS from the classes' TPR (R, classes, steps): the area under the mean minus
+    alpha_st std (over the present classes) of the TPR, a step function of the eFPR with
+    steps of `widths` ((steps,), or (R, steps) per resample), up to max_efpr, over
+    max_efpr."""
     with np.errstate(invalid="ignore", divide="ignore"):
         share = present / present.sum(axis=1, keepdims=True)
     mean = np.einsum("rc,rck->rk", share, tpr)
     spread = np.sqrt(np.einsum("rc,rck->rk", share, (tpr - mean[:, None, :]) ** 2))
     effective = np.maximum(mean - settings.alpha_st * spread, 0.0)
-    widths = np.diff(np.append(grid, settings.max_efpr))
-    return effective @ widths / settings.max_efpr
+    if widths.ndim == 1:
+        return effective @ widths / settings.max_efpr
+    return np.einsum("rk,rk->r", effective, widths) / settings.max_efpr
 
 
 def _best_thresholds(tables: Mapping[str, ClassDeltas], n_events: np.ndarray) -> dict[str, int]:
@@ -418,18 +469,26 @@ def _block_values(
     n_events: np.ndarray,
     best: Mapping[str, int],
     settings: SedViewSettings,
+    seconds: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
+    """The figures of a block of resamples; `seconds` (clips,) of audio per clip, None when
+    every clip is whole (one eFPR grid then serves every resample)."""
     present = n_events > 0
-    grid = efpr_grid(weights.shape[1], settings.max_efpr)
+    if seconds is None:
+        grid = efpr_grid(weights.shape[1], settings.max_efpr)
+        widths = np.diff(np.append(grid, settings.max_efpr))
+    else:
+        widths = efpr_widths(weights @ seconds, settings.max_efpr)
     curves = [t.accumulated(weights) for t in tables["psds1"].values()]
-    tpr = [_psd_tpr(tp, fp, n_events[:, k], grid.size - 1) for k, (tp, fp) in enumerate(curves)]
+    max_fp = widths.shape[-1] - 1
+    tpr = [_psd_tpr(tp, fp, n_events[:, k], max_fp) for k, (tp, fp) in enumerate(curves)]
     aurocs = [_auroc(*t.accumulated(weights)) for t in tables["segment_auroc"].values()]
     f1s = [
         _f1_at(*t.accumulated(weights), n_events[:, k], best[c])
         for k, (c, t) in enumerate(tables["collar_f1"].items())
     ]
     return {
-        "psds1": _psds(np.stack(tpr, axis=1), present, grid, settings),
+        "psds1": _psds(np.stack(tpr, axis=1), present, widths, settings),
         "segment_auroc": _class_mean(np.stack(aurocs, axis=1), present),
         "collar_f1": _class_mean(np.stack(f1s, axis=1), present),
     }
@@ -440,6 +499,7 @@ def resampled_values(
     truth: Mapping[str, GroundTruth],
     weights: np.ndarray,
     settings: SedViewSettings,
+    durations: Durations = None,
 ) -> dict[str, np.ndarray]:
     """Each figure under each row of `weights` (resamples, clips of `truth`): how often each
     clip is drawn. The classes of a resample are those with an event in its drawn clips."""
@@ -453,8 +513,10 @@ def resampled_values(
     events = np.array([[sum(e[2] == c for e in truth[i]) for c in classes] for i in clip_ids])
     tables = {m: {c: ClassDeltas.of(deltas[m], clip_ids, c) for c in classes} for m in METRICS}
     best = _best_thresholds(tables["collar_f1"], events)
+    seconds = np.array([_duration(durations, c) for c in clip_ids])
+    whole = bool(np.all(seconds == CLIP_SECONDS))
     blocks = [
-        _block_values(tables, block, block @ events, best, settings)
+        _block_values(tables, block, block @ events, best, settings, None if whole else seconds)
         for block in np.split(weights, range(RESAMPLE_BLOCK, len(weights), RESAMPLE_BLOCK))
     ]
     return {m: np.concatenate([b[m] for b in blocks]) for m in METRICS}
@@ -479,16 +541,18 @@ def method_intervals(
     draws: np.ndarray,
     settings: SedViewSettings,
     level: float,
+    durations: Durations = None,
 ) -> dict[str, Interval]:
     """Each figure of one method with its interval over the clip `draws` (aligned with
     `truth`'s clips); NaN when the test set has no ground-truth event."""
     n = len(truth)
     if not scored_classes(truth.values()):
         return {metric: Interval(math.nan, math.nan, math.nan, n) for metric in METRICS}
-    deltas = metric_deltas(frames, truth, settings)
-    point = package_values(deltas, truth, settings)
+    deltas = metric_deltas(frames, truth, settings, durations)
+    point = package_values(deltas, truth, settings, durations=durations)
     # The test set itself (every clip once) goes first, to check against sed_scores_eval.
-    values = resampled_values(deltas, truth, np.vstack([np.ones((1, n)), draws]), settings)
+    weights = np.vstack([np.ones((1, n)), draws])
+    values = resampled_values(deltas, truth, weights, settings, durations)
     _require_agreement(method, point, {m: float(v[0]) for m, v in values.items()})
     return {m: percentile_interval(point[m], values[m][1:], level, n) for m in METRICS}
 
@@ -511,7 +575,9 @@ def sed_view(
         raise ValueError(f"{job.manifest}: no test clips")
     job.shards.require_current(splits=("test",))
     detections = _test_detections(job.instances, clip_ids)
-    truth = read_ground_truth(job.events, clip_ids)
+    valid = read_valid_seconds(job.manifest)
+    durations = {clip_id: valid[clip_id] for clip_id in clip_ids}
+    truth = read_ground_truth(job.events, clip_ids, durations)
     classes = scored_classes(truth.values())
     draws = clip_draws(clip_ids, bootstrap)
     rows = []
@@ -519,8 +585,10 @@ def sed_view(
     for number, method in enumerate(job.shards.methods, start=1):
         started = time.monotonic()
         clips = load_method_scores(job.shards.of(method, "test"), method, "test", clip_ids).clips
-        frames = method_frames(clips, detections, classes, method)
-        intervals = method_intervals(method, frames, truth, draws, settings, bootstrap.level)
+        frames = method_frames(clips, detections, classes, method, durations)
+        intervals = method_intervals(
+            method, frames, truth, draws, settings, bootstrap.level, durations
+        )
         rows += [_row(method, metric, interval) for metric, interval in intervals.items()]
         logger.info("%s: %.1f s", method, time.monotonic() - started)
         progress.update(number)

@@ -13,16 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
-import torch
-import torchaudio.functional as AF
 
+from igsed.core.audio import AudioError as AudioError  # raised by read_audio
+from igsed.core.audio import read_mono
 from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
 from igsed.methods.frames import EVAL_FRAME_SAMPLES
-
-
-class AudioError(ValueError):
-    """A file that cannot be explained: not decodable, or without any sample."""
 
 
 @dataclass(frozen=True)
@@ -49,33 +44,10 @@ class Audio:
 
 
 def read_audio(path: str | Path) -> Audio:
-    """Any file soundfile decodes, channels averaged to mono, resampled to 32 kHz.
-
-    soundfile rather than torchaudio.load: torchaudio >= 2.9 decodes through torchcodec,
-    which this project does not install. Resampling is torchaudio's band-limited sinc
-    interpolation (its defaults), the one DSP step the models' own front end does not do.
-    """
-    path = Path(path)
-    if not path.is_file():  # soundfile says only "System error." for a missing file
-        raise AudioError(f"{path}: {'a folder, not a file' if path.is_dir() else 'not found'}")
-    try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError, TypeError) as error:
-        raise AudioError(f"{path}: cannot read audio ({error})") from error
-    if data.shape[0] == 0:
-        raise AudioError(f"{path}: the file holds no audio samples")
-    mono = data.mean(axis=1, dtype=np.float32)
-    if not np.all(np.isfinite(mono)):
-        raise AudioError(f"{path}: the audio holds non-finite samples")
-    return Audio(path, resample(mono, int(rate)), int(rate), int(data.shape[1]))
-
-
-def resample(samples: np.ndarray, rate: int) -> np.ndarray:
-    """(N,) float32 at `rate` -> float32 at SAMPLE_RATE (unchanged if already there)."""
-    if rate == SAMPLE_RATE:
-        return np.ascontiguousarray(samples, dtype=np.float32)
-    resampled = AF.resample(torch.from_numpy(np.ascontiguousarray(samples)), rate, SAMPLE_RATE)
-    return resampled.numpy().astype(np.float32, copy=False)
+    """Any file soundfile decodes, channels averaged to mono, resampled to 32 kHz
+    (igsed.core.audio.read_mono, which the recordings conditions read with too)."""
+    samples, rate, channels = read_mono(path)
+    return Audio(Path(path), samples, rate, channels)
 
 
 def windows(audio: Audio) -> np.ndarray:

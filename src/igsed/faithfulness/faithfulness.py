@@ -33,6 +33,7 @@ from igsed.core.constants import CLASS_INDEX, CLIP_SAMPLES, N_CLASSES
 from igsed.core.device import DEVICE_CHOICES, pick_device
 from igsed.core.logs import Progress, peak_rss_mb
 from igsed.core.methods import MethodInfo, method_info
+from igsed.core.model_kinds import roles_in
 from igsed.faithfulness.curves import (
     CURVE_KEYS,
     CurveKey,
@@ -51,14 +52,14 @@ from igsed.formats.shards import (
     ShardExpectation,
     read_shard,
 )
-from igsed.models.explained import ExplainedModel, load_explained_model
+from igsed.methods.loading import load_clip_classifier
+from igsed.models.explained import ExplainedModel
 
 logger = logging.getLogger(__name__)
 
 SPLIT = "test"
-# The model files the rule hands over; a method run with others (the framewise heads)
-# cannot have its shards' model checksum checked here.
-CLASSIFIER_ROLES: tuple[str, ...] = ("backbone", "clip_head")
+# The rule hands over the clip classifier's files: a method run with others (the framewise
+# heads) cannot have its shards' model checksum checked here.
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,9 @@ class FaithfulnessJob:
     manifest: Path
     instances: Path  # instances_test.tsv
     shards: tuple[Path, ...]  # the method's test shards
-    backbone: Path
-    clip_head: Path
+    # The clip classifier's files by role: a CNN14's backbone and clip_head, or the one
+    # `classifier` file of any other kind (igsed.core.model_kinds).
+    models: Mapping[str, Path]
     curves: Path
     areas: Path
 
@@ -114,9 +116,9 @@ class InstanceCurves:
 def _expectation(job: FaithfulnessJob, info: MethodInfo) -> tuple[ShardExpectation, bool]:
     """What the method's shards must record, and whether their model checksum can be checked
     (only for the classifier's methods and the baselines: the rule gets no framewise head)."""
-    checkable = set(info.models) <= set(CLASSIFIER_ROLES)
-    files = {"backbone": job.backbone, "clip_head": job.clip_head}
-    models = {role: files[role] for role in info.models} if checkable else {}
+    roles = roles_in(info, job.models)
+    checkable = set(roles) <= set(job.models)
+    models = {role: job.models[role] for role in roles} if checkable else {}
     instances = None if info.all_classes else {SPLIT: job.instances}
     expectation = ShardExpectation.of(job.method, models, job.method_params, instances)
     return expectation, checkable
@@ -321,7 +323,7 @@ def faithfulness(job: FaithfulnessJob, settings: FaithfulnessSettings) -> dict[s
         settings,
         device,
     )
-    model = load_explained_model(job.backbone, job.clip_head, device)
+    model = load_clip_classifier(job.models, device)
     ordered = {(i.clip_id, i.class_name): scores[i.clip_id, i.class_name] for i in instances}
     results, n_forwards = all_curves(job, settings, model, ordered, device)
     fractions = step_fractions(settings.steps)

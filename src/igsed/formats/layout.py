@@ -30,12 +30,14 @@ MODEL_ROLE_FILES: dict[str, str] = {
     "clip_head": "head_clip.pt",
     "fw_weak": "head_fw_weak.pt",
     "fw_strong": "head_fw_strong.pt",
+    "classifier": "classifier.pt",  # the one file of every kind but cnn14
 }
 MODEL_ROLE_RULES: dict[str, str] = {
     "backbone": "backbone",
     "clip_head": "train_head",
     "fw_weak": "train_head",
     "fw_strong": "train_head",
+    "classifier": "train_crnn or register_model",
 }
 TAU_STAR = "evaluation/tau_star.json"
 

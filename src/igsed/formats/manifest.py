@@ -1,6 +1,10 @@
 """The split's outputs (rule split): the manifest, its event table and its summary.
 
-manifest.tsv: clip_id, split, audio_path, jams_path, n_events, polyphony
+manifest.tsv: clip_id, split, audio_path, jams_path, n_events, polyphony, and optionally
+              source_file, window_start_s, valid_seconds (a recordings condition's windows:
+              the recording a clip was cut from, where, and how many seconds of the clip are
+              audio, the rest being zero padding; a manifest without the column, or an
+              empty cell, means the whole 10 s)
 events.tsv:   clip_id, onset, offset, event_label, source_file
 summary.json: what the split kept; `counts` holds the clips per pool and split (integers,
               `val` and `test` among them), the rest is context for the report.
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from igsed.core.atomic import atomic_path
+from igsed.core.constants import CLIP_SECONDS
 from igsed.formats.handover import (
     damaged,
     read_handover,
@@ -45,6 +50,10 @@ MANIFEST_COLUMNS: tuple[str, ...] = (
     "n_events",
     "polyphony",
 )
+# Written after MANIFEST_COLUMNS when the split has them, so the synthetic split's manifest
+# is unchanged.
+OPTIONAL_MANIFEST_COLUMNS: tuple[str, ...] = ("source_file", "window_start_s", "valid_seconds")
+VALID_SECONDS = "valid_seconds"
 EVENT_COLUMNS: tuple[str, ...] = ("clip_id", "onset", "offset", "event_label", "source_file")
 # A synthesis chunk's events.tsv (rule synthesize writes it): read by the split and by the
 # backbone's pretraining, which must not need Scaper to do so.
@@ -72,7 +81,8 @@ def _write_checked_tsv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Non
 
 def write_manifest(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
     require_columns(frame, MANIFEST_COLUMNS, path)
-    _write_checked_tsv(frame.loc[:, list(MANIFEST_COLUMNS)], path)
+    optional = [c for c in OPTIONAL_MANIFEST_COLUMNS if c in frame.columns]
+    _write_checked_tsv(frame.loc[:, [*MANIFEST_COLUMNS, *optional]], path)
 
 
 def read_clip_ids(path: str | os.PathLike[str], split: str, *, checked: bool = True) -> list[str]:
@@ -103,6 +113,31 @@ def read_manifest(
     if split is not None:
         frame = frame[frame["split"] == split].reset_index(drop=True)
     return frame
+
+
+def valid_seconds(frame: pd.DataFrame, path: object) -> dict[str, float]:
+    """Seconds of audio in each clip of a manifest frame (CLIP_SECONDS without the column
+    or for an empty cell); a value outside (0, CLIP_SECONDS] is refused."""
+    if VALID_SECONDS not in frame.columns:
+        return dict.fromkeys(frame["clip_id"], CLIP_SECONDS)
+    values = frame[VALID_SECONDS].astype("float64").fillna(CLIP_SECONDS)
+    wrong = frame["clip_id"][~((values > 0) & (values <= CLIP_SECONDS))].tolist()
+    if wrong:
+        raise damaged(path, f"{VALID_SECONDS} outside (0, {CLIP_SECONDS}] for clips {wrong[:5]}")
+    return dict(zip(frame["clip_id"], values.tolist(), strict=True))
+
+
+def read_valid_seconds(path: str | os.PathLike[str]) -> dict[str, float]:
+    """Seconds of audio in every clip of the manifest at `path` (see `valid_seconds`)."""
+    return valid_seconds(read_manifest(path), path)
+
+
+def read_valid_frames(path: str | os.PathLike[str]) -> dict[str, int]:
+    """The evaluation frames that hold audio in every clip of the manifest at `path`:
+    the 100 ms frames that start inside its valid seconds (100 for a whole clip)."""
+    from igsed.core.recording_windows import frames_in  # numpy: not for the Snakefile
+
+    return {clip_id: frames_in(s) for clip_id, s in read_valid_seconds(path).items()}
 
 
 def write_events(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:

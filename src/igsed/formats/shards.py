@@ -34,7 +34,7 @@ from igsed.formats.handover import rebuild_hint as _rebuild_hint
 
 FORMAT_VERSION = 2
 # The model files a method can be run with, in the order of its model_checksum.
-MODEL_ROLES: tuple[str, ...] = ("backbone", "clip_head", "fw_weak", "fw_strong")
+MODEL_ROLES: tuple[str, ...] = ("backbone", "clip_head", "fw_weak", "fw_strong", "classifier")
 
 
 class ShardError(ValueError):

@@ -13,12 +13,12 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from igsed.core.annotations import Event
-from igsed.core.constants import CLASS_INDEX
+from igsed.core.constants import CLASSES
 
 STRONG_LABEL_COLUMNS: tuple[str, ...] = ("filename", "onset", "offset", "event_label")
 # Annotations are rounded to milliseconds; an offset this far past the end still fits.
@@ -36,6 +36,8 @@ class StrongLabels:
     events: Mapping[str, list[Event]]
     dropped_labels: Counter[str] = field(default_factory=Counter)  # outside the ten classes
     skipped_rows: tuple[str, ...] = ()  # problems skipped under strict=False
+    # The files those rows name: what is left of their annotation is incomplete.
+    skipped_files: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,12 @@ def _times(row: _Row) -> tuple[float, float] | str:
     return onset, offset
 
 
-def _problem(row: _Row, durations: Mapping[str, float]) -> str | tuple[float, float] | None:
+def _problem(
+    row: _Row, durations: Mapping[str, float], unreadable: Mapping[str, str]
+) -> str | tuple[float, float] | None:
     """None for a file-only row, the times of a good row, else what is wrong."""
+    if row.filename in unreadable:
+        return f"file {row.filename!r} cannot be read as audio ({unreadable[row.filename]})"
     if row.filename not in durations:
         return f"file {row.filename!r} is not in the audio folder"
     if not (row.onset or row.offset or row.label):
@@ -96,30 +102,49 @@ def _problem(row: _Row, durations: Mapping[str, float]) -> str | tuple[float, fl
     return times
 
 
+def annotated_files(path: str | os.PathLike[str]) -> list[str]:
+    """The file names `path` annotates, in order of first appearance (the header checked),
+    so that a caller can look at only those files before `read_strong_labels`."""
+    return list(dict.fromkeys(row.filename for row in _rows(Path(path))))
+
+
+def problems_error(problems: Sequence[str]) -> StrongLabelError:
+    """The one error that lists every unusable row."""
+    return StrongLabelError(
+        f"{len(problems)} annotation rows cannot be used (set strict: false to skip them):\n  "
+        + "\n  ".join(problems)
+    )
+
+
 def read_strong_labels(
-    path: str | os.PathLike[str], durations: Mapping[str, float], strict: bool = True
+    path: str | os.PathLike[str],
+    durations: Mapping[str, float],
+    strict: bool = True,
+    classes: Collection[str] = CLASSES,
+    unreadable: Mapping[str, str] | None = None,
 ) -> StrongLabels:
     """The annotations of `path`, checked against the audio files' `durations` (seconds,
-    by filename relative to the audio folder)."""
+    by filename relative to the audio folder); labels outside `classes` are dropped, and
+    rows naming a file of `unreadable` (file -> why soundfile cannot read it) are problems."""
     path = Path(path)
+    unreadable = unreadable or {}
     events: dict[str, list[Event]] = {}
     dropped: Counter[str] = Counter()
     problems = []
+    problem_files = set()
     for row in _rows(path):
-        checked = _problem(row, durations)
+        checked = _problem(row, durations, unreadable)
         if isinstance(checked, str):
             problems.append(f"{path}:{row.line}: {row.filename}: {checked}")
+            problem_files.add(row.filename)
             continue
         events.setdefault(row.filename, [])
         if checked is None:
             continue
-        if row.label not in CLASS_INDEX:
+        if row.label not in classes:
             dropped[row.label] += 1
             continue
         events[row.filename].append(Event(checked[0], checked[1], row.label))
     if problems and strict:
-        raise StrongLabelError(
-            f"{len(problems)} annotation rows cannot be used (set strict: false to skip them):\n  "
-            + "\n  ".join(problems)
-        )
-    return StrongLabels(events, dropped, tuple(problems))
+        raise problems_error(problems)
+    return StrongLabels(events, dropped, tuple(problems), frozenset(problem_files))

@@ -27,7 +27,12 @@ BACKBONE_FORMAT_VERSION = 1
 HEAD_FORMAT_VERSION = 1
 
 # The rule that writes each kind of model file: what a damaged one names as its remedy.
-REBUILT_BY = {"backbone": "backbone", "head": "train_head"}
+REBUILT_BY = {
+    "backbone": "backbone",
+    "head": "train_head",
+    "classifier": "train_crnn (kind crnn) or register_model (torchscript, python)",
+}
+CLASSIFIER_FORMAT_VERSION = 1
 # What torch.load raises on a file cut short or overwritten: a zip without its directory,
 # a pickle stream that ends early, bytes that are no pickle at all.
 _DAMAGED = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError)
@@ -136,6 +141,23 @@ def read_head_file(path: Path) -> dict[str, Any]:
     return load_payload(
         path, kind="head", required=("head", "state_dict", "embedding_dim", "backbone_sha256")
     )
+
+
+def write_classifier_file(path: Path, kind: str, content: Mapping[str, Any]) -> None:
+    """The one model file of a model of every kind but cnn14 (config `models.<name>`):
+    {"format_version", "kind", **content}. Kind crnn: its "shape", "state_dict" and
+    "training"; torchscript and python: the user's "spec" and the "digest" of its source,
+    so the file changes (and the model's chain re-runs) exactly when the model does."""
+    payload = {"format_version": CLASSIFIER_FORMAT_VERSION, "kind": kind}
+    for key, value in content.items():
+        if key == "state_dict":
+            value = {k: v.detach().cpu().contiguous() for k, v in value.items()}
+        payload[key] = value
+    save_payload(payload, path)
+
+
+def read_classifier_file(path: Path) -> dict[str, Any]:
+    return load_payload(path, kind="classifier", required=("format_version", "kind"))
 
 
 def require_backbone(

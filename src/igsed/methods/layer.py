@@ -1,9 +1,10 @@
-"""Grad-CAM of the clip classifier at a conv block of CNN14.
+"""Grad-CAM of the clip classifier at one of its named layers (a conv block of CNN14).
 
 For class c and the block's output A (channels x time x frequency): the channel weights are
 the mean of dF_c/dA over time and frequency, the map is ReLU(sum over channels of weight x
 A) (Captum `LayerGradCam` with `relu_attributions=True`), and the frame score is its mean
-over frequency: one value per block frame, which `block_frame_seconds` gives the length of.
+over frequency: one value per layer frame, whose length the model gives
+(`Classifier.layer_frame_seconds`; CNN14's exact strides: `block_frame_seconds`).
 One forward serves all attributed classes, one backward each.
 """
 
@@ -14,18 +15,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from igsed.core.constants import SAMPLE_RATE, STFT_HOP
 from igsed.models.classifier import LAYERS, Classifier
+from igsed.models.explained import GRADCAM_LAYERS, block_frame_seconds
 
-GRADCAM_LAYERS: tuple[str, ...] = tuple(f"conv_block{i}" for i in range(1, 7))
-
-
-def block_frame_seconds(layer: str) -> float:
-    """Seconds per time step of a conv block's output: blocks 1-5 halve the time axis."""
-    if layer not in GRADCAM_LAYERS:
-        raise ValueError(f"Grad-CAM layer {layer!r} is not one of {GRADCAM_LAYERS}")
-    index = int(layer.removeprefix("conv_block"))
-    return STFT_HOP / SAMPLE_RATE * 2 ** min(index, 5)
+__all__ = ["GRADCAM_LAYERS", "block_frame_seconds", "gradcam", "gradcam_maps", "gradcam_layer"]
 
 
 def gradcam_maps(
@@ -33,10 +26,14 @@ def gradcam_maps(
 ) -> np.ndarray:
     """(k, T_layer, F_layer) ReLU'd Grad-CAM maps of `layer`, one of the model's named layers
     (capability LAYERS) whose output is (B, channels, time, frequency)."""
-    if layer not in GRADCAM_LAYERS:
-        raise ValueError(f"Grad-CAM layer {layer!r} is not one of {GRADCAM_LAYERS}")
     model.require([LAYERS], "Grad-CAM")
-    block = model.layers()[layer]
+    named = model.layers()
+    if layer not in named:
+        raise ValueError(
+            f"Grad-CAM layer {layer!r} is not a layer of model {model.model_name!r} "
+            f"(its layers: {', '.join(named)}); `auto` takes its own ({model.gradcam_layer})"
+        )
+    block = named[layer]
     parameter = next(model.parameters())
     x = torch.as_tensor(waveform).to(device=parameter.device, dtype=parameter.dtype)
     captured: list[torch.Tensor] = []
@@ -47,6 +44,12 @@ def gradcam_maps(
     finally:
         handle.remove()
     (activation,) = captured
+    if activation.ndim != 4:
+        raise ValueError(
+            f"Grad-CAM layer {layer!r} of model {model.model_name!r} gives an output of shape "
+            f"{tuple(activation.shape)}, not (batch, channels, time, frequency): choose a conv "
+            f"layer (`auto`: {model.gradcam_layer})"
+        )
     maps = []
     targets = [int(t) for t in targets]
     for row, target in enumerate(targets):
@@ -58,6 +61,11 @@ def gradcam_maps(
     if not maps:
         return np.zeros((0, 0, 0))
     return torch.stack(maps).detach().cpu().numpy()
+
+
+def gradcam_layer(model: Classifier, setting: str) -> str:
+    """The layer Grad-CAM explains: the setting's, or the model's own for `auto`."""
+    return model.gradcam_layer if setting == "auto" else setting
 
 
 def gradcam(

@@ -13,13 +13,18 @@ from typing import Any
 import torch
 
 from igsed.core.methods import MethodInfo
+from igsed.core.model_kinds import CLASSIFIER_ROLE
 from igsed.core.versions import package_version
 from igsed.formats.manifest import read_manifest
 from igsed.models.explained import load_explained_model, load_framewise_model
+from igsed.models.stored import load_classifier
 
 
 def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torch.device) -> Any:
-    """The frozen model a method runs on: the clip classifier, a framewise model, or None."""
+    """The frozen model a method runs on: the clip classifier (a CNN14's backbone and clip
+    head, or any other kind's one `classifier` file), a framewise model, or None."""
+    if info.models and CLASSIFIER_ROLE in models:
+        return load_classifier(Path(models[CLASSIFIER_ROLE]), device)
     missing = [role for role in info.models if role not in models]
     if missing:
         raise KeyError(f"{info.name} needs model files for roles {missing}")
@@ -32,6 +37,14 @@ def load_method_model(info: MethodInfo, models: Mapping[str, Path], device: torc
     if heads:
         return load_framewise_model(models["backbone"], models[heads[0]], device)
     return None
+
+
+def load_clip_classifier(models: Mapping[str, Path], device: torch.device) -> Any:
+    """The frozen clip classifier of a model's files by role (backbone and clip_head of a
+    CNN14, or the one `classifier` file of any other kind)."""
+    if CLASSIFIER_ROLE in models:
+        return load_classifier(Path(models[CLASSIFIER_ROLE]), device)
+    return load_explained_model(models["backbone"], models["clip_head"], device)
 
 
 def audio_paths(manifest_path: Path, clip_ids: Sequence[str], split: str) -> dict[str, Path]:

@@ -30,7 +30,7 @@ from igsed.methods.gradients import (
     smoothgrad,
 )
 from igsed.methods.ig import IGSettings
-from igsed.methods.layer import block_frame_seconds, gradcam
+from igsed.methods.layer import gradcam, gradcam_layer
 from igsed.methods.perturbation import occlusion
 from igsed.methods.rise import RiseSettings, rise
 from igsed.methods.surrogate import SurrogateSettings, surrogate
@@ -114,10 +114,12 @@ class GradientShapSettings(SamplingSettings):
 
 @dataclass(frozen=True)
 class GradCamSettings:
-    layer: str = "conv_block6"
+    # `auto`: the explained model's own (Classifier.gradcam_layer: CNN14's conv_block6)
+    layer: str = "auto"
 
     def __post_init__(self) -> None:
-        block_frame_seconds(self.layer)  # raises naming the allowed layers
+        if not self.layer:
+            raise ValueError("Grad-CAM layer must be `auto` or a layer name")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -219,8 +221,9 @@ def _gradient_shap(
 def _gradcam(model: nn.Module, clip: ClipInput, settings: GradCamSettings) -> MethodResult:
     if not clip.targets:
         return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
-    block_frames = gradcam(model, clip.waveform, clip.targets, settings.layer)  # (k, T_layer)
-    seconds = block_frame_seconds(settings.layer)
+    layer = gradcam_layer(model, settings.layer)
+    block_frames = gradcam(model, clip.waveform, clip.targets, layer)  # (k, T_layer)
+    seconds = model.layer_frame_seconds(layer, block_frames.shape[1], len(clip.waveform))
     return MethodResult(scores=fw_to_eval_grid(block_frames.T, seconds).T.copy())
 
 
@@ -262,6 +265,14 @@ def _framewise(model: Classifier, clip: ClipInput, _settings: NoParameters) -> M
     )
 
 
+def _model_frames(model: Classifier, clip: ClipInput, settings: NoParameters) -> MethodResult:
+    """The model's own frame probabilities of the instances' classes."""
+    if not clip.targets:
+        return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
+    frames = _framewise(model, clip, settings).scores
+    return MethodResult(scores=frames[list(clip.targets)].copy())
+
+
 def _energy(_model: None, clip: ClipInput, _settings: NoParameters) -> MethodResult:
     return MethodResult(scores=np.tile(energy_scores(clip.waveform), (N_CLASSES, 1)))
 
@@ -296,6 +307,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "rise": Implementation(lambda p: RiseSettings(**p), _rise),
     "fw_weak": Implementation(_no_parameters, _framewise),
     "fw_strong": Implementation(_no_parameters, _framewise),
+    "model_frames": Implementation(_no_parameters, _model_frames),
     "energy": Implementation(_no_parameters, _energy),
     "random": Implementation(lambda p: SeededSettings(**p), _random),
 }

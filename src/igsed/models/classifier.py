@@ -70,10 +70,19 @@ class Classifier(nn.Module):
                 f"declare (it declares {sorted(self.capabilities) or 'none'})"
             )
 
+    # With LAYERS: the layer Grad-CAM explains when its setting is `auto` (the last conv
+    # block before the time pooling or recurrence).
+    gradcam_layer: str = ""
+
     def layers(self) -> dict[str, nn.Module]:
         """{name: module} in forward order (capability LAYERS)."""
         self.require([LAYERS], "layers()")
         raise NotImplementedError
+
+    def layer_frame_seconds(self, layer: str, n_frames: int, n_samples: int) -> float:
+        """Seconds per time step of a layer's output of `n_frames` steps for a waveform of
+        `n_samples`: the clip's length shared out (a model with exact strides overrides)."""
+        return n_samples / self.sample_rate / n_frames
 
     def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T, C) frame probabilities (capability FRAME_OUTPUT)."""

@@ -140,6 +140,10 @@ class Crnn(Classifier):
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.outputs_from_logmel(self.logmel(waveform))[1]
 
+    @property
+    def gradcam_layer(self) -> str:  # type: ignore[override]
+        return f"conv_block{len(self.blocks)}"
+
     def layers(self) -> dict[str, nn.Module]:
         """The conv blocks, the GRU, the frame classifier and its attention, in forward order."""
         blocks = {f"conv_block{i}": block for i, block in enumerate(self.blocks, 1)}

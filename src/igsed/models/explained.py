@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from igsed.core.checksums import file_digest
-from igsed.core.constants import CLASSES, MODEL_FRAME_SECONDS, SAMPLE_RATE
+from igsed.core.constants import CLASSES, MODEL_FRAME_SECONDS, SAMPLE_RATE, STFT_HOP
 from igsed.formats.weights import read_head_file, require_backbone
 from igsed.models.classifier import FRAME_OUTPUT, LAYERS, POWER_SPLIT, Classifier
 from igsed.models.cnn14 import Cnn14, load_backbone
@@ -38,6 +38,17 @@ def _check_pair(backbone_path: Path, head_path: Path) -> str:
     return sha256
 
 
+GRADCAM_LAYERS: tuple[str, ...] = tuple(f"conv_block{i}" for i in range(1, 7))
+
+
+def block_frame_seconds(layer: str) -> float:
+    """Seconds per time step of a conv block's output: blocks 1-5 halve the time axis."""
+    if layer not in GRADCAM_LAYERS:
+        raise ValueError(f"Grad-CAM layer {layer!r} is not one of {GRADCAM_LAYERS}")
+    index = int(layer.removeprefix("conv_block"))
+    return STFT_HOP / SAMPLE_RATE * 2 ** min(index, 5)
+
+
 class ExplainedModel(Classifier):
     """(B, N) waveform -> (B, 10) sigmoid class probabilities of the clip classifier."""
 
@@ -45,6 +56,7 @@ class ExplainedModel(Classifier):
     sample_rate = SAMPLE_RATE
     capabilities = frozenset({LAYERS, POWER_SPLIT})
     model_name = "cnn14"
+    gradcam_layer = "conv_block6"
 
     def __init__(self, backbone: Cnn14, head: ClipHead, backbone_sha256: str = "") -> None:
         super().__init__()
@@ -60,6 +72,11 @@ class ExplainedModel(Classifier):
         """The conv blocks, fc1 (the clip head's copy) and the head's linear layer."""
         blocks = {f"conv_block{i}": block for i, block in enumerate(self.backbone.conv_blocks(), 1)}
         return {**blocks, "fc1": self.head.embedding.fc1, "clip_head": self.head.linear}
+
+    def layer_frame_seconds(self, layer: str, n_frames: int, n_samples: int) -> float:
+        """CNN14's conv blocks have exact strides (the clip's frames are not a whole number
+        of block frames)."""
+        return block_frame_seconds(layer)
 
     def power_spectrogram(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, 1, T, 513) STFT power (no learned parameters)."""
