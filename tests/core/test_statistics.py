@@ -231,3 +231,17 @@ def test_without_any_spread_the_interval_is_unknown() -> None:
 def test_an_unknown_resampling_is_refused() -> None:
     with pytest.raises(ValueError, match="resampling"):
         BootstrapSettings(resampling="bca")
+
+
+def test_intervals_keep_to_the_metric_range() -> None:
+    """Two values of a 0/1 metric in two classes: the pooled residuals (+-0.5 x sqrt 2,
+    times 1/2) move the macro 0.5 by up to 0.71, past [0, 1]; bounded, it stays inside."""
+    data = InstanceValues(np.array([0.0, 1.0]), ["a", "b"], np.array([0, 1]))
+    resamples = resample(["a", "b"], BootstrapSettings(n_resamples=400))
+    free = macro_interval(data, resamples, 10)
+    bounded = macro_interval(data, resamples, 10, (0.0, 1.0))
+    assert free.low < 0 and free.high > 1
+    assert (bounded.low, bounded.high) == (0.0, 1.0) and bounded.value == 0.5
+    flipped = InstanceValues(1 - data.values, data.clip_ids, data.class_index)
+    difference = macro_difference(data, flipped, resamples, 10, (0.0, 1.0))
+    assert difference.value == 0.0 and (difference.low, difference.high) == (-1.0, 1.0)

@@ -318,26 +318,41 @@ def _point_and_resampled(
     return _point_and_samples(data, order, resamples.weights, n_classes)
 
 
-def _interval(point: float, samples: np.ndarray, level: float, n: int) -> Interval:
-    """As percentile_interval, but a defined point without any defined resample keeps its
-    value (its interval unknown)."""
+Bounds = tuple[float, float]
+UNBOUNDED: Bounds = (-np.inf, np.inf)
+
+
+def _interval(point: float, samples: np.ndarray, level: float, n: int, bounds: Bounds) -> Interval:
+    """As percentile_interval of the samples held within `bounds` (the wild moves can pass
+    a metric's range on a few instances; clipping each sample clips the percentiles), but
+    a defined point without any defined resample keeps its value (its interval unknown)."""
     if np.isnan(samples).all() and not np.isnan(point):
         return Interval(float(point), float("nan"), float("nan"), n)
-    return percentile_interval(point, samples, level, n)
+    return percentile_interval(point, np.clip(samples, *bounds), level, n)
 
 
-def macro_interval(data: InstanceValues, resamples: Resamples, n_classes: int) -> Interval:
-    """The macro average of `data` and its percentile interval over `resamples`."""
+def macro_interval(
+    data: InstanceValues, resamples: Resamples, n_classes: int, bounds: Bounds = UNBOUNDED
+) -> Interval:
+    """The macro average of `data` and its percentile interval over `resamples`; `bounds`:
+    the range of the metric's values."""
     point, samples = _point_and_resampled(data, resamples, n_classes)
-    return _interval(point, samples, resamples.settings.level, _defined(data))
+    return _interval(point, samples, resamples.settings.level, _defined(data), bounds)
 
 
 def macro_difference(
-    first: InstanceValues, second: InstanceValues, resamples: Resamples, n_classes: int
+    first: InstanceValues,
+    second: InstanceValues,
+    resamples: Resamples,
+    n_classes: int,
+    bounds: Bounds = UNBOUNDED,
 ) -> Interval:
-    """Macro(first) - macro(second) and its interval, both under the same resamples."""
+    """Macro(first) - macro(second) and its interval, both under the same resamples;
+    `bounds`: the range of the metric's values (a difference lies within +-their width)."""
     point_first, samples_first = _point_and_resampled(first, resamples, n_classes)
     point_second, samples_second = _point_and_resampled(second, resamples, n_classes)
     n = min(_defined(first), _defined(second))
+    width = bounds[1] - bounds[0]
     level = resamples.settings.level
-    return _interval(point_first - point_second, samples_first - samples_second, level, n)
+    points, samples = point_first - point_second, samples_first - samples_second
+    return _interval(points, samples, level, n, (-width, width))

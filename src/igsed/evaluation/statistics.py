@@ -29,6 +29,7 @@ from igsed.core.constants import CLASS_INDEX, N_CLASSES
 from igsed.core.methods import METHOD_INFO, REFERENCE_METHOD
 from igsed.core.statistics import (
     BootstrapSettings,
+    Bounds,
     InstanceValues,
     Interval,
     Resamples,
@@ -54,6 +55,13 @@ METRICS: tuple[str, ...] = INSTANCE_METRICS
 # A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
 # curve rises late (small area); for every other metric higher is better.
 LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf"})
+# The range of each metric's values, which its intervals keep to: every per-instance metric
+# is a share or a score in [0, 1]; a faithfulness area (divided by the unmasked
+# probability) is >= 0 with no upper bound.
+METRIC_BOUNDS: dict[str, Bounds] = {
+    **dict.fromkeys(METRICS, (0.0, 1.0)),
+    **dict.fromkeys(FAITHFULNESS_METRICS, (0.0, np.inf)),
+}
 
 
 @dataclass(frozen=True)
@@ -137,6 +145,7 @@ def _differences(
                         _values(frame, reference, metric),
                         resamples,
                         N_CLASSES,
+                        METRIC_BOUNDS[metric],
                     )
                     row = _row(difference, method=method, reference=reference, metric=metric)
                     row["excludes_zero"] = difference.excludes_zero()
@@ -157,7 +166,9 @@ def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any
     intervals = pd.DataFrame(
         [
             _row(
-                macro_interval(_values(frame, m, metric), resamples, N_CLASSES),
+                macro_interval(
+                    _values(frame, m, metric), resamples, N_CLASSES, METRIC_BOUNDS[metric]
+                ),
                 method=m,
                 metric=metric,
             )
