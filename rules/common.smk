@@ -515,6 +515,11 @@ def condition_results(wildcards):
             for c in CONDITION_NAMES
         ],
         "summaries": [layout.split_file(c, "summary.json") for c in CONDITION_NAMES],
+        # Each condition's Table III: its test instances per class.
+        "table3": [
+            f"{layout.run_dir(c, wildcards.model)}/evaluation/table3.csv"
+            for c in CONDITION_NAMES
+        ],
     }
 
 

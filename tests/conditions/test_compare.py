@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from igsed.conditions.compare import ComparisonJob, ConditionResults, compare_conditions, ordered
+from igsed.core.constants import CLASSES
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.statistics import StatisticsJob, statistics
 from igsed.formats.conditions import CONDITION_METRICS, read_conditions_table
@@ -171,3 +173,40 @@ def test_statistics_and_comparison_of_a_condition_without_instances(tmp_path: Pa
     markdown = (tmp_path / "t.md").read_text(encoding="utf-8")
     assert markdown.count("| IG | no detected instances |") == 3
     assert "dogs: no detected instances" in markdown
+
+
+def _table3(path: Path, counts: dict[str, list[int]]) -> Path:
+    """A Table III whose only content that matters here is each method's count per class
+    (`counts`: method -> ten counts in class order)."""
+    frame = pd.DataFrame({"class": list(CLASSES)})
+    for method, per_class in counts.items():
+        frame[f"{method}_n"] = per_class
+        frame[f"{method}_iou"] = frame[f"{method}_f1"] = 0.5
+    write_csv(frame, path)
+    return path
+
+
+def test_each_condition_counts_its_test_instances_per_class(tmp_path: Path) -> None:
+    main = _condition(tmp_path, "main", [15, 25], 0.5)
+    low = _condition(tmp_path, "low", [-5, 5], 0.2)
+    high = _condition(tmp_path, "high", [25, 35], 0.6)
+    same = [3, 1, 0, 7, 2, 5, 5, 9, 12, 4]
+    own = [2, 1, 0, 7, 2, 5, 6, 9, 12, 4]  # energy with its own detections in "low"
+    main = replace(main, table3_csv=_table3(tmp_path / "main.csv", dict.fromkeys(ALL, same)))
+    counts = {"ig": same, "energy": own, "random": [0] * 10}  # random is not compared
+    low = replace(low, table3_csv=_table3(tmp_path / "low.csv", counts))
+    job = ComparisonJob(
+        [main, low, high], list(METHODS), tmp_path / "t.csv", tmp_path / "t.md", tmp_path / "f"
+    )
+    compare_conditions(job)
+    markdown = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "**Test instances per class**" in markdown
+    # Columns in the table's order (by SNR): low, main, high (no Table III given).
+    assert "| Class | low | main | high |" in markdown
+    assert f"| {CLASSES[0]} | 2 to 3 | 3 | n/a |" in markdown
+    assert f"| {CLASSES[1]} | 1 | 1 | n/a |" in markdown
+    assert f"| {CLASSES[2]} | 0 | 0 | n/a |" in markdown
+    assert f"| {CLASSES[6]} | 5 to 6 | 5 | n/a |" in markdown
+    # Without any Table III the comparison has no such table (as before).
+    compare_conditions(replace(job, conditions=[high], table_md=tmp_path / "u.md"))
+    assert "instances per class" not in (tmp_path / "u.md").read_text(encoding="utf-8")

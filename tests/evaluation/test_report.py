@@ -17,6 +17,7 @@ from support.fake_run import (
 
 from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
 from igsed.core.atomic import write_json
+from igsed.core.constants import CLASSES
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation import figures as figures_module
 from igsed.evaluation.benchmark_figures import (
@@ -339,6 +340,13 @@ def test_summary_has_intervals_threshold_free_metrics_and_differences(
     ig = _row(summary, "IG", "## Confidence intervals")
     # IG is perfect on every instance: every resample gives 1.
     assert ig == ["IG", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]", "1.00 [1.00, 1.00]"]
+    # The default resampling, and the instances per class beside the table: Table III's.
+    section = summary[summary.index("## Confidence intervals") : summary.index("## Threshold")]
+    assert "a wild bootstrap over the test clips" in section
+    counts_line = next(line for line in section.splitlines() if "instances per class" in line)
+    table3 = [_row(summary, name, "## Table III") for name in CLASSES]
+    expected = ", ".join(f"{row[0]} {row[1]}" for row in table3)
+    assert counts_line.endswith(f"rest on): {expected}.")
     ig_free = _row(summary, "IG", "## Threshold-free")
     assert ig_free[1:] == ["1.00 [1.00, 1.00]"] * 4
     energy = _row(details, "Energy baseline", "## Differences")

@@ -8,14 +8,24 @@ from igsed.core.logs import log_to_file
 log_to_file(snakemake.log[0])
 # rules/common.smk lists the inputs in the order of the descriptions (main first).
 descriptions = dict(snakemake.params.conditions)
+# Each condition's Table III, for its instances per class; a rule without that input
+# gives a comparison without the count.
+table3 = snakemake.input.get("table3") or [None] * len(descriptions)
 compare_conditions(
     ComparisonJob(
         conditions=[
-            ConditionResults(name, dict(description), Path(intervals), Path(summary))
-            for (name, description), intervals, summary in zip(
+            ConditionResults(
+                name,
+                dict(description),
+                Path(intervals),
+                Path(summary),
+                Path(counts) if counts else None,
+            )
+            for (name, description), intervals, summary, counts in zip(
                 descriptions.items(),
                 snakemake.input.intervals,
                 snakemake.input.summaries,
+                table3,
                 strict=True,
             )
         ],

@@ -6,7 +6,9 @@ bootstrap interval over that condition's test clips). Conditions are ordered by 
 of their SNR range, then as configured (main first), so an SNR sweep reads left to right.
 A method without instances in a condition (its classifier detected nothing there) is a
 result, not an error: its rows have n = 0 and no figures, and the markdown says "no
-detected instances" for it.
+detected instances" for it. Beside the conditions, the markdown counts each condition's
+test instances per class (from its Table III), what its macro averages and intervals rest
+on.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from igsed.core.atomic import write_text
+from igsed.core.constants import CLASSES
 from igsed.core.methods import method_label
 from igsed.formats.conditions import (
     CONDITION_COLUMNS,
@@ -31,7 +34,14 @@ from igsed.formats.conditions import (
 from igsed.formats.figures import method_colors, save_figure
 from igsed.formats.intervals import INTERVAL_COLUMNS, read_intervals
 from igsed.formats.manifest import read_split_summary
-from igsed.formats.tables import NO_INSTANCES, format_number, markdown_table
+from igsed.formats.tables import (
+    NO_INSTANCES,
+    NOT_AVAILABLE,
+    class_instance_counts,
+    format_number,
+    markdown_table,
+    read_table,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +62,8 @@ class ConditionResults:
     description: Mapping[str, Any]
     intervals_csv: Path
     split_summary_json: Path
+    # Its Table III (rule evaluate), for the instances per class; None: not counted.
+    table3_csv: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,7 @@ def comparison_markdown(
     table: pd.DataFrame, conditions: Sequence[ConditionResults], methods: Sequence[str]
 ) -> str:
     """One markdown table per metric of TABLE_METRICS: methods down, conditions across."""
-    sections = [_conditions_table(table, conditions)]
+    sections = [_conditions_table(table, conditions), *_class_counts_table(conditions, methods)]
     header = ["Method", *(_column_label(c) for c in conditions)]
     for metric, title in TABLE_METRICS.items():
         rows = [
@@ -230,6 +242,29 @@ def _conditions_table(table: pd.DataFrame, conditions: Sequence[ConditionResults
             ]
         )
     return markdown_table(header, rows)
+
+
+def _class_counts_table(
+    conditions: Sequence[ConditionResults], methods: Sequence[str]
+) -> list[str]:
+    """Each condition's test instances per class (none if no condition has a Table III)."""
+    if all(c.table3_csv is None for c in conditions):
+        return []
+    counts = {
+        c.name: class_instance_counts(read_table(c.table3_csv), methods)
+        for c in conditions
+        if c.table3_csv is not None
+    }
+    header = ["Class", *(c.name for c in conditions)]
+    rows = [
+        [name, *(counts.get(c.name, {}).get(name, NOT_AVAILABLE) for c in conditions)]
+        for name in CLASSES
+    ]
+    return [
+        "**Test instances per class** (what each macro average and its interval rest on; "
+        '"a to b": the methods\' counts differ; docs/metrics.md, "Intervals on small, '
+        'unbalanced sets")\n\n' + markdown_table(header, rows)
+    ]
 
 
 def comparison_figure(

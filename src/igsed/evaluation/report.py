@@ -23,7 +23,7 @@ import yaml
 from igsed.core.atomic import read_json, write_text
 from igsed.core.constants import CLASSES
 from igsed.core.methods import method_label
-from igsed.core.statistics import BootstrapSettings
+from igsed.core.statistics import MIN_OWN_SPREAD, BootstrapSettings
 from igsed.core.versions import package_version
 from igsed.evaluation.findings import findings
 from igsed.evaluation.paper import (
@@ -42,6 +42,7 @@ from igsed.formats.sed_view import read_sed_view
 from igsed.formats.tables import (
     NO_INSTANCES,
     NOT_AVAILABLE,
+    class_instance_counts,
     format_count,
     format_number,
     markdown_table,
@@ -535,6 +536,26 @@ def _level(config: Mapping[str, Any]) -> str:
     return "95 %" if level is None else f"{100 * float(level):g} %"
 
 
+def _resampling_phrase(config: Mapping[str, Any]) -> str:
+    settings = BootstrapSettings(**(_get(config, "metrics.bootstrap") or {}))
+    if settings.resampling == "clips":
+        return (
+            "the test clips resampled with replacement, the macro average over the classes "
+            "present recomputed per resample"
+        )
+    return (
+        "a wild bootstrap over the test clips, in which every resample keeps every class and "
+        "moves each instance by its residual times its clip's random sign, and a class with "
+        f"fewer than {MIN_OWN_SPREAD} instances takes its spread from the other classes"
+    )
+
+
+def _class_counts_line(table3_csv: Path) -> str:
+    counts = class_instance_counts(read_table(table3_csv))
+    cells = ", ".join(f"{name} {count}" for name, count in counts.items())
+    return f"Test instances per class (what the macro averages rest on): {cells}.\n"
+
+
 def _plain(config: Mapping[str, Any]) -> Any:
     return json.loads(json.dumps(config, default=str))
 
@@ -628,7 +649,7 @@ def _differences_sections(inputs: ReportInputs) -> list[str]:
     return [
         "## Differences (test, paired)\n",
         "Each method minus IG, and minus the best baseline on that metric, with paired "
-        "bootstrap intervals (the same clip draws for both). **Bold**: the interval "
+        "bootstrap intervals (the same resamples for both). **Bold**: the interval "
         "excludes 0.\n",
         _differences_section(differences, _CI_METRICS | _THRESHOLD_FREE_METRICS),
         "## Faithfulness differences (test, paired)\n",
@@ -647,10 +668,10 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
     level = _level(config)
     return [
         "## Confidence intervals (test)\n",
-        f"Table II's figures with their {level} bootstrap intervals: the test clips "
-        "resampled with replacement, the macro average recomputed per resample "
-        "(docs/metrics.md).\n",
+        f"Table II's figures with their {level} bootstrap intervals: "
+        f"{_resampling_phrase(config)} (docs/metrics.md).\n",
         _intervals_section(intervals, _CI_METRICS),
+        _class_counts_line(Path(inputs.table3_csv)),
         "## Threshold-free (test)\n",
         "No threshold, so nothing is tuned on val: AUROC and average precision of the frame "
         "scores against the ground-truth frames, the share of the positive score mass on the "

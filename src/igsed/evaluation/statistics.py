@@ -3,12 +3,13 @@
 Reads the per-instance test metrics the `evaluate` rule writes (instances_test.csv: IoU and
 F1 at each method's tau*, Pointing Game, and the threshold-free metrics) and the
 `faithfulness` rule's areas under the deletion and insertion curves, and resamples the
-test clips (igsed.core.statistics). Writes
+test clips as `metrics.bootstrap.resampling` says (igsed.core.statistics: by default the
+wild cluster bootstrap, which keeps every class in every resample). Writes
 
 - intervals.csv: method, metric, value, ci_low, ci_high, n (instances with a value);
 - differences.csv: method, reference, metric, difference, ci_low, ci_high, excludes_zero,
   for every method against IG and against the best baseline on that metric (paired: the
-  same clip draws for both; "best" is the lowest value where lower is better).
+  same resamples for both; "best" is the lowest value where lower is better).
 
 Definitions and conventions: docs/metrics.md ("Confidence intervals").
 """
@@ -28,11 +29,13 @@ from igsed.core.constants import CLASS_INDEX, N_CLASSES
 from igsed.core.methods import METHOD_INFO, REFERENCE_METHOD
 from igsed.core.statistics import (
     BootstrapSettings,
+    Bounds,
     InstanceValues,
     Interval,
-    bootstrap_difference,
-    bootstrap_macro,
-    clip_draws,
+    Resamples,
+    macro_difference,
+    macro_interval,
+    resample,
 )
 from igsed.formats.faithfulness import read_areas
 from igsed.formats.intervals import (
@@ -52,6 +55,13 @@ METRICS: tuple[str, ...] = INSTANCE_METRICS
 # A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
 # curve rises late (small area); for every other metric higher is better.
 LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf"})
+# The range of each metric's values, which its intervals keep to: every per-instance metric
+# is a share or a score in [0, 1]; a faithfulness area (divided by the unmasked
+# probability) is >= 0 with no upper bound.
+METRIC_BOUNDS: dict[str, Bounds] = {
+    **dict.fromkeys(METRICS, (0.0, 1.0)),
+    **dict.fromkeys(FAITHFULNESS_METRICS, (0.0, np.inf)),
+}
 
 
 @dataclass(frozen=True)
@@ -120,9 +130,7 @@ def _differences(
     tables: list[tuple[pd.DataFrame, tuple[str, ...]]],
     intervals: pd.DataFrame,
     methods: list[str],
-    clip_ids: list[str],
-    draws: np.ndarray,
-    level: float,
+    resamples: Resamples,
 ) -> pd.DataFrame:
     rows = []
     for frame, metrics in tables:
@@ -132,13 +140,12 @@ def _differences(
                 for reference in _references(method, metric, intervals, methods):
                     if reference not in present:
                         continue
-                    difference = bootstrap_difference(
+                    difference = macro_difference(
                         _values(frame, method, metric),
                         _values(frame, reference, metric),
-                        clip_ids,
-                        draws,
-                        level,
+                        resamples,
                         N_CLASSES,
+                        METRIC_BOUNDS[metric],
                     )
                     row = _row(difference, method=method, reference=reference, metric=metric)
                     row["excludes_zero"] = difference.excludes_zero()
@@ -153,14 +160,14 @@ def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any
     """Write intervals.csv and differences.csv (see the module docstring)."""
     tables = _metric_frames(job)
     clip_ids = sorted(read_clip_ids(job.manifest, "test"))
-    draws = clip_draws(clip_ids, settings)
+    resamples = resample(clip_ids, settings)
     methods = list(dict.fromkeys(tables[0][0]["method"].astype(str)))
     # No detected instances (no method has a row) is a result: tables with their header only.
     intervals = pd.DataFrame(
         [
             _row(
-                bootstrap_macro(
-                    _values(frame, m, metric), clip_ids, draws, settings.level, N_CLASSES
+                macro_interval(
+                    _values(frame, m, metric), resamples, N_CLASSES, METRIC_BOUNDS[metric]
                 ),
                 method=m,
                 metric=metric,
@@ -172,14 +179,15 @@ def statistics(job: StatisticsJob, settings: BootstrapSettings) -> dict[str, Any
         ],
         columns=["method", "metric", "value", "ci_low", "ci_high", "n"],
     )
-    differences = _differences(tables, intervals, methods, clip_ids, draws, settings.level)
+    differences = _differences(tables, intervals, methods, resamples)
     write_intervals(intervals, job.intervals_csv)
     write_differences(differences, job.differences_csv)
     logger.info(
-        "%d intervals and %d paired differences from %d resamples of %d test clips",
+        "%d intervals and %d paired differences from %d %s resamples of %d test clips",
         len(intervals),
         len(differences),
         settings.n_resamples,
+        settings.resampling,
         len(clip_ids),
     )
     return {"intervals": len(intervals), "differences": len(differences)}

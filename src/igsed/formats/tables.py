@@ -36,6 +36,26 @@ def table3_methods(table3: pd.DataFrame) -> list[str]:
     return [c.removesuffix("_n") for c in table3.columns if c.endswith("_n")]
 
 
+def class_instance_counts(
+    table3: pd.DataFrame, methods: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Each class's test instances in a Table III frame, over `methods` (default: all of
+    its methods): one count where they agree, else "low to high" (methods with their own
+    detections)."""
+    chosen = [m for m in table3_methods(table3) if methods is None or m in methods]
+    cells = {}
+    for record in table3.to_dict("records"):
+        counts = sorted({format_count(record[f"{m}_n"]) for m in chosen}, key=_count_key)
+        cells[str(record["class"])] = (
+            f"{counts[0]} to {counts[-1]}" if len(counts) > 1 else next(iter(counts), NOT_AVAILABLE)
+        )
+    return cells
+
+
+def _count_key(cell: str) -> float:
+    return float(cell) if cell != NOT_AVAILABLE else math.inf
+
+
 def finite_or_none(value: Any) -> float | None:
     """`value` as a float if it is a finite number, else None (None, NaN, inf, text, bool)."""
     if value is None or isinstance(value, bool):
