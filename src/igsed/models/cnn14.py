@@ -453,16 +453,53 @@ def load_backbone(path: Path, device: torch.device | str = "cpu") -> Cnn14:
 
 def _power_of_frames(frames: torch.Tensor) -> torch.Tensor:
     """(..., N_FFT) frames -> (..., 513) |DFT of the Hann-windowed frame|**2, via rfft."""
-    window = _hann(frames.dtype, frames.device, torch.is_inference_mode_enabled())
-    spectrum = torch.fft.rfft(frames * window, dim=-1)
-    return spectrum.real.square() + spectrum.imag.square()
+    window, bin_weights = _fft_constants(
+        frames.dtype, frames.device, torch.is_inference_mode_enabled()
+    )
+    windowed = frames * window
+    if torch.jit.is_tracing():  # an export (torch.jit.trace) records torch ops, not Functions
+        spectrum = torch.fft.rfft(windowed, dim=-1)
+        return spectrum.real.square() + spectrum.imag.square()
+    return _PowerSpectrum.apply(windowed, bin_weights)
+
+
+class _PowerSpectrum(torch.autograd.Function):
+    """|rfft(y)|**2 over the last axis, its backward one irfft.
+
+    torch's backward of rfft pads the half spectrum to full length and runs a complex FFT,
+    half the front end's forward + backward time. The power has a closed-form gradient: for
+    P_k = |Y_k|**2 and upstream g, dL/dy = irfft(w g Y) with w = N_FFT * (2, 1, ..., 1, 2)
+    (irfft counts the bins other than 0 and N/2 twice). Under create_graph the backward
+    recomputes Y from y, so that second derivatives are right too.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, windowed: Tensor, bin_weights: Tensor) -> Tensor:
+        spectrum = torch.fft.rfft(windowed, dim=-1)
+        ctx.save_for_backward(windowed, spectrum, bin_weights)
+        return spectrum.real.square() + spectrum.imag.square()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        windowed, spectrum, bin_weights = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: a spectrum autograd can differentiate
+            spectrum = torch.fft.rfft(windowed, dim=-1)
+        return torch.fft.irfft(grad * bin_weights * spectrum, n=N_FFT, dim=-1), None
 
 
 @functools.lru_cache(maxsize=8)
-def _hann(dtype: torch.dtype, device: torch.device, inference_mode: bool) -> Tensor:
-    # Built in float64 and then cast, so a float64 model gets the exact window. Keyed on
-    # inference mode: a window made there could not be saved for a later backward pass.
-    return torch.from_numpy(hann_window(N_FFT)).to(device=device, dtype=dtype)
+def _fft_constants(
+    dtype: torch.dtype, device: torch.device, inference_mode: bool
+) -> tuple[Tensor, Tensor]:
+    """The Hann window and _PowerSpectrum's bin weights. Built in float64 and then cast, so
+    a float64 model gets the exact window; keyed on inference mode, since a tensor made
+    there could not be saved for a later backward pass."""
+    bin_weights = np.full(N_FREQ_BINS, float(N_FFT))
+    bin_weights[[0, -1]] *= 2.0
+    return tuple(  # type: ignore[return-value]
+        torch.from_numpy(a).to(device=device, dtype=dtype)
+        for a in (hann_window(N_FFT), bin_weights)
+    )
 
 
 def _kernel_errors(state_dict: Mapping[str, Any], prefix: str, tolerance: float) -> list[str]:
