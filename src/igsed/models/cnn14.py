@@ -496,10 +496,8 @@ def _fft_constants(
     there could not be saved for a later backward pass."""
     bin_weights = np.full(N_FREQ_BINS, float(N_FFT))
     bin_weights[[0, -1]] *= 2.0
-    return tuple(  # type: ignore[return-value]
-        torch.from_numpy(a).to(device=device, dtype=dtype)
-        for a in (hann_window(N_FFT), bin_weights)
-    )
+    window = torch.from_numpy(hann_window(N_FFT)).to(device=device, dtype=dtype)
+    return window, torch.from_numpy(bin_weights).to(device=device, dtype=dtype)
 
 
 def _kernel_errors(state_dict: Mapping[str, Any], prefix: str, tolerance: float) -> list[str]:
