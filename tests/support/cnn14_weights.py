@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from support.dft_reference import panns_dft_kernels
+
 PANNS_CHANNELS = (64, 128, 256, 512, 1024, 2048)
 
 
@@ -37,8 +39,10 @@ def official_cnn14_shapes() -> dict[str, tuple[int, ...]]:
 
 
 def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
-    """A checkpoint-shaped state dict that stays small on disk: every tensor is a random row
-    broadcast along its first axis (torch.save keeps the stride-0 view, not 80 M floats)."""
+    """A checkpoint-shaped state dict that stays small on disk: every tensor but the DFT
+    kernels is a random row broadcast along its first axis (torch.save keeps the stride-0
+    view, not 80 M floats). The kernels are PANNs' own (torchlibrosa's construction, 4 MB),
+    as in the real checkpoint: Cnn14 refuses other kernels, its FFT front end ignores them."""
     generator = torch.Generator().manual_seed(seed)
     state: dict[str, torch.Tensor] = {}
     for name, shape in official_cnn14_shapes().items():
@@ -49,4 +53,7 @@ def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
         else:
             row = torch.randn((1, *shape[1:]), generator=generator) * 0.01
             state[name] = row.expand(shape)
+    real, imag = panns_dft_kernels()
+    state["spectrogram_extractor.stft.conv_real.weight"] = real
+    state["spectrogram_extractor.stft.conv_imag.weight"] = imag
     return state

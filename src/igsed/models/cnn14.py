@@ -10,6 +10,10 @@ scaled powers (a waveform scaled by a has power a**2 times the original):
                     (B, C, T', F') --mean over F'--> frame features (B, T', D)
 
 For a 10 s clip at 32 kHz, T = 1001 STFT frames and T' = 31 model frames (0.32 s each).
+
+The STFT is computed with an FFT (`torch.fft.rfft` of Hann-windowed frames), not with PANNs'
+1024-tap `conv1d` over the DFT kernels, which cost about twice the rest of the network; the
+kernels stay in the state dict for checkpoint compatibility (see `_STFT`).
 """
 
 from __future__ import annotations
@@ -173,7 +177,17 @@ def scaled_channels(width: float) -> tuple[int, ...]:
 
 
 class _STFT(nn.Module):
-    """Holds the windowed DFT kernels under PANNs' names (stft.conv_real / stft.conv_imag)."""
+    """Holds the windowed DFT kernels under PANNs' names (stft.conv_real / stft.conv_imag).
+
+    The kernels are kept for checkpoint compatibility only: the power spectrogram is computed
+    with an FFT of Hann-windowed frames (`_power_of_frames`), which equals the DFT the kernels
+    define (within 1e-10 relative in float64, tests/models/test_cnn14_fft.py) but never reads
+    them. So that a checkpoint cannot silently hold another front end, loading a state dict
+    whose kernels are not the standard ones (`dft_kernels`, within `KERNEL_TOLERANCE`, i.e.
+    float32 rounding) fails; PANNs' own kernels (torchlibrosa's STFT) pass.
+    """
+
+    KERNEL_TOLERANCE = 1e-6
 
     def __init__(self) -> None:
         super().__init__()
@@ -185,6 +199,23 @@ class _STFT(nn.Module):
             self.conv_imag.weight.copy_(torch.from_numpy(imag))
         self.conv_real.weight.requires_grad_(False)
         self.conv_imag.weight.requires_grad_(False)
+
+    def _load_from_state_dict(
+        self,
+        state_dict: Mapping[str, Any],
+        prefix: str,
+        local_metadata: dict[str, Any],
+        strict: bool,
+        missing_keys: list[str],
+        unexpected_keys: list[str],
+        error_msgs: list[str],
+    ) -> None:
+        # The kernels live in the child Conv1d modules, which load them after this returns:
+        # like any failed load_state_dict, a refused one may leave the model partly loaded.
+        error_msgs.extend(_kernel_errors(state_dict, prefix, self.KERNEL_TOLERANCE))
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
 
 
 class _SpectrogramExtractor(nn.Module):
@@ -281,12 +312,8 @@ class Cnn14(nn.Module):
 
     def _power_of_padded(self, padded: torch.Tensor) -> torch.Tensor:
         """(B, 1, L) padded waveform -> (B, 1, T, 513) power of every full window in it."""
-        stft = self.spectrogram_extractor.stft
-        kernels = torch.cat([stft.conv_real.weight, stft.conv_imag.weight], dim=0)
-        spectrum = F.conv1d(padded, kernels, stride=STFT_HOP)  # (B, 2 * 513, T)
-        real, imag = spectrum[:, :N_FREQ_BINS], spectrum[:, N_FREQ_BINS:]
-        power = real.square() + imag.square()
-        return power.transpose(1, 2)[:, None, :, :]
+        frames = padded[:, 0].unfold(-1, N_FFT, STFT_HOP)  # (B, T, N_FFT), a strided view
+        return _power_of_frames(frames)[:, None]
 
     def occluded_power(self, waveform: torch.Tensor, spans: list[tuple[int, int]]) -> torch.Tensor:
         """(S, 1, T, 513) power spectrograms of copies of a (1, N) waveform, copy i with the
@@ -352,11 +379,8 @@ class Cnn14(nn.Module):
         return copies
 
     def _power_of_windows(self, windows: torch.Tensor) -> torch.Tensor:
-        """(M, N_FFT) windows -> (M, 513) power, with the STFT's own kernels."""
-        stft = self.spectrogram_extractor.stft
-        real = windows @ stft.conv_real.weight[:, 0, :].T
-        imag = windows @ stft.conv_imag.weight[:, 0, :].T
-        return real.square() + imag.square()
+        """(M, N_FFT) windows -> (M, 513) power."""
+        return _power_of_frames(windows)
 
     def logmel(self, power: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, 513) power -> (B, 1, T, 64) log-mel in dB."""
@@ -425,6 +449,76 @@ def load_backbone(path: Path, device: torch.device | str = "cpu") -> Cnn14:
         ) from err
     freeze(model, device)
     return model
+
+
+def _power_of_frames(frames: torch.Tensor) -> torch.Tensor:
+    """(..., N_FFT) frames -> (..., 513) |DFT of the Hann-windowed frame|**2, via rfft."""
+    window, bin_weights = _fft_constants(
+        frames.dtype, frames.device, torch.is_inference_mode_enabled()
+    )
+    windowed = frames * window
+    if torch.jit.is_tracing():  # an export (torch.jit.trace) records torch ops, not Functions
+        spectrum = torch.fft.rfft(windowed, dim=-1)
+        return spectrum.real.square() + spectrum.imag.square()
+    return _PowerSpectrum.apply(windowed, bin_weights)
+
+
+class _PowerSpectrum(torch.autograd.Function):
+    """|rfft(y)|**2 over the last axis, its backward one irfft.
+
+    torch's backward of rfft pads the half spectrum to full length and runs a complex FFT,
+    half the front end's forward + backward time. The power has a closed-form gradient: for
+    P_k = |Y_k|**2 and upstream g, dL/dy = irfft(w g Y) with w = N_FFT * (2, 1, ..., 1, 2)
+    (irfft counts the bins other than 0 and N/2 twice). Under create_graph the backward
+    recomputes Y from y, so that second derivatives are right too.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, windowed: Tensor, bin_weights: Tensor) -> Tensor:
+        spectrum = torch.fft.rfft(windowed, dim=-1)
+        ctx.save_for_backward(windowed, spectrum, bin_weights)
+        return spectrum.real.square() + spectrum.imag.square()
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        windowed, spectrum, bin_weights = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: a spectrum autograd can differentiate
+            spectrum = torch.fft.rfft(windowed, dim=-1)
+        return torch.fft.irfft(grad * bin_weights * spectrum, n=N_FFT, dim=-1), None
+
+
+@functools.lru_cache(maxsize=8)
+def _fft_constants(
+    dtype: torch.dtype, device: torch.device, inference_mode: bool
+) -> tuple[Tensor, Tensor]:
+    """The Hann window and _PowerSpectrum's bin weights. Built in float64 and then cast, so
+    a float64 model gets the exact window; keyed on inference mode, since a tensor made
+    there could not be saved for a later backward pass."""
+    bin_weights = np.full(N_FREQ_BINS, float(N_FFT))
+    bin_weights[[0, -1]] *= 2.0
+    window = torch.from_numpy(hann_window(N_FFT)).to(device=device, dtype=dtype)
+    return window, torch.from_numpy(bin_weights).to(device=device, dtype=dtype)
+
+
+def _kernel_errors(state_dict: Mapping[str, Any], prefix: str, tolerance: float) -> list[str]:
+    """Why the DFT kernels in `state_dict` are not the standard ones (none: they are)."""
+    errors = []
+    for name, expected in zip(("conv_real", "conv_imag"), _standard_kernels(), strict=True):
+        loaded = state_dict.get(f"{prefix}{name}.weight")
+        if loaded is None or tuple(loaded.shape) != expected.shape:
+            continue  # torch reports it as missing or as a size mismatch
+        error = float(np.max(np.abs(loaded.detach().cpu().double().numpy() - expected)))
+        if error > tolerance:
+            errors.append(
+                f"{prefix}{name}.weight is not the Hann-windowed DFT the FFT front end "
+                f"computes (largest difference {error:.3g})"
+            )
+    return errors
+
+
+@functools.lru_cache(maxsize=1)
+def _standard_kernels() -> tuple[np.ndarray, np.ndarray]:
+    return dft_kernels(N_FFT)
 
 
 @functools.lru_cache(maxsize=4)
