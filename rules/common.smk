@@ -109,8 +109,8 @@ FIGURES = ("fig2_attribution", "fig3_threshold", "per_class_iou")
 BENCHMARK_FIGURES = ("forest", "faithfulness_curves", "sanity_curves")
 
 # The classifiers this run explains (models:), by name, in the report's order.
-MODELS = dict(config["models"])
-MODEL_NAMES = list(MODELS)
+MODEL_NAMES = list(config["run_models"])
+MODELS = {name: config["models"][name] for name in MODEL_NAMES}
 
 
 def models_of_kind(*kinds):

@@ -214,7 +214,7 @@ def test_several_methods_recorded_settings_and_auto_classes(
         run_dir / "results" / "main" / "cnn14" / "attribution" / "ig" / "test" / "shard_00000.h5"
     )
     assert f"ig: settings {method_settings('ig', IG_PARAMS).as_dict()} (from {shard})" in log
-    assert "gradcam: settings {'layer': 'conv_block6'} (from the method's defaults)" in log
+    assert "gradcam: settings {'layer': 'auto'} (from the method's defaults)" in log
     # What the attribute rule adds to a shard's settings is what explain drops again.
     assert set(run_context(torch.device("cpu"))) == set(SHARD_CONTEXT_KEYS)
     for method in methods.split(","):

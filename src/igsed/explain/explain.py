@@ -44,9 +44,8 @@ from igsed.explain.outputs import (
     write_scores,
 )
 from igsed.explain.rundir import TAU_STAR, MethodParams, RunDir, RunDirError, open_run
-from igsed.methods.loading import load_method_model
+from igsed.methods.loading import load_clip_classifier, load_method_model
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput
-from igsed.models.explained import load_explained_model
 
 logger = logging.getLogger(__name__)
 
@@ -204,9 +203,8 @@ def _threshold(run: RunDir, override: float | None) -> float:
 def _load_models(
     run: RunDir, methods: Sequence[str], device: torch.device
 ) -> dict[tuple[str, ...], nn.Module | None]:
-    files = run.model_files(EXPLAINED)
     models: dict[tuple[str, ...], nn.Module | None] = {
-        EXPLAINED: load_explained_model(files["backbone"], files["clip_head"], device)
+        EXPLAINED: load_clip_classifier(run.model_files(EXPLAINED), device)
     }
     for info in map(method_info, methods):
         if info.models not in models:

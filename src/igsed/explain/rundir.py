@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from igsed.core.methods import EXPLAINED
+from igsed.core.model_kinds import CLASSIFIER_ROLE
 from igsed.formats import layout
 from igsed.formats.handover import DamagedFileError
 from igsed.formats.shards import ShardError, read_shard
@@ -62,7 +64,23 @@ class RunDir:
     def results(self) -> Path:
         return self.workdir / layout.run_dir(layout.MAIN, self.model)
 
+    @property
+    def is_cnn14(self) -> bool:
+        """A CNN14 has its backbone and heads; every other kind one classifier file."""
+        return not (self.workdir / layout.model_file(self.model, CLASSIFIER_ROLE)).is_file()
+
     def model_files(self, roles: Iterable[str]) -> dict[str, Path]:
+        """The files of `roles` (a CNN14's), as the model has them: for any other kind the
+        clip classifier's roles are its one classifier file."""
+        roles = tuple(roles)
+        if not self.is_cnn14:
+            other = [role for role in roles if role not in EXPLAINED]
+            if other:
+                raise RunDirError(
+                    f"model {self.model!r} is not a CNN14: it has no {', '.join(other)} "
+                    "(the framewise heads are CNN14's)"
+                )
+            roles = (CLASSIFIER_ROLE,) if roles else ()
         return {role: self.workdir / layout.model_file(self.model, role) for role in roles}
 
     def tau(self, method: str) -> int | None:
@@ -136,8 +154,8 @@ def open_run(run_dir: str | Path, roles: Iterable[str], model: str | None = None
     if old:
         raise RunDirError(layout.old_layout_message(old))
     model = choose_model(workdir, model)
-    for role in roles:
-        _require(workdir / layout.model_file(model, role), layout.MODEL_ROLE_RULES[role])
+    for role, path in RunDir(workdir, model, TauStar("", (0, 0))).model_files(roles).items():
+        _require(path, layout.MODEL_ROLE_RULES[role])
     tau_star_path = workdir / layout.run_dir(layout.MAIN, model) / TAU_STAR
     _require(tau_star_path, "evaluate")
     try:

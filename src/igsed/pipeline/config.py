@@ -264,6 +264,24 @@ def _condition_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _model_problems(config: Mapping[str, Any]) -> list[str]:
+    """Each name of run_models must be a models entry; a user's file or folder must exist."""
+    models = config.get("models") or {}
+    problems = [
+        f"config key run_models names {name!r}, which is not under models: "
+        f"(configured: {', '.join(models) or 'none'})"
+        for name in config.get("run_models") or []
+        if name not in models
+    ]
+    for name in config.get("run_models") or []:
+        spec = models.get(name) or {}
+        for key in ("path", "search_path"):
+            value = spec.get(key)
+            if value and not Path(str(value)).expanduser().exists():
+                problems.append(f"config key models.{name}.{key} = {value!r} does not exist")
+    return problems
+
+
 def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
     """Problems the schema cannot see because they involve two keys or the file system."""
     problems: list[str] = []
@@ -272,4 +290,5 @@ def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
     problems += _backbone_problems(config["backbone"])
     problems += _soundbank_problems(config["soundbank"])
     problems += _condition_problems(config)
+    problems += _model_problems(config)
     return problems
