@@ -21,6 +21,7 @@ from igsed.core.statistics import BootstrapSettings, clip_draws
 from igsed.evaluation.models import (
     ModelResults,
     comparisons,
+    model_results,
     model_table,
     models_markdown,
     ranking_lines,
@@ -234,3 +235,27 @@ def test_the_outputs_are_written(models: dict[str, ModelResults], tmp_path: Path
     svg = (tmp_path / "models.svg").read_text()
     assert svg.count('<g id="axes_') == len(MODEL_METRICS)
     assert (tmp_path / "models.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_rules_lists_become_model_results() -> None:
+    runs = {m: f"results/main/{m}" for m in ("cnn14", "crnn")}
+    found = model_results(
+        ["cnn14", "crnn"],
+        [f"{run}/evaluation/intervals.csv" for run in runs.values()],
+        [f"{run}/evaluation/differences.csv" for run in runs.values()],
+        [f"{run}/evaluation/sed_view.csv" for run in runs.values()],
+        [f"{runs['cnn14']}/sanity/ig.csv", f"{runs['cnn14']}/sanity/gradcam.csv"],
+        {"crnn": {"fw_weak": FW_REASON}},
+    )
+    assert list(found) == ["cnn14", "crnn"]
+    assert found["crnn"].intervals_csv == Path("results/main/crnn/evaluation/intervals.csv")
+    assert found["cnn14"].sanity == {
+        "ig": Path("results/main/cnn14/sanity/ig.csv"),
+        "gradcam": Path("results/main/cnn14/sanity/gradcam.csv"),
+    }
+    assert found["crnn"].sanity == {} and found["cnn14"].skipped == {}
+    assert found["crnn"].skipped == {"fw_weak": FW_REASON}
+    with pytest.raises(ValueError, match="not a sanity table of one of the models"):
+        model_results(["cnn14"], ["a"], ["b"], ["c"], ["results/main/other/sanity/ig.csv"], {})
+    with pytest.raises(ValueError):  # one file per model
+        model_results(["cnn14", "crnn"], ["a"], ["b"], ["c"], [], {})

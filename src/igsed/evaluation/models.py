@@ -31,6 +31,7 @@ from igsed.core.methods import REFERENCE_METHOD, method_label
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.statistics import LOWER_IS_BETTER, best_baseline
 from igsed.evaluation.summaries import sanity_intervals
+from igsed.formats import layout
 from igsed.formats.figures import empty_figure, method_colors, save_figure
 from igsed.formats.intervals import read_differences, read_intervals
 from igsed.formats.models_table import (
@@ -94,6 +95,33 @@ class ModelResults:
     sed_view_csv: Path
     sanity: Mapping[str, Path] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
+
+
+def model_results(
+    models: Sequence[str],
+    intervals: Sequence[str | Path],
+    differences: Sequence[str | Path],
+    sed_view: Sequence[str | Path],
+    sanity: Sequence[str | Path],
+    skipped: Mapping[str, Mapping[str, str]],
+) -> dict[str, ModelResults]:
+    """The rule's inputs as ModelResults: one intervals, differences and SED view file per
+    model in the order of `models`, the sanity CSVs of all models (each under its model's
+    run folder, results/main/{model}/sanity/{method}.csv), the skipped methods by model."""
+    runs = {model: Path(layout.run_dir(layout.MAIN, model)) for model in models}
+    by_model: dict[str, dict[str, Path]] = {model: {} for model in models}
+    for path in map(Path, sanity):
+        owner = [model for model, run in runs.items() if path.parent.parent == run]
+        if len(owner) != 1:
+            raise ValueError(f"{path}: not a sanity table of one of the models {list(models)}")
+        by_model[owner[0]][path.stem] = path
+    files = zip(models, intervals, differences, sed_view, strict=True)
+    return {
+        model: ModelResults(
+            Path(interval), Path(difference), Path(sed), by_model[model], skipped.get(model, {})
+        )
+        for model, interval, difference, sed in files
+    }
 
 
 @dataclass(frozen=True)
