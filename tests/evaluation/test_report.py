@@ -14,6 +14,7 @@ from support.fake_run import (
     write_fake_run,
     write_fake_sanity,
 )
+from support.models_run import write_model
 
 from igsed.attribution.figure_clip import choose_figure_clip, rank_figure_clips
 from igsed.core.atomic import write_json
@@ -27,10 +28,12 @@ from igsed.evaluation.benchmark_figures import (
 )
 from igsed.evaluation.evaluate import MetricSettings, evaluate
 from igsed.evaluation.figures import FIGURE_NAMES
+from igsed.evaluation.models import ModelResults
 from igsed.evaluation.report import ReportInputs, installed_package_versions, report
 from igsed.evaluation.sed_view import SedViewJob, SedViewSettings, sed_view
 from igsed.evaluation.statistics import StatisticsJob, statistics
 from igsed.formats.manifest import read_events, read_manifest, write_split_summary
+from igsed.formats.models_table import read_models_table
 from igsed.formats.tables import write_csv
 
 CONFIG = {
@@ -166,9 +169,11 @@ def _write_summary(
     config: dict,
     backbone_meta: dict,
     name: str = "summary",
+    models: dict[str, ModelResults] | None = None,
+    folder: str = "report",
 ) -> tuple[str, str]:
     """The summary and the details of the hand-built run under `config`, as
-    `report/<name>.md` and `report/<name>_details.md`."""
+    `<folder>/<name>.md` and `<folder>/<name>_details.md`."""
     evaluation = root / "evaluation"
     table1 = pd.DataFrame(
         {
@@ -188,7 +193,7 @@ def _write_summary(
     )
     backbone = root / f"{name}_backbone.json"
     write_json(backbone, backbone_meta)
-    out = root / "report" / f"{name}.md"
+    out = root / folder / f"{name}.md"
     inputs = ReportInputs(
         table1_csv=table1_csv,
         table2_csv=evaluation / "table2.csv",
@@ -202,6 +207,7 @@ def _write_summary(
         split_summary_json=split_summary,
         backbone_meta_json=backbone,
         figures=list(figures),
+        models=models,
     )
     details = out.with_name(f"{name}_details.md")
     versions = {"numpy": "9.9.9", "torch": "not installed"}
@@ -404,3 +410,60 @@ def test_summary_has_the_sed_view_faithfulness_and_sanity(summary: str) -> None:
     )
     sed = _row(summary, "IG", "## SED view")
     assert len(sed) == 4 and all("[" in cell for cell in sed[1:])
+
+
+def _fake_model(root: Path) -> ModelResults:
+    """The hand-built run as a cnn14 that ran every method of CONFIG."""
+    evaluation = root / "evaluation"
+    return ModelResults(
+        evaluation / "intervals.csv",
+        evaluation / "differences.csv",
+        evaluation / "sed_view.csv",
+        _sanity_files(root),
+    )
+
+
+def test_one_model_leaves_the_summary_as_it_was(
+    run_outputs: tuple[Path, FakeRun], figures: list[Path], summary: str
+) -> None:
+    root = run_outputs[0]
+    models = {"cnn14": _fake_model(root)}
+    text, _ = _write_summary(
+        root, figures, CONFIG, PIPELINE_BACKBONE, models=models, folder="one_model"
+    )
+    assert text == summary and "## Models" not in text
+    table = read_models_table(root / "one_model" / "models.csv")
+    assert set(table["model"]) == {"cnn14"} and (root / "one_model" / "models.svg").is_file()
+
+
+def test_two_models_get_a_models_section_after_the_findings(
+    run_outputs: tuple[Path, FakeRun], figures: list[Path], tmp_path: Path
+) -> None:
+    root = run_outputs[0]
+    models = {"cnn14": _fake_model(root), "crnn": write_model(tmp_path, "crnn")}
+    text, _ = _write_summary(
+        root, figures, CONFIG, PIPELINE_BACKBONE, models=models, folder="two_models"
+    )
+    assert text.index("## Findings") < text.index("## Models") < text.index("## Table I")
+    out = root / "two_models"
+    assert {p.name for p in out.glob("models.*") if p.suffix != ".check"} == {
+        "models.csv",
+        "models.md",
+        "models.png",
+        "models.svg",
+    }
+    intervals = pd.read_csv(root / "evaluation" / "intervals.csv")
+    energy = intervals[(intervals["method"] == "energy") & (intervals["metric"] == "iou")]
+    row = _row(text, "Energy baseline", "## Models")
+    # Methods down; cnn14's five metrics, then crnn's (support.models_run).
+    assert row[1] == "{:.2f} [{:.2f}, {:.2f}]".format(
+        *energy[["value", "ci_low", "ci_high"]].iloc[0]
+    )
+    assert row[6] == "0.25 [0.20, 0.30]"
+    reason = "needs CNN14's framewise heads (trained on its frame embeddings)"
+    assert _row(text, "FW-WS", "## Models")[6:] == [f"n/a (skipped: {reason})"] + ["n/a"] * 4
+    assert f"- crnn: FW-WS, FW-SS skipped ({reason}).\n" in text
+    # Grad-CAM is not among the hand-built cnn14's methods, and not skipped by it either.
+    assert _row(text, "Grad-CAM", "## Models")[1:6] == ["—"] * 5
+    assert "![Model × method forest plot](models.png)" in text
+    assert "- **IoU** (paired intervals): beat IG — cnn14: none; crnn: Model frames." in text

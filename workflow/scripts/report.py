@@ -3,10 +3,23 @@
 from pathlib import Path
 
 from igsed.core.logs import log_to_file
+from igsed.evaluation.models import model_results
 from igsed.evaluation.report import ReportInputs, report
 
 log_to_file(snakemake.log[0])
 inputs = snakemake.input
+# Every model's results on main (model_* inputs, in the order of params.models), when the
+# rule passes them: models.csv/.md/.png/.svg beside the summary, a Models section with two.
+models = None
+if snakemake.params.get("models"):
+    models = model_results(
+        snakemake.params.models,
+        inputs.model_intervals,
+        inputs.model_differences,
+        inputs.model_sed_view,
+        inputs.model_sanity,
+        snakemake.params.skipped,
+    )
 report(
     Path(snakemake.output.summary),
     ReportInputs(
@@ -24,6 +37,7 @@ report(
         backbone_meta_json=Path(inputs.backbone_meta),
         figures=[Path(p) for p in inputs.figures],
         conditions_md=Path(inputs.conditions[0]) if inputs.conditions else None,
+        models=models,
     ),
     config=dict(snakemake.params.config),
     details_path=Path(snakemake.output.details),

@@ -26,6 +26,7 @@ from igsed.core.methods import method_label
 from igsed.core.statistics import MIN_OWN_SPREAD, BootstrapSettings
 from igsed.core.versions import package_version
 from igsed.evaluation.findings import findings
+from igsed.evaluation.models import ModelResults, write_models_outputs
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
     PAPER_SPLIT_COUNTS,
@@ -620,6 +621,10 @@ class ReportInputs:
     figures: Sequence[Path]
     # The cross-condition comparison's markdown (rule conditions); None without conditions.
     conditions_md: Path | None = None
+    # Every model's results on main, in the configured order (the first is the one above):
+    # models.csv/.md/.png/.svg are written beside the summary, which gets a Models section
+    # when there are two or more. None: neither.
+    models: Mapping[str, ModelResults] | None = None
 
 
 def _paper_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
@@ -715,6 +720,28 @@ def _conditions_sections(conditions_md: Path | None) -> list[str]:
     ]
 
 
+def _models_section(inputs: ReportInputs, config: Mapping[str, Any], out_dir: Path) -> list[str]:
+    """Write the model × method outputs into `out_dir`; the summary's section on them when
+    the run explains two or more models."""
+    if not inputs.models:
+        return []
+    body = write_models_outputs(
+        inputs.models,
+        BootstrapSettings(**(_get(config, "metrics.bootstrap") or {})),
+        out_dir,
+        methods=_get(config, "attribution.run") or (),
+        level=_level(config),
+    )
+    if len(inputs.models) < 2:
+        return []
+    first, *others = inputs.models
+    intro = (
+        f"The findings above and the tables below are {first}'s. Here every method on every "
+        f"model ({', '.join([first, *others])}), on the test split of main.\n"
+    )
+    return ["## Models\n", intro, body]
+
+
 def _details(inputs: ReportInputs, config: dict[str, Any], versions: dict[str, str]) -> str:
     backbone = read_json(inputs.backbone_meta_json)
     sections = [
@@ -761,6 +788,7 @@ def report(
         _opening(config, backbone),
         "## Findings\n",
         _findings_section(inputs),
+        *_models_section(inputs, config, out_path.parent),
         *_paper_sections(inputs, config),
         *_benchmark_sections(inputs, config),
         "## Figures\n",
