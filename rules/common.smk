@@ -627,7 +627,8 @@ SPLIT_FILES = ("manifest.tsv", "events.tsv", "summary.json")
 
 
 def report_inputs(wildcards):
-    """What the summary reads: the first model's results on main (and its comparison)."""
+    """What the summary reads: the first model's results on main (and its comparison), and
+    every model's intervals, SED view and sanity for the model x method table."""
     model = MODEL_NAMES[0]
     run = main_run(model)
     evaluation = f"{run}/evaluation"
@@ -643,8 +644,21 @@ def report_inputs(wildcards):
         "sed_view": f"{evaluation}/sed_view.csv",
         "sanity": sanity_file_list(model),
         "split_summary": layout.split_file(MAIN_CONDITION, "summary.json"),
-        "backbone_meta": f"{layout.model_dir(model)}/backbone.json",
+        "backbone_meta": [
+            f"{layout.model_dir(name)}/backbone.json" for name in CNN14_MODELS[:1]
+        ],
         "conditions": [comparison["table_md"]] if CONDITIONS else [],
+        # In the order of MODEL_NAMES (params.models); sanity files by their model's path.
+        "model_intervals": [
+            f"{main_run(m)}/evaluation/intervals.csv" for m in MODEL_NAMES
+        ],
+        "model_differences": [
+            f"{main_run(m)}/evaluation/differences.csv" for m in MODEL_NAMES
+        ],
+        "model_sed_view": [
+            f"{main_run(m)}/evaluation/sed_view.csv" for m in MODEL_NAMES
+        ],
+        "model_sanity": [path for m in MODEL_NAMES for path in sanity_file_list(m)],
         "figures": [
             *figure_paths(FIGURES + BENCHMARK_FIGURES, model),
             *(comparison["figures"] if CONDITIONS else []),

@@ -190,6 +190,13 @@ rule report:
             caption="../workflow/report/details.rst",
             category="0. Summary",
         ),
+        models_csv="results/report/models.csv",
+        models_md="results/report/models.md",
+        models_figures=report(
+            ["results/report/models.png", "results/report/models.svg"],
+            caption="../workflow/report/models.rst",
+            category="0. Summary",
+        ),
     log:
         "results/logs/report/report.log",
     benchmark:
@@ -202,6 +209,8 @@ rule report:
         runtime=10,
     params:
         config=config,
+        models=MODEL_NAMES,
+        skipped={model: skipped_methods(model) for model in MODEL_NAMES},
         code=code_version("report.py"),
     script:
         "../workflow/scripts/report.py"

@@ -239,7 +239,8 @@ def test_nested_command_line_values_are_read_as_yaml() -> None:
         ({"low snr": {}}, "config key conditions.low snr is not allowed: names match"),
         (
             {"low": {"snr": [0, 10]}},
-            "unknown config key conditions.low.snr; allowed keys here: n_events, recordings, ref_db, snr_db,",
+            "unknown config key conditions.low.snr; allowed keys here: n_events, recordings, "
+            "ref_db, snr_db,",
         ),
         (
             {"low": {"snr_db": [10, 0]}},

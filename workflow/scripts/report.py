@@ -31,10 +31,10 @@ report(
         intervals_csv=Path(inputs.intervals),
         differences_csv=Path(inputs.differences),
         sed_view_csv=Path(inputs.sed_view),
-        # results/sanity/{method}.csv, in the order of attribution.run
+        # the first model's sanity/{method}.csv, in the order of attribution.run
         sanity={Path(p).stem: Path(p) for p in inputs.sanity},
         split_summary_json=Path(inputs.split_summary),
-        backbone_meta_json=Path(inputs.backbone_meta),
+        backbone_meta_json=Path(inputs.backbone_meta[0]) if inputs.backbone_meta else None,
         figures=[Path(p) for p in inputs.figures],
         conditions_md=Path(inputs.conditions[0]) if inputs.conditions else None,
         models=models,

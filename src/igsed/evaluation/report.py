@@ -617,7 +617,8 @@ class ReportInputs:
     sed_view_csv: Path
     sanity: Mapping[str, Path]
     split_summary_json: Path
-    backbone_meta_json: Path
+    # The CNN14 backbone's record (rule backbone); None when the run explains no CNN14.
+    backbone_meta_json: Path | None
     figures: Sequence[Path]
     # The cross-condition comparison's markdown (rule conditions); None without conditions.
     conditions_md: Path | None = None
@@ -743,7 +744,7 @@ def _models_section(inputs: ReportInputs, config: Mapping[str, Any], out_dir: Pa
 
 
 def _details(inputs: ReportInputs, config: dict[str, Any], versions: dict[str, str]) -> str:
-    backbone = read_json(inputs.backbone_meta_json)
+    backbone = read_json(inputs.backbone_meta_json) if inputs.backbone_meta_json else {}
     sections = [
         "# igsed run details\n",
         "What the summary leaves out: every method per class, every paired difference, "
@@ -782,7 +783,7 @@ def report(
     out_path = Path(out_path)
     details_path = Path(details_path) if details_path else out_path.parent / "details.md"
     versions = package_versions if package_versions is not None else installed_package_versions()
-    backbone = read_json(inputs.backbone_meta_json)
+    backbone = read_json(inputs.backbone_meta_json) if inputs.backbone_meta_json else {}
     sections = [
         "# igsed run summary\n",
         _opening(config, backbone),
