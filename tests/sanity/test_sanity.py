@@ -23,16 +23,20 @@ from igsed.formats.instances import Instance, read_instances, write_instances
 from igsed.formats.sanity import (
     CASCADE_LAYERS,
     SANITY_COLUMNS,
+    cascade_of,
     level_medians,
     read_sanity,
     write_sanity,
 )
 from igsed.methods.frames import frame_magnitude
 from igsed.methods.registry import IMPLEMENTATIONS, method_settings
+from igsed.models.classifier import ClassifierError
 from igsed.models.cnn14 import load_backbone
+from igsed.models.crnn import Crnn, CrnnShape
 from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
 from igsed.models.randomise import randomise_layer
+from igsed.models.stored import load_classifier, register_user_model, save_crnn
 from igsed.sanity.sanity import (
     SANITY_METHODS,
     SanityJob,
@@ -135,6 +139,13 @@ def _table(rhos: list[float]) -> pd.DataFrame:
     )
 
 
+def _mixed_level() -> pd.DataFrame:
+    """Two instances whose level 2 names different layers."""
+    table = _table([0.5, 0.1])
+    table.loc[(table["level"] == 2) & (table["class"] == CLASSES[1]), "layer"] = "gru"
+    return table
+
+
 def test_table_round_trip_and_errors(tmp_path: Path) -> None:
     path = tmp_path / "sanity.csv"
     write_sanity(path, _table([0.25, np.nan, -1.0]))
@@ -149,10 +160,14 @@ def test_table_round_trip_and_errors(tmp_path: Path) -> None:
     assert read_sanity(path).empty and level_medians(read_sanity(path)).isna().all()
     bad = {
         "missing columns": _table([0.5]).drop(columns="layer"),
-        "level 2 is layer 'fc1', not 'conv_block1'": _table([0.5]).replace(
+        r"layer 'conv_block1' is at levels \[2, 8\]": _table([0.5]).replace(
             {"layer": {"fc1": "conv_block1"}}
         ),
-        "levels": _table([0.5]).replace({"level": {8: 9}}),
+        r"level 2 names several layers: \['fc1', 'gru'\]": _mixed_level(),
+        r"levels must run 1..9 without a gap, found \[1, 2, 3, 4, 5, 6, 7, 9\]": _table(
+            [0.5]
+        ).replace({"level": {8: 9}}),
+        "levels must be integers from 1": _table([0.5]).replace({"level": {8: 0}}),
         r"\[-1, 1\]": _table([1.5]),
     }
     for message, frame in bad.items():
@@ -277,3 +292,108 @@ def test_no_instances_give_an_empty_table(dataset: dict[str, Path], tmp_path: Pa
     summary = sanity(job, SanitySettings(device="cpu"), {})
     assert read_sanity(job.out_path).empty
     assert summary["n_instances"] == 0
+
+
+# --- Any model with named layers: a tiny CRNN from its file --------------------------------
+
+CRNN_CASCADE = (
+    "attention_linear",
+    "frame_linear",
+    "gru",
+    "conv_block3",
+    "conv_block2",
+    "conv_block1",
+)
+
+
+def _crnn_file(root: Path) -> Path:
+    torch.manual_seed(1)
+    model = Crnn(CrnnShape(channels=(4, 8, 8), gru_hidden=8))
+    path = root / "classifier.pt"
+    save_crnn(model, path, training={})
+    return path
+
+
+def test_a_cascade_of_any_length_round_trips(tmp_path: Path) -> None:
+    rows = [
+        (level, layer, f"test_{i:05d}", CLASSES[i], 0.1 * level - 0.2 * i)
+        for level, layer in enumerate(CRNN_CASCADE, start=1)
+        for i in range(2)
+    ]
+    path = tmp_path / "crnn.csv"
+    write_sanity(path, pd.DataFrame(rows, columns=list(SANITY_COLUMNS)))
+    table = read_sanity(path)
+    assert cascade_of(table) == CRNN_CASCADE
+    expected = [np.median([0.1 * level, 0.1 * level - 0.2]) for level in range(1, 7)]
+    np.testing.assert_allclose(level_medians(table).to_numpy(), expected, atol=1e-9)
+    assert level_medians(table, 8).index.tolist() == list(range(1, 9))
+    # Every instance needs every level the file holds.
+    pd.DataFrame(rows[:-1], columns=list(SANITY_COLUMNS)).to_csv(path, index=False)
+    seal(path)
+    with pytest.raises(ValueError, match="has 5 level values, expected 6"):
+        read_sanity(path)
+
+
+def test_the_job_runs_on_a_crnn_file(dataset: dict[str, Path], tmp_path: Path) -> None:
+    """Six levels, each the Spearman of plain autograd saliency on the CRNN randomised down to
+    that level with the trained CRNN's (scipy)."""
+    path = _crnn_file(tmp_path)
+    out_path = tmp_path / "saliency.csv"
+    job = SanityJob(
+        "saliency", dataset["manifest"], {"classifier": path}, dataset["instances"], out_path
+    )
+    settings = SanitySettings(n_instances=3, seed=SEED, device="cpu")
+    summary = sanity(job, settings, {})
+    table = read_sanity(out_path)
+    assert cascade_of(table) == CRNN_CASCADE
+    assert table["level"].tolist() == [level for level in range(1, 7) for _ in range(3)]
+    assert sorted(summary["median_spearman"]) == list(range(1, 7))
+    chosen = select_instances(read_instances(dataset["instances"]), 3, SEED)
+    clips = {clip.clip_id: clip.waveform for clip in clip_inputs(job, chosen)}
+    reference = {}
+    for level in range(7):
+        model = load_classifier(path)
+        for layer in CRNN_CASCADE[:level]:
+            randomise_layer(model, layer, SEED)
+        for instance in chosen:
+            target = CLASSES.index(instance.class_name)
+            scores = _plain_saliency(model, clips[instance.clip_id], target)
+            key = (instance.clip_id, instance.class_name)
+            if level == 0:
+                reference[key] = scores
+                continue
+            row = table[
+                (table["level"] == level)
+                & (table["clip_id"] == key[0])
+                & (table["class"] == key[1])
+            ]
+            expected = spearmanr(scores, reference[key]).statistic
+            assert row["spearman"].item() == pytest.approx(expected, abs=1e-4), (level, key)
+    assert (table.loc[table["level"] == 6, "spearman"] < 0.999).all()
+
+
+def test_a_model_without_named_layers_is_refused(dataset: dict[str, Path], tmp_path: Path) -> None:
+    class Flat(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = torch.nn.Linear(1, len(CLASSES))
+
+        def forward(self, waveform: torch.Tensor) -> torch.Tensor:
+            return torch.sigmoid(self.linear(waveform.abs().mean(dim=1, keepdim=True)))
+
+    exported = tmp_path / "flat.pt"
+    torch.jit.save(torch.jit.trace(Flat(), torch.ones(1, 320)), str(exported))
+    spec = {
+        "kind": "torchscript",
+        "path": str(exported),
+        "classes": list(CLASSES),
+        "sample_rate": 32000,
+        "class_map": {name: name for name in CLASSES},
+    }
+    register_user_model("flat", spec, tmp_path / "classifier.pt")
+    out_path = tmp_path / "saliency.csv"
+    models = {"classifier": tmp_path / "classifier.pt"}
+    job = SanityJob("saliency", dataset["manifest"], models, dataset["instances"], out_path)
+    with pytest.raises(ClassifierError, match=r"model 'flat' declares no named layers"):
+        sanity(job, SanitySettings(n_instances=3, seed=SEED, device="cpu"), {})
+    assert not out_path.exists()

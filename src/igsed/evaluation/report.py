@@ -699,8 +699,8 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         _intervals_section(intervals, _FAITHFULNESS_METRICS),
         "## Sanity (cascading randomisation, test subset)\n",
         "Median Spearman correlation of each method's frame scores with its scores on the "
-        "trained model, as the clip head, fc1 and conv_block6 to conv_block1 are "
-        f"re-initialised in turn, with {level} bootstrap intervals over the subset's clips. "
+        "trained model, as the model's named layers are re-initialised in turn from the top "
+        f"down (the rows), with {level} bootstrap intervals over the subset's clips. "
         "A method whose scores stay correlated once every layer is random does not explain "
         "the model.\n",
         _sanity_section(inputs.sanity, config),

@@ -1,18 +1,21 @@
 """The sanity check's table (rule sanity): one method's rank correlations under randomisation.
 
-Cascading model-parameter randomisation (Adebayo et al., 2018): level k re-initialises the
-first k layers of `CASCADE_LAYERS`, top down, so level 8 is a model with nothing trained left
-but the front end. One CSV per method, one row per (level, instance):
+Cascading model-parameter randomisation (Adebayo et al., 2018; igsed.models.randomise):
+level k re-initialises the first k layers of the model's cascade (its named layers from the
+top down), so level L, the cascade's length, leaves nothing trained in any named layer.
+CNN14's cascade is `CASCADE_LAYERS` (8 levels); another model's has its own length and
+names (the CRNN's 6). One CSV per (model, method), one row per (level, instance):
 
-- level: 1..8, the number of layers re-initialised;
-- layer: the last layer re-initialised at that level (`CASCADE_LAYERS[level - 1]`), so a
-  report can label a level without knowing the cascade;
+- level: 1..L, the number of layers re-initialised;
+- layer: the last layer re-initialised at that level, so a reader learns the cascade from
+  the file (`cascade_of`) and labels a level without knowing the model;
 - clip_id, class: the instance;
 - spearman: the Spearman rank correlation of the method's 100 frame scores on that model
   with its frame scores on the trained model; empty (NaN) where undefined (constant scores).
 
 Rows are sorted by level, clip_id, class. The file is checked on reading against its writer's
-record (formats.handover), and every instance must have every level once.
+record (formats.handover); its levels run 1..L without a gap, each level names one layer and
+each layer one level, and every instance has every level once.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from igsed.formats.tables import (
     write_csv,
 )
 
-# Top down: the clip head's linear layer, the embedding fc1, then the conv blocks from the
-# last to the first. Level k re-initialises the first k of these.
+# CNN14's cascade (igsed.models.randomise.CASCADE), top down: the clip head's linear layer,
+# the embedding fc1, then the conv blocks from the last to the first.
 CASCADE_LAYERS: tuple[str, ...] = (
     "clip_head",
     "fc1",
@@ -45,24 +48,39 @@ def _check(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
     require_columns(frame, SANITY_COLUMNS, path)
     frame = frame[list(SANITY_COLUMNS)].copy()
     levels = pd.to_numeric(frame["level"], errors="coerce")
-    integral = levels.notna() & (levels % 1 == 0)
-    if not (integral & levels.between(1, len(CASCADE_LAYERS))).all():
-        raise ValueError(f"{path}: levels must be integers 1..{len(CASCADE_LAYERS)}")
+    if not (levels.notna() & (levels % 1 == 0) & (levels >= 1)).all():
+        raise ValueError(f"{path}: levels must be integers from 1")
     frame["level"] = levels.astype(int)
-    expected = frame["level"].map(lambda level: CASCADE_LAYERS[level - 1])
-    wrong = frame.index[frame["layer"].astype(str) != expected]
-    if len(wrong):
-        row = frame.loc[wrong[0]]
-        raise ValueError(
-            f"{path}: level {row['level']} is layer {CASCADE_LAYERS[row['level'] - 1]!r}, "
-            f"not {row['layer']!r}"
-        )
+    for column in ("layer", "clip_id", "class"):
+        frame[column] = frame[column].astype(str)
+    _check_cascade(frame, path)
     frame["spearman"] = pd.to_numeric(frame["spearman"], errors="coerce").astype(float)
     if (frame["spearman"].abs() > 1 + 1e-9).any():
         raise ValueError(f"{path}: Spearman correlations outside [-1, 1]")
-    for column in ("layer", "clip_id", "class"):
-        frame[column] = frame[column].astype(str)
     return frame.sort_values(_SORT, kind="stable").reset_index(drop=True)
+
+
+def _check_cascade(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Levels 1..L without a gap, one layer per level and one level per layer."""
+    found = sorted(set(frame["level"]))
+    if found != list(range(1, len(found) + 1)):
+        raise ValueError(f"{path}: levels must run 1..{max(found)} without a gap, found {found}")
+    pairs = frame[["level", "layer"]].drop_duplicates().sort_values("level", kind="stable")
+    for level, layers in pairs.groupby("level")["layer"]:
+        if len(layers) > 1:
+            raise ValueError(f"{path}: level {level} names several layers: {sorted(layers)}")
+    for layer, levels in pairs.groupby("layer")["level"]:
+        if len(levels) > 1:
+            raise ValueError(
+                f"{path}: layer {layer!r} is at levels {sorted(levels)}; a cascade "
+                "re-initialises each layer at one level"
+            )
+
+
+def cascade_of(frame: pd.DataFrame) -> tuple[str, ...]:
+    """The cascade a checked sanity table holds: its layer names by level, top down."""
+    names = frame.drop_duplicates("level").sort_values("level")["layer"]
+    return tuple(str(name) for name in names)
 
 
 def write_sanity(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
@@ -74,15 +92,17 @@ def read_sanity(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A sanity table written by `write_sanity`, its columns and levels checked."""
     frame = _check(read_table(path, dtype={"layer": str, "clip_id": str, "class": str}), path)
     require_unique(frame, ("level", "clip_id", "class"), path)
-    require_complete(frame, ("clip_id", "class"), "level", len(CASCADE_LAYERS), path)
+    require_complete(frame, ("clip_id", "class"), "level", len(cascade_of(frame)), path)
     return frame
 
 
-def level_medians(frame: pd.DataFrame) -> pd.Series:
-    """Median Spearman per level 1..8 over the instances where it is defined (NaN if none).
+def level_medians(frame: pd.DataFrame, n_levels: int | None = None) -> pd.Series:
+    """Median Spearman per level 1..L over the instances where it is defined (NaN if none);
+    L is `n_levels`, or the table's deepest level.
 
-    A method is flagged when its level-8 median stays above `sanity.flag_correlation`: its
+    A method is flagged when its level-L median stays above `sanity.flag_correlation`: its
     scores then barely depend on what the model learned.
     """
-    levels = pd.RangeIndex(1, len(CASCADE_LAYERS) + 1, name="level")
+    deepest = len(cascade_of(frame)) if n_levels is None else int(n_levels)
+    levels = pd.RangeIndex(1, deepest + 1, name="level")
     return frame.groupby("level")["spearman"].median().reindex(levels)

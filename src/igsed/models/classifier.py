@@ -8,7 +8,8 @@ find (a user's module may have a `backbone` that means something else):
 - `FRAME_OUTPUT`: `frame_probabilities(waveform)` -> (B, T, C) frame probabilities, each
   frame `frame_seconds` long (a SED model's own output; a model-intrinsic method).
 - `LAYERS`: `layers()` -> {name: module} in forward order (Grad-CAM attributes at one of
-  them; the sanity cascade re-initialises them from the top down).
+  them; the sanity cascade re-initialises them from the top down, with the copies of a
+  layer that `layer_copies()` names).
 - `POWER_SPLIT`: CNN14's exact shortcuts, `forward(x) == from_power(power_spectrogram(x))`,
   with `occluded_power` and `masked_power` recomputing only the STFT windows a zeroed span
   reaches (the fused IG engine and the fast occlusion, faithfulness and gradient paths).
@@ -78,6 +79,12 @@ class Classifier(nn.Module):
         """{name: module} in forward order (capability LAYERS)."""
         self.require([LAYERS], "layers()")
         raise NotImplementedError
+
+    def layer_copies(self) -> dict[str, list[nn.Module]]:
+        """{layer name: modules outside `layers()` that hold a copy of that layer's weights
+        and must stay equal to it} (with LAYERS; the sanity cascade re-initialises a copy
+        with its layer). Layers sharing one Parameter need no entry."""
+        return {}
 
     def layer_frame_seconds(self, layer: str, n_frames: int, n_samples: int) -> float:
         """Seconds per time step of a layer's output of `n_frames` steps for a waveform of

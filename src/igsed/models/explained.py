@@ -73,6 +73,10 @@ class ExplainedModel(Classifier):
         blocks = {f"conv_block{i}": block for i, block in enumerate(self.backbone.conv_blocks(), 1)}
         return {**blocks, "fc1": self.head.embedding.fc1, "clip_head": self.head.linear}
 
+    def layer_copies(self) -> dict[str, list[nn.Module]]:
+        """The backbone's own fc1, which the clip head's frozen copy of fc1 was made from."""
+        return {"fc1": [self.backbone.fc1]}
+
     def layer_frame_seconds(self, layer: str, n_frames: int, n_samples: int) -> float:
         """CNN14's conv blocks have exact strides (the clip's frames are not a whole number
         of block frames)."""

@@ -147,6 +147,9 @@ class MappedClassifier(Classifier):
         assert isinstance(self.module, Classifier)
         return self.module.layers()
 
+    def layer_copies(self) -> dict[str, list[nn.Module]]:
+        return self.module.layer_copies() if isinstance(self.module, Classifier) else {}
+
 
 def entry_point_file(entry: str) -> Path:
     """The source file of `package.module:function`: what the model's checksum covers."""

@@ -2,10 +2,11 @@
 
 Cascading model-parameter randomisation (Adebayo et al., 2018; igsed.models.randomise): on a
 seeded subset of the test instances, the method attributes the trained clip classifier
-(level 0) and then models whose top 1..8 layers are re-initialised. Each level's frame
-scores are compared with level 0's by Spearman rank correlation, per instance. A method
-whose scores stay alike when nothing learned is left explains the input (or the
-architecture), not the classifier, and is flagged.
+(level 0) and then models whose top 1..L named layers are re-initialised (L = 8 for CNN14,
+6 for the CRNN: any model declaring LAYERS has a cascade; one without is refused). Each
+level's frame scores are compared with level 0's by Spearman rank correlation, per
+instance. A method whose scores stay alike when nothing learned is left explains the input
+(or the architecture), not the classifier, and is flagged.
 
 Every level runs the method exactly as the `attribute` rule does (the registry's settings
 and per-clip computation, the same per-clip seeds), on a fresh model object per level: the
@@ -37,7 +38,7 @@ from igsed.formats.instances import Instance, read_instances
 from igsed.formats.sanity import SANITY_COLUMNS, level_medians, write_sanity
 from igsed.methods.loading import audio_paths, load_method_model
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, check_result, method_settings
-from igsed.models.randomise import CASCADE, randomised_copy
+from igsed.models.randomise import model_cascade, randomised_copy
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,8 @@ class SanityJob:
 
     method: str
     manifest: Path
-    models: Mapping[str, Path]  # by role: backbone, clip_head
-    instances: Path  # results/main/cnn14/attribution/instances_test.tsv
+    models: Mapping[str, Path]  # by role: backbone and clip_head, or classifier
+    instances: Path  # results/{condition}/{model}/attribution/instances_test.tsv
     out_path: Path
     split: str = "test"
 
@@ -154,25 +155,31 @@ def cascade_scores(
     method: str,
     config: Any,
     seed: int,
-    levels: Sequence[int] = tuple(range(len(CASCADE) + 1)),
+    levels: Sequence[int] | None = None,
 ) -> dict[int, dict[Key, np.ndarray]]:
-    """Frame scores per level: level 0 on `model`, level k on a fresh randomised copy.
+    """Frame scores per level (all of the model's cascade, 0..L, by default): level 0 on
+    `model`, level k on a fresh randomised copy.
 
     Each level gets its own model object (igsed.models.randomise.randomised_copy), dropped
     after its clips, so at most two models are held at a time.
     """
+    cascade = model_cascade(model)
     by_level: dict[int, dict[Key, np.ndarray]] = {}
-    for level in levels:
+    for level in range(len(cascade) + 1) if levels is None else levels:
         start = time.perf_counter()
         level_model = model if level == 0 else randomised_copy(model, level, seed)
         by_level[level] = _level_scores(level_model, clips, method, config)
         del level_model
-        _log_level(method, level, by_level, time.perf_counter() - start)
+        _log_level(method, cascade, level, by_level, time.perf_counter() - start)
     return by_level
 
 
 def _log_level(
-    method: str, level: int, by_level: Mapping[int, Mapping[Key, np.ndarray]], seconds: float
+    method: str,
+    cascade: Sequence[str],
+    level: int,
+    by_level: Mapping[int, Mapping[Key, np.ndarray]],
+    seconds: float,
 ) -> None:
     count = len(by_level[level])
     if level == 0 or 0 not in by_level:
@@ -183,17 +190,20 @@ def _log_level(
         "%s level %d (randomised down to %s): %d instances in %.1f s, median Spearman %.3f",
         method,
         level,
-        CASCADE[level - 1],
+        cascade[level - 1],
         count,
         seconds,
         median,
     )
 
 
-def correlation_table(by_level: Mapping[int, Mapping[Key, np.ndarray]]) -> pd.DataFrame:
-    """The sanity table (igsed.formats.sanity): one row per randomised level and instance."""
+def correlation_table(
+    by_level: Mapping[int, Mapping[Key, np.ndarray]], cascade: Sequence[str]
+) -> pd.DataFrame:
+    """The sanity table (igsed.formats.sanity): one row per randomised level and instance,
+    each level labelled with its layer of the model's `cascade`."""
     rows = [
-        (level, CASCADE[level - 1], clip_id, class_name, rho)
+        (level, cascade[level - 1], clip_id, class_name, rho)
         for level in sorted(by_level)
         if level > 0
         for (clip_id, class_name), rho in correlations(by_level[0], by_level[level]).items()
@@ -202,9 +212,9 @@ def correlation_table(by_level: Mapping[int, Mapping[Key, np.ndarray]]) -> pd.Da
 
 
 def _summary(
-    job: SanityJob, settings: SanitySettings, table: pd.DataFrame, n_chosen: int, seconds: float
+    job: SanityJob, n_levels: int, table: pd.DataFrame, n_chosen: int, seconds: float
 ) -> dict[str, Any]:
-    medians = level_medians(table)
+    medians = level_medians(table, n_levels)
     return {
         "out_path": str(job.out_path),
         "method": job.method,
@@ -229,20 +239,22 @@ def sanity(
     config = method_settings(job.method, method_params)
     device = pick_device(settings.device)
     chosen = select_instances(read_instances(job.instances), settings.n_instances, settings.seed)
+    model = load_method_model(info, job.models, device)
+    cascade = model_cascade(model)  # a model without named layers is refused here
     logger.info(
-        "sanity %s: %d test instances, %d levels, seed %d, on %s, %s",
+        "sanity %s: %d test instances, %d levels (%s), seed %d, on %s, %s",
         job.method,
         len(chosen),
-        len(CASCADE),
+        len(cascade),
+        ", ".join(cascade),
         settings.seed,
         device,
         dict(method_params),
     )
-    model = load_method_model(info, job.models, device)
     by_level = cascade_scores(model, clip_inputs(job, chosen), job.method, config, settings.seed)
-    table = correlation_table(by_level)
+    table = correlation_table(by_level, cascade)
     write_sanity(job.out_path, table)
-    summary = _summary(job, settings, table, len(chosen), time.perf_counter() - start)
+    summary = _summary(job, len(cascade), table, len(chosen), time.perf_counter() - start)
     logger.info(
         "sanity %s written in %.1f s; median Spearman per level: %s",
         job.out_path,
