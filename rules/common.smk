@@ -37,6 +37,7 @@ from igsed.core.checksums import file_digest  # noqa: E402
 from igsed.core.model_kinds import (
     CNN14,
     CNN14_ROLES,
+    classifier_capabilities,
     method_roles,
     skip_reason,
     user_source_file,
@@ -44,6 +45,7 @@ from igsed.core.model_kinds import (
 from igsed.core.methods import (
     GRADIENT_FAMILIES,
     METHOD_INFO,
+    LAYERS,
     METHOD_NAMES,
     REFERENCE_METHOD,
 )  # noqa: E402
@@ -168,8 +170,8 @@ def skipped_methods(model):
 
 def sanity_methods(model):
     """The gradient and layer methods of `model` that the sanity checks re-attribute with
-    (the cascade randomises a model's named layers: CNN14's, for now)."""
-    if MODELS[model]["kind"] != CNN14:
+    (the cascade randomises a model's named layers: a model declaring them)."""
+    if LAYERS not in classifier_capabilities(MODELS[model]):
         return []
     return [
         m for m in model_methods(model) if METHOD_INFO[m].family in GRADIENT_FAMILIES
