@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from support.user_models import CRNN_CASCADE
 
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.benchmark_figures import _sanity
@@ -15,14 +16,6 @@ from igsed.evaluation.report import _sanity_section
 from igsed.evaluation.summaries import flagged_methods, sanity_intervals, sanity_quartiles
 from igsed.formats.sanity import SANITY_COLUMNS, write_sanity
 
-CRNN_CASCADE = (
-    "attention_linear",
-    "frame_linear",
-    "gru",
-    "conv_block3",
-    "conv_block2",
-    "conv_block1",
-)
 INSTANCES = [("test_00000", "Dog"), ("test_00000", "Cat"), ("test_00001", "Dog")]
 # Per method: the correlation of instance i at level k (None: undefined, a NaN cell).
 CORRELATIONS = {

@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 from support.explained import one_torch_thread, random_explained  # noqa: F401 - autouse
+from support.user_models import CRNN_CASCADE
 from torch import nn
 
 from igsed.core.constants import CLIP_SAMPLES
@@ -27,14 +28,6 @@ from igsed.models.randomise import (
 )
 
 SEED = 7
-CRNN_CASCADE = (
-    "attention_linear",
-    "frame_linear",
-    "gru",
-    "conv_block3",
-    "conv_block2",
-    "conv_block1",
-)
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ import yaml
 from scipy.stats import spearmanr
 from support.audio_data import calibrated_backbone, write_dataset
 from support.explained import one_torch_thread  # noqa: F401 - autouse fixture
+from support.user_models import CRNN_CASCADE
 
 from igsed.core.audio import load_clip
 from igsed.core.checksums import file_digest
@@ -295,15 +296,6 @@ def test_no_instances_give_an_empty_table(dataset: dict[str, Path], tmp_path: Pa
 
 
 # --- Any model with named layers: a tiny CRNN from its file --------------------------------
-
-CRNN_CASCADE = (
-    "attention_linear",
-    "frame_linear",
-    "gru",
-    "conv_block3",
-    "conv_block2",
-    "conv_block1",
-)
 
 
 def _crnn_file(root: Path) -> Path:

@@ -22,6 +22,15 @@ TINY_SED_MAP: dict[str, str] = {
     "Meow": "Cat",
 }
 FRAME_SAMPLES = 1600  # 0.1 s at 16 kHz
+# The CRNN's sanity cascade: its named layers (igsed.models.crnn.Crnn.layers), top down.
+CRNN_CASCADE = (
+    "attention_linear",
+    "frame_linear",
+    "gru",
+    "conv_block3",
+    "conv_block2",
+    "conv_block1",
+)
 
 
 class TinySed(Classifier):

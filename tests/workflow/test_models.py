@@ -98,7 +98,8 @@ def test_every_kind_runs_to_the_summary_and_only_its_own_chain(
     summary = (workdir / "results" / "report" / "summary.md").read_text()
     assert "## Models" in summary
     # The export keeps no named layers and no frame output; the Python model has frames.
-    assert "exported: Grad-CAM, Model frames skipped" in summary
+    assert "exported: Grad-CAM skipped (the model does not declare layers)" in summary
+    assert "exported: Model frames skipped (the model does not declare frame_output)" in summary
     assert "sed: Grad-CAM skipped (the model does not declare layers)" in summary
     skipped = table[table["status"] == "skipped"]
     assert set(zip(skipped["model"], skipped["method"], strict=True)) == {
