@@ -96,3 +96,9 @@ def test_bad_settings_and_targets_are_refused() -> None:
             RiseSettings(),
             np.random.default_rng(0),
         )
+
+
+def test_a_clip_that_is_not_whole_segments_is_refused() -> None:
+    waveform = np.zeros(1001, dtype=np.float32)
+    with pytest.raises(ValueError, match="1001 samples are not a whole number of 100-sample"):
+        rise(None, waveform, (0,), RiseSettings(n_masks=2), np.random.default_rng(0), 100)

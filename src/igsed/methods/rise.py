@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from igsed.core.constants import N_CLASSES
-from igsed.methods.surrogate import masked_probabilities, segment_masks
+from igsed.methods.surrogate import masked_probabilities, segment_masks, whole_segments
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def rise(
     segment_samples: int = 3200,
 ) -> np.ndarray:
     """(k, n_segments) RISE score of every segment for each target class."""
-    n_segments = int(np.asarray(waveform).reshape(-1).shape[0]) // segment_samples
+    n_segments = whole_segments(int(np.asarray(waveform).reshape(-1).shape[0]), segment_samples)
     masks = segment_masks(settings.n_masks, n_segments, settings.keep_probability, generator)
     return _rise(model, waveform, targets, masks, settings, segment_samples)
 

@@ -123,7 +123,8 @@ def _as_batch(waveform: np.ndarray | torch.Tensor, model: nn.Module) -> torch.Te
     return tensor.reshape(1, -1)
 
 
-def _n_segments(n_samples: int, segment_samples: int) -> int:
+def whole_segments(n_samples: int, segment_samples: int) -> int:
+    """How many `segment_samples`-sample segments make `n_samples`; refuses a remainder."""
     if segment_samples < 1 or n_samples < 1 or n_samples % segment_samples:
         raise ValueError(
             f"{n_samples} samples are not a whole number of {segment_samples}-sample segments"
@@ -156,7 +157,7 @@ def masked_probabilities(
     rest; the copies go through the model `batch_size` at a time, without gradients.
     """
     x = _as_batch(waveform, model)
-    keep = torch.as_tensor(_check_masks(masks, _n_segments(x.shape[1], segment_samples)))
+    keep = torch.as_tensor(_check_masks(masks, whole_segments(x.shape[1], segment_samples)))
     keep = keep.to(x.device)
     batches = []
     with torch.no_grad():
@@ -196,7 +197,7 @@ def surrogate(
     Draws the masks (`shapley_masks` for kernel_shap, `segment_masks` for random_forest),
     then the forest's seed, from `generator`.
     """
-    n_segments = _n_segments(_as_batch(waveform, model).shape[1], segment_samples)
+    n_segments = whole_segments(_as_batch(waveform, model).shape[1], segment_samples)
     if settings.fit == "kernel_shap":
         masks = shapley_masks(settings.n_masks, n_segments, generator)
     else:
@@ -218,7 +219,7 @@ def _surrogate(
     targets = [int(t) for t in targets]
     if any(not 0 <= t < N_CLASSES for t in targets):
         raise ValueError(f"targets must be class indices in [0, {N_CLASSES}), got {targets}")
-    n_segments = _n_segments(_as_batch(waveform, model).shape[1], segment_samples)
+    n_segments = whole_segments(_as_batch(waveform, model).shape[1], segment_samples)
     masks = _check_masks(masks, n_segments)
     if not targets:
         return np.zeros((0, n_segments))
