@@ -35,7 +35,7 @@ started=$(date +%s)
   --configfile workflow/presets/tiny.yaml \
   --config "backbone={device: cuda}" "attribution={device: cuda}")
 echo "tiny preset on CUDA: $(( $(date +%s) - started )) s; summary: $work/results/report/summary.md"
-grep -h "shard .* on cuda" "$work"/results/logs/attribute/*/*.log | head -1
+grep -rh "shard .* on cuda" "$work"/results/logs/attribute | head -1
 
 echo "== 3. IG throughput on CUDA, fused against Captum (50 steps)"
 "$python" "$repo/benchmarks/ig_throughput.py" --devices cuda --backbones default,full \
