@@ -35,8 +35,10 @@ from igsed.formats.shards import ClipScores, model_checksum, write_shard
 from igsed.methods.loading import SHARD_CONTEXT_KEYS, run_context
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, method_settings
 from igsed.models.cnn14 import Cnn14, load_backbone, save_backbone
+from igsed.models.crnn import Crnn, CrnnShape
 from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
+from igsed.models.stored import save_crnn
 
 TAUS = {"ig": 90, "saliency": 80, "gradcam": 70, "energy": 60, "fw_weak": 85}
 IG_PARAMS = {
@@ -411,6 +413,32 @@ def test_a_missing_file_and_a_folder_without_results_are_named(
     error = capsys.readouterr().err
     assert f"{empty} is not a pipeline run: it holds no results/ folder" in error
     assert "backbone.pt" not in error
+
+
+def test_a_crnn_of_the_run_explains_with_its_own_classifier_file(
+    run_dir: Path, audio_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "with_crnn"
+    shutil.copytree(run_dir, run)
+    torch.manual_seed(1)
+    save_crnn(
+        Crnn(CrnnShape(channels=(4, 8, 8), gru_hidden=8)),
+        run / "results/models/crnn/classifier.pt",
+        {},
+    )
+    tau_star = run / "results" / "main" / "crnn" / "evaluation" / "tau_star.json"
+    write_handover_json(tau_star, _tau_star())
+    speech = [audio_dir / "speech.wav"]
+    out = tmp_path / "out"
+    options = ("--model", "crnn", "--methods", "saliency,gradcam", "--classes", "Dog")
+    assert _explain(run, out, speech, *options) == 0
+    for method in ("saliency", "gradcam"):
+        scores = read_sed_scores(out / f"speech.{method}.scores.tsv")
+        assert list(scores.columns) == ["onset", "offset", "Dog"]
+        assert np.isfinite(scores["Dog"].to_numpy()).all() and scores["Dog"].abs().max() > 0
+    # The framewise heads are CNN14's: asked of the CRNN, explain names why.
+    assert _explain(run, out, speech, "--model", "crnn", "--methods", "fw_weak") == 2
+    assert "model 'crnn' is not a CNN14: it has no fw_weak" in capsys.readouterr().err
 
 
 def test_model_is_chosen_by_name_and_an_old_layout_is_refused(
