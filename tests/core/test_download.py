@@ -182,4 +182,12 @@ def test_progress_is_logged(
 ) -> None:
     with caplog.at_level(logging.INFO, logger="igsed.core.download"):
         _fetch(server, tmp_path / "data.bin", md5=PAYLOAD_MD5)
-    assert any("downloaded" in record.getMessage() for record in caplog.records)
+        _fetch(server, tmp_path / "both.bin", sha256=PAYLOAD_SHA256, size_bytes=len(PAYLOAD))
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("downloaded")]
+    # The log line names what the file was verified against, so a run's log proves it.
+    assert done == [
+        f"downloaded {server.url('data.bin')} -> {tmp_path / 'data.bin'} (0.1 MB; "
+        f"md5 {PAYLOAD_MD5} verified)",
+        f"downloaded {server.url('data.bin')} -> {tmp_path / 'both.bin'} (0.1 MB; "
+        f"sha256 {PAYLOAD_SHA256} verified, size 102400 bytes verified)",
+    ]

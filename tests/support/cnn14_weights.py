@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import librosa
 import torch
 
 from support.dft_reference import panns_dft_kernels
@@ -57,3 +60,60 @@ def official_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     state["spectrogram_extractor.stft.conv_real.weight"] = real
     state["spectrogram_extractor.stft.conv_imag.weight"] = imag
     return state
+
+
+def trained_like_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
+    """A full-size checkpoint-shaped state dict (80 M floats, about 320 MB saved) whose
+    activations stay in range through all six blocks, as a trained CNN14's do: He-uniform
+    convolutions (ReLU keeps their scale), Xavier-uniform linears as PANNs' init_layer,
+    seeded random batch-norm statistics near (0, 1), bn0 normalising log-mel in dB, and
+    PANNs' own front end (torchlibrosa's DFT kernels, librosa's Slaney mel filters at
+    32 kHz, 50-14,000 Hz). Every output channel differs, unlike `official_state_dict`'s
+    broadcast rows, so frozen features separate clips and heads can learn from them."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def uniform(shape: tuple[int, ...], low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(shape, generator=generator)
+
+    state: dict[str, torch.Tensor] = {}
+    for name, shape in official_cnn14_shapes().items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(1000, dtype=torch.long)
+        elif name.startswith("bn0."):
+            state[name] = _bn0_statistic(name, shape, uniform)
+        elif name.endswith(("running_mean", "bias")) and ".bn" in name:
+            state[name] = 0.1 * torch.randn(shape, generator=generator)
+        elif name.endswith("running_var"):
+            state[name] = uniform(shape, 0.5, 1.5)
+        elif ".bn" in name:  # batch-norm scale
+            state[name] = uniform(shape, 0.8, 1.2)
+        elif name.endswith(".bias"):
+            state[name] = torch.zeros(shape)
+        elif name.endswith(".weight") and len(shape) == 4:  # He: ReLU keeps the scale
+            bound = (6.0 / (shape[1] * shape[2] * shape[3])) ** 0.5
+            state[name] = uniform(shape, -bound, bound)
+        elif name.endswith(".weight"):  # Xavier, as PANNs' init_layer
+            bound = (6.0 / (shape[0] + shape[1])) ** 0.5
+            state[name] = uniform(shape, -bound, bound)
+    real, imag = panns_dft_kernels()
+    state["spectrogram_extractor.stft.conv_real.weight"] = real
+    state["spectrogram_extractor.stft.conv_imag.weight"] = imag
+    mel = librosa.filters.mel(sr=32000, n_fft=1024, n_mels=64, fmin=50.0, fmax=14000.0)
+    state["logmel_extractor.melW"] = torch.tensor(mel.T, dtype=torch.float32)
+    assert set(state) == set(official_cnn14_shapes())
+    return state
+
+
+def _bn0_statistic(
+    name: str,
+    shape: tuple[int, ...],
+    uniform: Callable[[tuple[int, ...], float, float], torch.Tensor],
+) -> torch.Tensor:
+    """bn0 turns log-mel dB (roughly -100 to 0 on soundscapes) into unit-scale inputs."""
+    if name.endswith("running_mean"):
+        return uniform(shape, -60.0, -40.0)
+    if name.endswith("running_var"):
+        return uniform(shape, 300.0, 500.0)
+    if name.endswith("weight"):
+        return uniform(shape, 0.8, 1.2)
+    return torch.zeros(shape)

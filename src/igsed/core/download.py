@@ -117,7 +117,13 @@ def download(
                 file_digest(part, "md5"),
             )
         os.replace(part, dest)
-        logger.info("downloaded %s -> %s (%s)", url, dest, _megabytes(dest.stat().st_size))
+        logger.info(
+            "downloaded %s -> %s (%s; %s)",
+            url,
+            dest,
+            _megabytes(dest.stat().st_size),
+            expected.describe(),
+        )
         return dest
 
     message = f"download of {url} to {dest} failed after {attempts} attempt(s): " + "; ".join(
@@ -139,6 +145,17 @@ class _Expected:
 
     def has_checksum(self) -> bool:
         return self.md5 is not None or self.sha256 is not None
+
+    def describe(self) -> str:
+        """What a file that passed `problem_with` was checked against, for the log."""
+        checks = [
+            f"{algorithm} {wanted} verified"
+            for algorithm, wanted in (("md5", self.md5), ("sha256", self.sha256))
+            if wanted is not None
+        ]
+        if self.size_bytes is not None:
+            checks.append(f"size {self.size_bytes} bytes verified")
+        return ", ".join(checks) or "no checksum configured"
 
     def problem_with(self, path: Path) -> str | None:
         """None when `path` matches every expected value, else what differs."""
