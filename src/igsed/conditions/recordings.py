@@ -2,7 +2,7 @@
 
 No synthesis: the clips are the user's recordings, read as `igsed explain` reads a file
 (any format soundfile decodes, channels averaged, resampled to 32 kHz:
-igsed.core.audio.read_mono) and cut into consecutive 10 s windows
+igsed.core.audio_files.read_mono) and cut into consecutive 10 s windows
 (igsed.core.recording_windows), the last one zero-padded. Each window is one clip of the
 split: its own 32 kHz mono wav, its part of the annotations (events clipped to it and
 shifted to its start) and its `valid_seconds`, which the evaluation uses to leave the
@@ -40,7 +40,8 @@ import soundfile as sf
 
 from igsed.core.annotations import Event, max_polyphony
 from igsed.core.atomic import atomic_dir
-from igsed.core.audio import read_mono, write_wav
+from igsed.core.audio import write_wav
+from igsed.core.audio_files import read_mono
 from igsed.core.constants import CLASSES, CLIP_SAMPLES, CLIP_SECONDS, EVAL_SPLITS, SAMPLE_RATE
 from igsed.core.recording_windows import RecordingWindow, recording_windows, window_events
 from igsed.formats.manifest import (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from igsed.core.audio import AudioError as AudioError  # raised by read_audio
-from igsed.core.audio import read_mono
+from igsed.core.audio_files import AudioError as AudioError  # raised by read_audio
+from igsed.core.audio_files import read_mono
 from igsed.core.constants import CLIP_SAMPLES, SAMPLE_RATE
 from igsed.methods.frames import EVAL_FRAME_SAMPLES
 
@@ -45,7 +45,7 @@ class Audio:
 
 def read_audio(path: str | Path) -> Audio:
     """Any file soundfile decodes, channels averaged to mono, resampled to 32 kHz
-    (igsed.core.audio.read_mono, which the recordings conditions read with too)."""
+    (igsed.core.audio_files.read_mono, which the recordings conditions read with too)."""
     samples, rate, channels = read_mono(path)
     return Audio(Path(path), samples, rate, channels)
 

@@ -9,6 +9,7 @@ become mean |a| per frame (`frame_magnitude`), as the paper does for IG.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -118,8 +119,11 @@ class GradCamSettings:
     layer: str = "auto"
 
     def __post_init__(self) -> None:
-        if not self.layer:
-            raise ValueError("Grad-CAM layer must be `auto` or a layer name")
+        if not re.fullmatch(r"auto|[A-Za-z_][A-Za-z0-9_.]*", self.layer):
+            raise ValueError(
+                f"Grad-CAM layer {self.layer!r}: allowed `auto` (the model's own) or a layer "
+                "name such as conv_block6"
+            )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
