@@ -15,7 +15,9 @@ train in minutes on two CPU cores (about 60 k parameters).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +61,12 @@ class CrnnShape:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> CrnnShape:
+        """The shape of `as_dict` or a config's `shape:` (lists, as YAML and torch.load give
+        them, become the tuples the fields hold)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 class CrnnBlock(nn.Module):

@@ -64,7 +64,7 @@ def load_classifier(path: Path, device: torch.device | str = "cpu") -> Classifie
     payload = read_classifier_file(Path(path))
     kind = payload["kind"]
     if kind == CRNN:
-        shape = CrnnShape(**{k: _tuple(v) for k, v in payload["shape"].items()})
+        shape = CrnnShape.from_mapping(payload["shape"])
         model: Classifier = Crnn(shape)
         model.load_state_dict(payload["state_dict"])
     elif kind in USER_KINDS:
@@ -79,7 +79,3 @@ def load_classifier(path: Path, device: torch.device | str = "cpu") -> Classifie
         raise ModelFileError(f"{path}: unknown model kind {kind!r}")
     freeze(model, device)
     return model
-
-
-def _tuple(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value

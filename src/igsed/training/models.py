@@ -62,7 +62,7 @@ def train_crnn_model(
 ) -> dict[str, Any]:
     """Train a CRNN on the train split's clip labels, early-stopped on val; write its file
     and its per-epoch losses."""
-    crnn_shape = CrnnShape(**{k: tuple(v) if isinstance(v, list) else v for k, v in shape.items()})
+    crnn_shape = CrnnShape.from_mapping(shape)
     settings = CrnnTraining(**training)
     _, train = labelled_clips(manifest, events, "train")
     _, val = labelled_clips(manifest, events, "val")
