@@ -167,12 +167,12 @@ rule train_crnn:
         model=alternatives(models_of_kind("crnn")),
     conda:
         "../envs/torch.yaml"
-    threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
+    threads: config["threads"]["train_crnn"]  # fixed, not --cores: docs/determinism.md
     resources:
         mem_mb=8000,
         runtime=120,
     params:
-        threads=config["threads"]["train_head"],
+        threads=config["threads"]["train_crnn"],
         shape=lambda wildcards: MODELS[wildcards.model].get("shape", {}),
         training=lambda wildcards: MODELS[wildcards.model].get("training", {}),
         code=code_version("train_crnn.py"),
