@@ -125,8 +125,8 @@ def test_skipped_methods_carry_their_reason(table: pd.DataFrame) -> None:
 def test_the_markdown_has_one_column_group_per_model(table: pd.DataFrame) -> None:
     lines = table_markdown(table).splitlines()
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    assert header[:3] == ["Method", "cnn14 IoU", "cnn14 AUROC"]
-    assert header[5:7] == ["cnn14 Sanity ρ, all random ↓", "crnn IoU"] and len(header) == 11
+    assert header[:3] == ["Method", "cnn14 Mean IoU", "cnn14 AUROC"]
+    assert header[5:7] == ["cnn14 Sanity ρ, all random ↓", "crnn Mean IoU"] and len(header) == 11
     rows = {
         cells[0]: cells
         for cells in ([c.strip() for c in line.strip("|").split("|")] for line in lines[2:])

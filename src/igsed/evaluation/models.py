@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from igsed.core.atomic import write_text
 from igsed.core.methods import REFERENCE_METHOD, method_label
 from igsed.core.statistics import BootstrapSettings
+from igsed.evaluation.headings import METRIC_HEADINGS
 from igsed.evaluation.statistics import LOWER_IS_BETTER, best_baseline
 from igsed.evaluation.summaries import sanity_intervals
 from igsed.formats import layout
@@ -51,10 +52,7 @@ logger = logging.getLogger(__name__)
 # The outputs' file stem in the report folder: models.csv, models.md, models.png/.svg.
 MODELS_STEM = "models"
 METRIC_LABELS: dict[str, str] = {
-    "iou": "IoU",
-    "auroc": "AUROC",
-    "psds1": "PSDS1",
-    "deletion_morf": "Deletion MoRF ↓",
+    **{metric: METRIC_HEADINGS[metric] for metric in ("iou", "auroc", "psds1", "deletion_morf")},
     "sanity_full": "Sanity ρ, all random ↓",
 }
 # The metrics whose ranking the sentences compare, as the sentences name them.

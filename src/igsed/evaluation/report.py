@@ -26,6 +26,12 @@ from igsed.core.methods import method_label
 from igsed.core.statistics import MIN_OWN_SPREAD, BootstrapSettings
 from igsed.core.versions import package_version
 from igsed.evaluation.findings import findings
+from igsed.evaluation.headings import (
+    CI_METRICS,
+    FAITHFULNESS_METRICS,
+    SED_VIEW_METRICS,
+    THRESHOLD_FREE_METRICS,
+)
 from igsed.evaluation.models import ModelResults, write_models_outputs
 from igsed.evaluation.paper import (
     PAPER_REFERENCE,
@@ -292,27 +298,6 @@ def _method_convergence(convergence: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
-# Metric columns of intervals.csv / differences.csv and their headings in the summary.
-_CI_METRICS: dict[str, str] = {"iou": "Mean IoU", "f1": "F1", "pg": "PG"}
-_THRESHOLD_FREE_METRICS: dict[str, str] = {
-    "auroc": "AUROC",
-    "ap": "AP",
-    "rma": "Relevance mass",
-    "rra": "Relevance rank",
-}
-_FAITHFULNESS_METRICS: dict[str, str] = {
-    "deletion_morf": "Deletion MoRF ↓",
-    "insertion_morf": "Insertion MoRF ↑",
-    "deletion_lerf": "Deletion LeRF ↑",
-    "insertion_lerf": "Insertion LeRF ↓",
-}
-_SED_VIEW_METRICS: dict[str, str] = {
-    "psds1": "PSDS1",
-    "segment_auroc": "Segment AUROC (1 s)",
-    "collar_f1": "Collar F1 (best threshold)",
-}
-
-
 def _with_interval(record: Mapping[str, Any], digits: int = 2) -> str:
     value = format_number(record.get("value"), digits)
     if value == NOT_AVAILABLE:
@@ -563,7 +548,7 @@ def _plain(config: Mapping[str, Any]) -> Any:
 
 def _sed_view_section(path: Path) -> str:
     frame = read_sed_view(path)
-    return _intervals_section(frame, _SED_VIEW_METRICS)
+    return _intervals_section(frame, SED_VIEW_METRICS)
 
 
 def _sanity_cell(record: Mapping[str, Any] | None) -> str:
@@ -657,10 +642,10 @@ def _differences_sections(inputs: ReportInputs) -> list[str]:
         "Each method minus IG, and minus the best baseline on that metric, with paired "
         "bootstrap intervals (the same resamples for both). **Bold**: the interval "
         "excludes 0.\n",
-        _differences_section(differences, _CI_METRICS | _THRESHOLD_FREE_METRICS),
+        _differences_section(differences, CI_METRICS | THRESHOLD_FREE_METRICS),
         "## Faithfulness differences (test, paired)\n",
         "Each method minus IG and minus the best baseline; **bold**: the interval excludes 0.\n",
-        _differences_section(differences, _FAITHFULNESS_METRICS),
+        _differences_section(differences, FAITHFULNESS_METRICS),
     ]
 
 
@@ -676,14 +661,14 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "## Confidence intervals (test)\n",
         f"Table II's figures with their {level} bootstrap intervals: "
         f"{_resampling_phrase(config)} (docs/metrics.md).\n",
-        _intervals_section(intervals, _CI_METRICS),
+        _intervals_section(intervals, CI_METRICS),
         _class_counts_line(Path(inputs.table3_csv)),
         "## Threshold-free (test)\n",
         "No threshold, so nothing is tuned on val: AUROC and average precision of the frame "
         "scores against the ground-truth frames, the share of the positive score mass on the "
         "ground truth, and the share of the top-|GT| frames that are ground truth; macro "
         "averages over the instances where each is defined, with bootstrap intervals.\n",
-        _intervals_section(intervals, _THRESHOLD_FREE_METRICS),
+        _intervals_section(intervals, THRESHOLD_FREE_METRICS),
         "## SED view (test)\n",
         "Each method's frame scores of the detected classes, min-max normalised per "
         "instance and multiplied by the clip probability (0 for undetected classes), scored "
@@ -696,7 +681,7 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "first (MoRF) or least relevant first (LeRF, the control), divided by the unmasked "
         "probability; ↓/↑: lower/higher is more faithful. Macro averages with "
         f"{level} bootstrap intervals.\n",
-        _intervals_section(intervals, _FAITHFULNESS_METRICS),
+        _intervals_section(intervals, FAITHFULNESS_METRICS),
         "## Sanity (cascading randomisation, test subset)\n",
         "Median Spearman correlation of each method's frame scores with its scores on the "
         "trained model, as the model's named layers are re-initialised in turn from the top "

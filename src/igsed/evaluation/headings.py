@@ -1,0 +1,27 @@
+"""The headings the summary and the models table give each metric column: one place for both."""
+
+from __future__ import annotations
+
+# Metric columns of intervals.csv / differences.csv and their headings in the summary.
+CI_METRICS: dict[str, str] = {"iou": "Mean IoU", "f1": "F1", "pg": "PG"}
+THRESHOLD_FREE_METRICS: dict[str, str] = {
+    "auroc": "AUROC",
+    "ap": "AP",
+    "rma": "Relevance mass",
+    "rra": "Relevance rank",
+}
+FAITHFULNESS_METRICS: dict[str, str] = {
+    "deletion_morf": "Deletion MoRF ↓",
+    "insertion_morf": "Insertion MoRF ↑",
+    "deletion_lerf": "Deletion LeRF ↑",
+    "insertion_lerf": "Insertion LeRF ↓",
+}
+SED_VIEW_METRICS: dict[str, str] = {
+    "psds1": "PSDS1",
+    "segment_auroc": "Segment AUROC (1 s)",
+    "collar_f1": "Collar F1 (best threshold)",
+}
+# Every metric above by its column name.
+METRIC_HEADINGS: dict[str, str] = (
+    CI_METRICS | THRESHOLD_FREE_METRICS | FAITHFULNESS_METRICS | SED_VIEW_METRICS
+)
