@@ -4,13 +4,15 @@
 # 1. torch and CUDA facts; 2. the tiny preset end to end with `device: cuda` (a private copy
 # of the workflow in a temporary folder); 3. IG throughput on CUDA, fused against Captum, for
 # the default and the full-width backbone at 50 steps (benchmarks/ig_throughput.py); 4. the
-# estimated IG time of the paper's protocol (~350 (clip, class) pairs at full width, 50 steps).
+# estimated IG time of the paper's protocol at full width, 50 steps: the projection of
+# docs/performance.md (~290 (clip, class) pairs, and the sanity job's 24 instances x 9 levels).
 # Without CUDA it says so in one line and exits 0. Put the figures in docs/performance.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 python=${PYTHON:-$repo/.venv/bin/python}
 snakemake=$(dirname "$python")/snakemake
-paper_pairs=350
+paper_pairs=290  # 193 val + test clips x ~1.5 detected classes (docs/performance.md)
+sanity_pairs=216  # sanity.n_instances 24 x 9 randomisation levels, one job
 
 if ! "$python" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
   echo "gpu_check: no CUDA device visible to torch ($("$python" -c 'import torch; print(torch.__version__)' 2>/dev/null || echo 'torch missing')): nothing to check"
@@ -43,13 +45,14 @@ echo "== 3. IG throughput on CUDA, fused against Captum (50 steps)"
   --out "$work/ig_throughput.tsv"
 
 echo "== 4. the paper's protocol, estimated from the full-width fused rows"
-"$python" - "$work/ig_throughput.tsv" "$paper_pairs" <<'PY'
+"$python" - "$work/ig_throughput.tsv" "$paper_pairs" "$sanity_pairs" <<'PY'
 import sys
 import pandas as pd
 table = pd.read_csv(sys.argv[1], sep="\t")
 full = table[table["backbone"] == "CNN14 w1"]
 per_pair = float((full["fused_s"] / full["classes"]).min())
-pairs = int(sys.argv[2])
+pairs, sanity = int(sys.argv[2]), int(sys.argv[3])
 print(f"full-width fused IG, 50 steps: {per_pair:.2f} s per (clip, class); "
-      f"{pairs} pairs (the paper's protocol): about {pairs * per_pair / 60:.1f} min of IG")
+      f"{pairs} pairs (the paper's protocol): about {pairs * per_pair / 60:.1f} min of IG; "
+      f"the sanity job's {sanity} attributions: about {sanity * per_pair / 60:.1f} min")
 PY
