@@ -587,6 +587,7 @@ def model_targets(model):
             for name in (*EVALUATION_OUTPUTS.values(), *STATISTICS_OUTPUTS.values())
         ],
         f"{run}/evaluation/sed_view.csv",
+        f"{run}/evaluation/sed_view_differences.csv",
         *faithfulness_files(model, "curves.csv"),
         *faithfulness_files(model, "areas.csv"),
         *sanity_file_list(model),
@@ -659,6 +660,9 @@ def report_inputs(wildcards):
         ],
         "model_sed_view": [
             f"{main_run(m)}/evaluation/sed_view.csv" for m in MODEL_NAMES
+        ],
+        "model_sed_view_differences": [
+            f"{main_run(m)}/evaluation/sed_view_differences.csv" for m in MODEL_NAMES
         ],
         "model_sanity": [path for m in MODEL_NAMES for path in sanity_file_list(m)],
         "figures": [

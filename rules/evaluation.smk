@@ -87,7 +87,8 @@ rule sed_view:
         instances=f"{RUN}/attribution/instances_test.tsv",
         shards=test_shards,
     output:
-        f"{RUN}/evaluation/sed_view.csv",
+        table=f"{RUN}/evaluation/sed_view.csv",
+        differences=f"{RUN}/evaluation/sed_view_differences.csv",
     log:
         "results/logs/sed_view/{condition}/{model}.log",
     benchmark:

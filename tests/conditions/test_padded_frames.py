@@ -213,12 +213,26 @@ def test_whole_clips_give_a_byte_identical_sed_view(tmp_path: Path) -> None:
     whole = _manifest_with(run.manifest, tmp_path / "whole.tsv", {})
     written = {}
     for name, manifest in (("old", run.manifest), ("whole", whole)):
-        job = SedViewJob(run.shards, run.instances["test"], manifest, run.events, tmp_path / name)
+        job = SedViewJob(
+            run.shards,
+            run.instances["test"],
+            manifest,
+            run.events,
+            tmp_path / name,
+            tmp_path / f"d{name}",
+        )
         sed_view(job, SedViewSettings(), BootstrapSettings(n_resamples=50, seed=1))
         written[name] = (tmp_path / name).read_bytes()
     assert written["old"] == written["whole"]
     padded = _manifest_with(run.manifest, tmp_path / "padded.tsv", {"test_001": 7.0})
-    job = SedViewJob(run.shards, run.instances["test"], padded, run.events, tmp_path / "p.csv")
+    job = SedViewJob(
+        run.shards,
+        run.instances["test"],
+        padded,
+        run.events,
+        tmp_path / "p.csv",
+        tmp_path / "d.csv",
+    )
     frame = sed_view(job, SedViewSettings(), BootstrapSettings(n_resamples=50, seed=1))
     assert list(frame["metric"][: len(METRICS)]) == list(METRICS)
     assert (tmp_path / "p.csv").read_bytes() != written["old"]

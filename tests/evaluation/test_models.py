@@ -147,18 +147,18 @@ def test_ranking_sentences_say_where_the_models_differ(
 ) -> None:
     lines = ranking_lines(table, comparisons(models))
     assert lines[0] == (
-        "**IoU** (paired intervals): beat IG — cnn14: Grad-CAM, FW-WS; crnn: Model frames. "
+        "**IoU**: beat IG — cnn14: Grad-CAM, FW-WS; crnn: Model frames. "
         "Beat the best baseline — cnn14 (Energy baseline): IG, Grad-CAM, FW-WS, FW-SS; "
         "crnn (Energy baseline): IG, Grad-CAM, Model frames."
     )
-    assert lines[2].startswith("**PSDS1** (unpaired intervals): beat IG — cnn14: Grad-CAM, ")
+    assert lines[2].startswith("**PSDS1**: beat IG — cnn14: Grad-CAM, FW-WS, FW-SS; crnn: Model")
     assert lines[4:] == [
         "On IoU, Grad-CAM beats IG on cnn14 (+0.06 [+0.02, +0.09]) but not on crnn "
         "(-0.01 [-0.04, +0.02]).",
         "On IoU, the top 3 by point value (among the methods every model ran) differ: "
         "cnn14 Grad-CAM > IG > Energy baseline; crnn IG > Grad-CAM > Energy baseline.",
-        "On PSDS1, Grad-CAM beats IG on cnn14 (0.40 [0.36, 0.44] vs 0.30 [0.25, 0.35]) but "
-        "not on crnn (0.35 [0.30, 0.40] vs 0.32 [0.27, 0.37]).",
+        "On PSDS1, Grad-CAM beats IG on cnn14 (+0.1 [+0.05, +0.15]) but not on crnn "
+        "(+0.03 [-0.02, +0.08]).",
         # AUROC: Grad-CAM is worse than IG on crnn, which is no win; IG and Grad-CAM beat
         # the best baseline on both (Random on cnn14, Energy on crnn). A method one model
         # skips (FW-WS, Model frames) is left to the per-model lines.
@@ -218,7 +218,12 @@ def test_the_writer_refuses_figures_on_a_skipped_row(table: pd.DataFrame, tmp_pa
 def test_a_skipped_method_with_results_is_an_error(models: dict[str, ModelResults]) -> None:
     cnn14 = models["cnn14"]
     wrong = ModelResults(
-        cnn14.intervals_csv, cnn14.differences_csv, cnn14.sed_view_csv, {}, {"gradcam": "no"}
+        cnn14.intervals_csv,
+        cnn14.differences_csv,
+        cnn14.sed_view_csv,
+        cnn14.sed_view_differences_csv,
+        {},
+        {"gradcam": "no"},
     )
     with pytest.raises(ValueError, match=r"cnn14: \['gradcam'\] are skipped yet have results"):
         model_table({"cnn14": wrong}, SETTINGS)
@@ -244,6 +249,7 @@ def test_the_rules_lists_become_model_results() -> None:
         [f"{run}/evaluation/intervals.csv" for run in runs.values()],
         [f"{run}/evaluation/differences.csv" for run in runs.values()],
         [f"{run}/evaluation/sed_view.csv" for run in runs.values()],
+        [f"{run}/evaluation/sed_view_differences.csv" for run in runs.values()],
         [f"{runs['cnn14']}/sanity/ig.csv", f"{runs['cnn14']}/sanity/gradcam.csv"],
         {"crnn": {"fw_weak": FW_REASON}},
     )
@@ -256,6 +262,8 @@ def test_the_rules_lists_become_model_results() -> None:
     assert found["crnn"].sanity == {} and found["cnn14"].skipped == {}
     assert found["crnn"].skipped == {"fw_weak": FW_REASON}
     with pytest.raises(ValueError, match="not a sanity table of one of the models"):
-        model_results(["cnn14"], ["a"], ["b"], ["c"], ["results/main/other/sanity/ig.csv"], {})
+        model_results(
+            ["cnn14"], ["a"], ["b"], ["c"], ["d"], ["results/main/other/sanity/ig.csv"], {}
+        )
     with pytest.raises(ValueError):  # one file per model
-        model_results(["cnn14", "crnn"], ["a"], ["b"], ["c"], [], {})
+        model_results(["cnn14", "crnn"], ["a"], ["b"], ["c"], ["d"], [], {})

@@ -72,7 +72,12 @@ def run_outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakeRun
     statistics(job, BootstrapSettings(n_resamples=200))
     sed_view(
         SedViewJob(
-            run.shards, run.instances["test"], run.manifest, run.events, evaluation / "sed_view.csv"
+            run.shards,
+            run.instances["test"],
+            run.manifest,
+            run.events,
+            evaluation / "sed_view.csv",
+            evaluation / "sed_view_differences.csv",
         ),
         SedViewSettings(),
         BootstrapSettings(n_resamples=200),
@@ -419,6 +424,7 @@ def _fake_model(root: Path) -> ModelResults:
         evaluation / "intervals.csv",
         evaluation / "differences.csv",
         evaluation / "sed_view.csv",
+        evaluation / "sed_view_differences.csv",
         _sanity_files(root),
     )
 
@@ -466,4 +472,4 @@ def test_two_models_get_a_models_section_after_the_findings(
     # Grad-CAM is not among the hand-built cnn14's methods, and not skipped by it either.
     assert _row(text, "Grad-CAM", "## Models")[1:6] == ["—"] * 5
     assert "![Model × method forest plot](models.png)" in text
-    assert "- **IoU** (paired intervals): beat IG — cnn14: none; crnn: Model frames." in text
+    assert "- **IoU**: beat IG — cnn14: none; crnn: Model frames." in text

@@ -28,6 +28,7 @@ from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.scores import ShardSet
 from igsed.evaluation.sed_view import (
     METRICS,
+    MethodFigures,
     SedViewJob,
     SedViewSettings,
     detection_scores,
@@ -35,6 +36,7 @@ from igsed.evaluation.sed_view import (
     method_frames,
     metric_deltas,
     package_values,
+    paired_differences,
     resampled_values,
     score_frame,
     scored_classes,
@@ -43,7 +45,7 @@ from igsed.evaluation.sed_view import (
 )
 from igsed.formats.handover import seal
 from igsed.formats.instances import Instance
-from igsed.formats.sed_view import SED_VIEW_COLUMNS, read_sed_view
+from igsed.formats.sed_view import SED_VIEW_COLUMNS, read_sed_view, read_sed_view_differences
 from igsed.formats.shards import ClipScores, ShardError, model_checksum, write_shard
 
 
@@ -219,7 +221,9 @@ def test_resampled_figures_are_sed_scores_eval_on_duplicated_clips() -> None:
 def fake_sed_view(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
     root = tmp_path_factory.mktemp("run")
     run = write_fake_run(root)
-    job = SedViewJob(run.shards, run.instances["test"], run.manifest, run.events, root / "sv.csv")
+    job = SedViewJob(
+        run.shards, run.instances["test"], run.manifest, run.events, root / "sv.csv", root / "d.csv"
+    )
     frame = sed_view(job, SedViewSettings(), BootstrapSettings(n_resamples=300, seed=1))
     return frame, job.output
 
@@ -246,6 +250,52 @@ def test_end_to_end_ranks_perfect_scores_above_flat_ones(fake_sed_view) -> None:
     # detected class covers its whole clip.
     assert value["ig", "segment_auroc"] > value["energy", "segment_auroc"]
     assert value["ig", "collar_f1"] > value["energy", "collar_f1"]
+
+
+def test_end_to_end_differences_are_paired_against_ig_and_the_best_baseline(
+    fake_sed_view,
+) -> None:
+    frame, path = fake_sed_view
+    differences = read_sed_view_differences(path.with_name("d.csv"))
+    value = frame.set_index(["method", "metric"])["value"]
+    for metric in METRICS:
+        rows = differences[differences["metric"] == metric]
+        # energy or random, whichever scores higher (either on a tie), is the baseline.
+        best = max(value[m, metric] for m in ("random", "energy"))
+        baselines = {m for m in ("random", "energy") if value[m, metric] == best}
+        assert len(set(rows["reference"]) - {"ig"}) == 1
+        for row in rows.itertuples():
+            assert row.reference in {"ig", *baselines} and row.method != row.reference
+            expected = value[row.method, metric] - value[row.reference, metric]
+            # The CSV holds 6 decimals.
+            assert row.difference == pytest.approx(expected, abs=1e-6)
+            assert row.ci_low - 1e-6 <= row.difference <= row.ci_high + 1e-6
+        against_ig = set(rows.loc[rows["reference"] == "ig", "method"])
+        assert against_ig == set(FAKE_METHODS) - {"ig"}
+
+
+def _figures(point: float, resampled: list[float]) -> MethodFigures:
+    return MethodFigures({"psds1": point}, {"psds1": np.array(resampled)}, n=3)
+
+
+def test_a_paired_difference_subtracts_resample_by_resample() -> None:
+    figures = {
+        "ig": _figures(0.5, [0.3, 0.5, 0.5]),
+        "gradcam": _figures(0.6, [0.4, 0.5, 0.6]),
+    }
+    table = pd.DataFrame({"method": ["ig", "gradcam"], "metric": "psds1", "value": [0.5, 0.6]})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("igsed.evaluation.sed_view.METRICS", ("psds1",))
+        rows = paired_differences(figures, table, level=0.95)
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert (row["method"], row["reference"], row["metric"]) == ("gradcam", "ig", "psds1")
+    # Resample by resample: 0.1, 0.0, 0.1. np.percentile's linear interpolation at 2.5 %
+    # and 97.5 % of three sorted values (0, 0.1, 0.1): 0 + 0.05 x 0.1 and 0.1. Unpaired,
+    # the same resamples would give other bounds.
+    assert row["difference"] == pytest.approx(0.1)
+    assert row["ci_low"] == pytest.approx(0.005) and row["ci_high"] == pytest.approx(0.1)
+    assert bool(row["excludes_zero"]) and row["n"] == 3
 
 
 def _config_settings() -> SedViewSettings:
@@ -284,7 +334,9 @@ def test_stale_shards_are_named(tmp_path: Path) -> None:
     sed_view_shards(plan, {"ig": {"n_steps": 50}}, instances, models).require_current(("test",))
     stale = run.shards.of("ig", "test")  # n_steps 8, no instances checksum
     shards = sed_view_shards({"ig": {"test": stale}}, {"ig": {"n_steps": 50}}, instances, models)
-    job = SedViewJob(shards, instances, run.manifest, run.events, tmp_path / "sv.csv")
+    job = SedViewJob(
+        shards, instances, run.manifest, run.events, tmp_path / "sv.csv", tmp_path / "d.csv"
+    )
     with pytest.raises(ShardError, match=re.escape(str(stale[0]))) as error:
         sed_view(job, SedViewSettings(), BootstrapSettings(n_resamples=10))
     assert "n_steps = 8 (configured: 50)" in str(error.value)
@@ -299,7 +351,9 @@ def test_missing_shard_is_named(tmp_path: Path) -> None:
     paths = {m: {"test": list(by["test"])} for m, by in run.shards.paths.items()}
     missing = paths["random"]["test"][2]
     missing.unlink()
-    job = SedViewJob(ShardSet(paths), run.instances["test"], run.manifest, run.events, tmp_path)
+    job = SedViewJob(
+        ShardSet(paths), run.instances["test"], run.manifest, run.events, tmp_path, tmp_path / "d"
+    )
     with pytest.raises(FileNotFoundError, match=re.escape(str(missing))):
         sed_view(job, SedViewSettings(), BootstrapSettings(n_resamples=10))
 

@@ -52,7 +52,14 @@ from igsed.formats.manifest import (
 )
 from igsed.formats.probabilities import read_probabilities, write_probabilities
 from igsed.formats.sanity import CASCADE_LAYERS, SANITY_COLUMNS, read_sanity, write_sanity
-from igsed.formats.sed_view import SED_VIEW_COLUMNS, SED_VIEW_METRICS, read_sed_view, write_sed_view
+from igsed.formats.sed_view import (
+    SED_VIEW_COLUMNS,
+    SED_VIEW_METRICS,
+    read_sed_view,
+    read_sed_view_differences,
+    write_sed_view,
+    write_sed_view_differences,
+)
 from igsed.formats.tau_star import TauStar, read_tau_star, write_tau_star
 
 CLIPS = [f"test_{i:05d}" for i in range(4)]
@@ -95,7 +102,7 @@ def _intervals() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _differences() -> pd.DataFrame:
+def _differences(metrics: tuple[str, ...] = INSTANCE_METRICS) -> pd.DataFrame:
     rows = [
         {
             "method": "random",
@@ -107,7 +114,7 @@ def _differences() -> pd.DataFrame:
             "n": 9,
             "excludes_zero": False,
         }
-        for metric in INSTANCE_METRICS
+        for metric in metrics
     ]
     return pd.DataFrame(rows)
 
@@ -176,6 +183,10 @@ FORMATS: dict[str, tuple[Callable[[Path], None], Callable[[Path], Any]]] = {
     "manifest ids": (lambda p: write_manifest(_manifest(), p), lambda p: read_clip_ids(p, "test")),
     "events.tsv": (lambda p: write_events(_events(), p), read_events),
     "sed_view.csv": (lambda p: write_sed_view(_sed_view(), p), read_sed_view),
+    "sed_view_differences.csv": (
+        lambda p: write_sed_view_differences(_differences(SED_VIEW_METRICS), p),
+        read_sed_view_differences,
+    ),
     "conditions.csv": (lambda p: write_conditions_table(_conditions(), p), read_conditions_table),
     "tau_star.json": (lambda p: write_tau_star(p, _tau_star()), read_tau_star),
     "summary.json": (
@@ -332,3 +343,11 @@ def test_the_snakefile_reads_the_manifest_unchecked(tmp_path: Path) -> None:
     assert len(read_events(tmp_path / "events.tsv", checked=False)) == len(CLIPS)
     with pytest.raises(DamagedFileError):
         read_clip_ids(path, "test")
+
+
+def test_each_differences_table_takes_only_its_own_metrics(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown metrics \['psds1'"):
+        write_differences(_differences(("psds1",)), tmp_path / "differences.csv")
+    with pytest.raises(ValueError, match=r"unknown metrics \['iou'\]"):
+        write_sed_view_differences(_differences(("iou",)), tmp_path / "sed.csv")
+    assert not list(tmp_path.iterdir())

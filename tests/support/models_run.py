@@ -2,7 +2,7 @@
 
 The figures are chosen so the models rank the methods differently: on IoU Grad-CAM beats IG
 on cnn14 but not on crnn, and the top three by point value differ; on PSDS1 Grad-CAM's
-interval lies above IG's on cnn14 only; on deletion MoRF the two agree. Each model skips
+paired difference from IG excludes 0 on cnn14 only; on deletion MoRF the two agree. Each model skips
 the methods igsed.core.model_kinds.skip_reason says it cannot run.
 """
 
@@ -23,7 +23,7 @@ from igsed.formats.intervals import (
     write_intervals,
 )
 from igsed.formats.sanity import CASCADE_LAYERS, write_sanity
-from igsed.formats.sed_view import SED_VIEW_METRICS, write_sed_view
+from igsed.formats.sed_view import SED_VIEW_METRICS, write_sed_view, write_sed_view_differences
 
 METHODS: tuple[str, ...] = (
     "ig",
@@ -161,6 +161,36 @@ def interval_rows(model: str) -> list[dict[str, object]]:
     return rows
 
 
+# The half-width of every PSDS1 paired difference's interval.
+PSDS1_HALF_WIDTH = 0.05
+
+
+def _psds1_differences(model: str) -> pd.DataFrame:
+    """Each method minus IG and minus the energy baseline (the best on PSDS1 on both models),
+    within PSDS1_HALF_WIDTH of the difference."""
+    figures = PSDS1[model]
+    rows = []
+    for method, (value, _, _) in figures.items():
+        for reference in ("ig", "energy"):
+            if reference == method:
+                continue
+            difference = value - figures[reference][0]
+            low, high = difference - PSDS1_HALF_WIDTH, difference + PSDS1_HALF_WIDTH
+            rows.append(
+                {
+                    "method": method,
+                    "reference": reference,
+                    "metric": "psds1",
+                    "difference": difference,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "n": N_CLIPS,
+                    "excludes_zero": low > 0 or high < 0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def _sed_rows(model: str) -> list[dict[str, object]]:
     rows = []
     for method, figure in PSDS1[model].items():
@@ -217,6 +247,7 @@ def write_model(root: Path, model: str) -> ModelResults:
     )
     write_differences(differences, folder / "differences.csv")
     write_sed_view(pd.DataFrame(_sed_rows(model)), folder / "sed_view.csv")
+    write_sed_view_differences(_psds1_differences(model), folder / "sed_view_differences.csv")
     sanity = {}
     if model == "cnn14":
         for method, end in SANITY_END.items():
@@ -226,6 +257,7 @@ def write_model(root: Path, model: str) -> ModelResults:
         intervals_csv=folder / "intervals.csv",
         differences_csv=folder / "differences.csv",
         sed_view_csv=folder / "sed_view.csv",
+        sed_view_differences_csv=folder / "sed_view_differences.csv",
         sanity=sanity,
         skipped=skipped(model),
     )

@@ -17,6 +17,7 @@ if snakemake.params.get("models"):
         inputs.model_intervals,
         inputs.model_differences,
         inputs.model_sed_view,
+        inputs.model_sed_view_differences,
         inputs.model_sanity,
         snakemake.params.skipped,
     )

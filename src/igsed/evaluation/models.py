@@ -7,9 +7,8 @@ group per model, a skipped method named with its reason.
 
 Where the ranking of the methods differs between models is said from the intervals only:
 per model, which methods beat IG and the best baseline with a paired interval of the
-difference that excludes 0 (differences.csv: the same clip draws for both methods, within
-one model); PSDS1 has no paired differences (sed_view.csv holds intervals only), so on
-PSDS1 a method beats another only where their intervals do not overlap, a stricter test.
+difference that excludes 0 (differences.csv and, for PSDS1, sed_view_differences.csv: the
+same resamples for both methods, within one model).
 A sentence names each method that beats a reference on some models but not on others, and
 each metric whose top three methods by point value differ between models.
 """
@@ -30,7 +29,7 @@ from igsed.core.atomic import write_text
 from igsed.core.methods import REFERENCE_METHOD, method_label
 from igsed.core.statistics import BootstrapSettings
 from igsed.evaluation.headings import METRIC_HEADINGS
-from igsed.evaluation.statistics import LOWER_IS_BETTER, best_baseline
+from igsed.evaluation.statistics import LOWER_IS_BETTER
 from igsed.evaluation.summaries import sanity_intervals
 from igsed.formats import layout
 from igsed.formats.figures import empty_figure, method_colors, save_figure
@@ -44,7 +43,7 @@ from igsed.formats.models_table import (
     read_models_table,
     write_models_table,
 )
-from igsed.formats.sed_view import read_sed_view
+from igsed.formats.sed_view import read_sed_view, read_sed_view_differences
 from igsed.formats.tables import NOT_AVAILABLE, format_number, markdown_table
 
 logger = logging.getLogger(__name__)
@@ -91,6 +90,7 @@ class ModelResults:
     intervals_csv: Path
     differences_csv: Path
     sed_view_csv: Path
+    sed_view_differences_csv: Path
     sanity: Mapping[str, Path] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
 
@@ -100,12 +100,14 @@ def model_results(
     intervals: Sequence[str | Path],
     differences: Sequence[str | Path],
     sed_view: Sequence[str | Path],
+    sed_view_differences: Sequence[str | Path],
     sanity: Sequence[str | Path],
     skipped: Mapping[str, Mapping[str, str]],
 ) -> dict[str, ModelResults]:
-    """The rule's inputs as ModelResults: one intervals, differences and SED view file per
-    model in the order of `models`, the sanity CSVs of all models (each under its model's
-    run folder, results/main/{model}/sanity/{method}.csv), the skipped methods by model."""
+    """The rule's inputs as ModelResults: one intervals, differences, SED view and SED view
+    differences file per model in the order of `models`, the sanity CSVs of all models (each
+    under its model's run folder, results/main/{model}/sanity/{method}.csv), the skipped
+    methods by model."""
     runs = {model: Path(layout.run_dir(layout.MAIN, model)) for model in models}
     by_model: dict[str, dict[str, Path]] = {model: {} for model in models}
     for path in map(Path, sanity):
@@ -113,12 +115,10 @@ def model_results(
         if len(owner) != 1:
             raise ValueError(f"{path}: not a sanity table of one of the models {list(models)}")
         by_model[owner[0]][path.stem] = path
-    files = zip(models, intervals, differences, sed_view, strict=True)
+    files = zip(models, intervals, differences, sed_view, sed_view_differences, strict=True)
     return {
-        model: ModelResults(
-            Path(interval), Path(difference), Path(sed), by_model[model], skipped.get(model, {})
-        )
-        for model, interval, difference, sed in files
+        model: ModelResults(*map(Path, paths), by_model[model], skipped.get(model, {}))
+        for model, *paths in files
     }
 
 
@@ -219,7 +219,7 @@ class Comparison:
     method: str
     reference: str
     beats: bool
-    evidence: str  # the difference [interval], or both intervals where unpaired
+    evidence: str  # the difference [interval]
 
 
 def _signed(value: float) -> str:
@@ -247,40 +247,12 @@ def _paired(model: str, differences: pd.DataFrame) -> list[Comparison]:
     return comparisons
 
 
-def _interval_text(record: Mapping[str, Any]) -> str:
-    return (
-        f"{format_number(record['value'])} [{format_number(record['ci_low'])}, "
-        f"{format_number(record['ci_high'])}]"
-    )
-
-
-def _unpaired(model: str, sed_view: pd.DataFrame, metric: str = "psds1") -> list[Comparison]:
-    """PSDS1: beats where the method's interval lies wholly above the reference's."""
-    rows = sed_view[sed_view["metric"] == metric].dropna(subset=["value", "ci_low", "ci_high"])
-    by_method = {str(r["method"]): r for r in rows.to_dict("records")}
-    references = {_IG: REFERENCE_METHOD, _BASELINE: best_baseline(rows, metric, list(by_method))}
-    comparisons = []
-    for kind, reference in references.items():
-        if reference not in by_method:
-            continue
-        ref = by_method[reference]
-        for method, record in by_method.items():
-            if method == reference:
-                continue
-            beats = record["ci_low"] > ref["ci_high"]
-            evidence = f"{_interval_text(record)} vs {_interval_text(ref)}"
-            comparisons.append(
-                Comparison(model, metric, kind, method, reference, bool(beats), evidence)
-            )
-    return comparisons
-
-
 def comparisons(models: Mapping[str, ModelResults]) -> list[Comparison]:
     """Every method against IG and the best baseline, per model, on the RANKED_METRICS."""
     found = []
     for name, results in models.items():
         found += _paired(name, read_differences(results.differences_csv))
-        found += _unpaired(name, read_sed_view(results.sed_view_csv))
+        found += _paired(name, read_sed_view_differences(results.sed_view_differences_csv))
     return found
 
 
@@ -312,9 +284,8 @@ def _per_model_line(found: Sequence[Comparison], models: Sequence[str], metric: 
         named = f"{model} ({method_label(reference)})" if reference else model
         beat = [c.method for c in _beats(found, model, metric, _BASELINE)]
         baseline_parts.append(f"{named}: {_labels(beat)}")
-    how = "unpaired intervals" if metric == "psds1" else "paired intervals"
     return (
-        f"**{RANKED_METRICS[metric]}** ({how}): beat IG — {against_ig}. Beat the best "
+        f"**{RANKED_METRICS[metric]}**: beat IG — {against_ig}. Beat the best "
         f"baseline — {'; '.join(baseline_parts)}."
     )
 
@@ -459,9 +430,8 @@ def models_markdown(table: pd.DataFrame, found: Sequence[Comparison], level: str
     if skipped:
         parts.append("".join(f"- {line}\n" for line in skipped))
     parts.append(
-        "Rankings, generated from the intervals: a method beats a reference only where the "
-        "interval of the difference excludes 0 (on PSDS1, which has no paired differences, "
-        "only where the two intervals do not overlap).\n"
+        "Rankings, generated from the paired intervals: a method beats a reference only where "
+        "the interval of its difference excludes 0.\n"
     )
     parts.append("".join(f"- {line}\n" for line in ranking_lines(table, found)))
     parts.append(

@@ -13,8 +13,11 @@ in a clip scores 0 there. sed_scores_eval then gives
 
 The classes scored are those with a ground-truth event in the test set (in a resample: in
 the clips drawn), since sed_scores_eval's recall is undefined without one. Intervals resample
-the test clips with the draws of rule `statistics`; collar F1 keeps each class's threshold
-of the test set itself, so its interval is the clips' variation at that threshold.
+the test clips (clip draws, igsed.core.statistics.clip_draws); collar F1 keeps each class's
+threshold of the test set itself, so its interval is the clips' variation at that threshold.
+Every method is resampled with the same draws, so each figure also gets paired differences
+against IG and against the best baseline (sed_view_differences.csv), as rule `statistics`
+gives the per-instance metrics.
 sed_scores_eval's per-clip statistics ("deltas") are computed once per method; a resample
 sums them, weighted by how often each clip was drawn, and the figures follow from the sums
 with vectorised equivalents of sed_scores_eval's formulas. The point value is
@@ -47,9 +50,15 @@ from igsed.core.logs import Progress
 from igsed.core.recording_windows import frames_in
 from igsed.core.statistics import BootstrapSettings, Interval, clip_draws, percentile_interval
 from igsed.evaluation.scores import PathLike, ShardSet, checked_row, load_method_scores
+from igsed.evaluation.statistics import references
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.manifest import events_by_clip, read_clip_ids, read_events, read_valid_seconds
-from igsed.formats.sed_view import SED_VIEW_COLUMNS, SED_VIEW_METRICS, write_sed_view
+from igsed.formats.sed_view import (
+    SED_VIEW_COLUMNS,
+    SED_VIEW_METRICS,
+    write_sed_view,
+    write_sed_view_differences,
+)
 from igsed.formats.shards import ClipScores
 
 logger = logging.getLogger(__name__)
@@ -114,13 +123,14 @@ class SedViewSettings:
 @dataclass(frozen=True)
 class SedViewJob:
     """What `sed_view` reads and writes: the run's shards (only the test ones are read), the
-    test instances, the split's manifest and events, and sed_view.csv."""
+    test instances, the split's manifest and events; sed_view.csv and its paired differences."""
 
     shards: ShardSet
     instances: Path
     manifest: Path
     events: Path
     output: Path
+    differences: Path
 
 
 def sed_view_shards(
@@ -534,6 +544,44 @@ def _require_agreement(method: str, point: Mapping[str, float], own: Mapping[str
             )
 
 
+@dataclass(frozen=True)
+class MethodFigures:
+    """One method's figures on the test set (`point`) and under each resample of the clip
+    draws (`resampled`, one value per draw); `n`: the test clips."""
+
+    point: Mapping[str, float]
+    resampled: Mapping[str, np.ndarray]
+    n: int
+
+    def interval(self, metric: str, level: float) -> Interval:
+        return percentile_interval(self.point[metric], self.resampled[metric], level, self.n)
+
+
+def method_figures(
+    method: str,
+    frames: Mapping[str, pd.DataFrame],
+    truth: Mapping[str, GroundTruth],
+    draws: np.ndarray,
+    settings: SedViewSettings,
+    durations: Durations = None,
+) -> MethodFigures:
+    """Each figure of one method on the test set and under the clip `draws` (aligned with
+    `truth`'s clips); NaN when the test set has no ground-truth event."""
+    n = len(truth)
+    if not scored_classes(truth.values()):
+        nan = np.full(len(draws), math.nan)
+        return MethodFigures(dict.fromkeys(METRICS, math.nan), dict.fromkeys(METRICS, nan), n)
+    deltas = metric_deltas(frames, truth, settings, durations)
+    point = package_values(deltas, truth, settings, durations=durations)
+    # The test set itself (every clip once) goes first, to check against sed_scores_eval.
+    weights = np.vstack([np.ones((1, n)), draws])
+    values = resampled_values(deltas, truth, weights, settings, durations)
+    _require_agreement(method, point, {m: float(v[0]) for m, v in values.items()})
+    return MethodFigures(
+        {m: float(point[m]) for m in METRICS}, {m: values[m][1:] for m in METRICS}, n
+    )
+
+
 def method_intervals(
     method: str,
     frames: Mapping[str, pd.DataFrame],
@@ -545,16 +593,36 @@ def method_intervals(
 ) -> dict[str, Interval]:
     """Each figure of one method with its interval over the clip `draws` (aligned with
     `truth`'s clips); NaN when the test set has no ground-truth event."""
-    n = len(truth)
-    if not scored_classes(truth.values()):
-        return {metric: Interval(math.nan, math.nan, math.nan, n) for metric in METRICS}
-    deltas = metric_deltas(frames, truth, settings, durations)
-    point = package_values(deltas, truth, settings, durations=durations)
-    # The test set itself (every clip once) goes first, to check against sed_scores_eval.
-    weights = np.vstack([np.ones((1, n)), draws])
-    values = resampled_values(deltas, truth, weights, settings, durations)
-    _require_agreement(method, point, {m: float(v[0]) for m, v in values.items()})
-    return {m: percentile_interval(point[m], values[m][1:], level, n) for m in METRICS}
+    figures = method_figures(method, frames, truth, draws, settings, durations)
+    return {metric: figures.interval(metric, level) for metric in METRICS}
+
+
+def paired_differences(
+    figures: Mapping[str, MethodFigures], table: pd.DataFrame, level: float
+) -> pd.DataFrame:
+    """Every method minus IG and minus the best baseline (by `table`, sed_view.csv's rows) on
+    each figure, its interval over the same resamples for both (differences.csv's columns)."""
+    methods = list(figures)
+    rows = []
+    for method in methods:
+        for metric in METRICS:
+            for reference in references(method, metric, table, methods):
+                ours, theirs = figures[method], figures[reference]
+                interval = percentile_interval(
+                    ours.point[metric] - theirs.point[metric],
+                    ours.resampled[metric] - theirs.resampled[metric],
+                    level,
+                    ours.n,
+                )
+                rows.append(
+                    {
+                        **_row(method, metric, interval),
+                        "reference": reference,
+                        "excludes_zero": interval.excludes_zero(),
+                    }
+                )
+    frame = pd.DataFrame(rows, columns=[*SED_VIEW_COLUMNS, "reference", "excludes_zero"])
+    return frame.rename(columns={"value": "difference"})
 
 
 def _test_detections(path: Path, clip_ids: Sequence[str]) -> list[Instance]:
@@ -569,7 +637,9 @@ def sed_view(
     job: SedViewJob, settings: SedViewSettings, bootstrap: BootstrapSettings
 ) -> pd.DataFrame:
     """Write sed_view.csv: each method's three figures with their intervals (see the module
-    docstring), one row per method and metric, methods in the order of `job.shards`."""
+    docstring), one row per method and metric, methods in the order of `job.shards`; and
+    sed_view_differences.csv: each figure's paired differences against IG and the best
+    baseline."""
     clip_ids = sorted(read_clip_ids(job.manifest, "test"))
     if not clip_ids:
         raise ValueError(f"{job.manifest}: no test clips")
@@ -580,20 +650,23 @@ def sed_view(
     truth = read_ground_truth(job.events, clip_ids, durations)
     classes = scored_classes(truth.values())
     draws = clip_draws(clip_ids, bootstrap)
-    rows = []
+    figures = {}
     progress = Progress(logger, "sed_view: methods scored", len(job.shards.methods), every_s=0)
     for number, method in enumerate(job.shards.methods, start=1):
         started = time.monotonic()
         clips = load_method_scores(job.shards.of(method, "test"), method, "test", clip_ids).clips
         frames = method_frames(clips, detections, classes, method, durations)
-        intervals = method_intervals(
-            method, frames, truth, draws, settings, bootstrap.level, durations
-        )
-        rows += [_row(method, metric, interval) for metric, interval in intervals.items()]
+        figures[method] = method_figures(method, frames, truth, draws, settings, durations)
         logger.info("%s: %.1f s", method, time.monotonic() - started)
         progress.update(number)
+    rows = [
+        _row(method, metric, found.interval(metric, bootstrap.level))
+        for method, found in figures.items()
+        for metric in METRICS
+    ]
     frame = pd.DataFrame(rows, columns=list(SED_VIEW_COLUMNS))
     write_sed_view(frame, job.output)
+    write_sed_view_differences(paired_differences(figures, frame, bootstrap.level), job.differences)
     return frame
 
 

@@ -103,7 +103,10 @@ def best_baseline(intervals: pd.DataFrame, metric: str, methods: Sequence[str]) 
     return str(rows.iloc[0 if metric in LOWER_IS_BETTER else -1]["method"])
 
 
-def _references(method: str, metric: str, intervals: pd.DataFrame, methods: list[str]) -> list[str]:
+def references(
+    method: str, metric: str, intervals: pd.DataFrame, methods: Sequence[str]
+) -> list[str]:
+    """What `method` is compared with on `metric`: IG, then the best baseline (neither itself)."""
     references = []
     if method != REFERENCE_METHOD and REFERENCE_METHOD in methods:
         references.append(REFERENCE_METHOD)
@@ -137,7 +140,7 @@ def _differences(
         present = set(frame["method"].astype(str))
         for method in (m for m in methods if m in present):
             for metric in metrics:
-                for reference in _references(method, metric, intervals, methods):
+                for reference in references(method, metric, intervals, methods):
                     if reference not in present:
                         continue
                     difference = macro_difference(

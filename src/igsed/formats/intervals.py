@@ -5,7 +5,8 @@ intervals.csv:   method, metric, value, ci_low, ci_high, n (instances with a val
                  and one per metric of FAITHFULNESS_METRICS for the methods with faithfulness
                  areas. No row at all: the condition had no detected instances.
 differences.csv: method, reference, metric, difference, ci_low, ci_high, n, excludes_zero;
-                 one row per method, reference and metric.
+                 one row per method, reference and metric. The SED view's paired
+                 differences (formats.sed_view) are a table of this format.
 
 A figure that is n/a is an empty cell. Both are checked on reading against their writer's
 record (formats.handover), and the intervals for completeness (every metric of a method).
@@ -14,6 +15,7 @@ record (formats.handover), and the intervals for completeness (every metric of a
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -43,13 +45,11 @@ DIFFERENCE_COLUMNS: tuple[str, ...] = (
 _TEXT = {"method": str, "reference": str, "metric": str}
 
 
-def _check_metrics(frame: pd.DataFrame, path: object) -> None:
-    unknown = sorted(set(frame["metric"]) - {*INSTANCE_METRICS, *FAITHFULNESS_METRICS})
+def _check_metrics(frame: pd.DataFrame, path: object, metrics: Sequence[str] = ()) -> None:
+    allowed = list(metrics) or [*INSTANCE_METRICS, *FAITHFULNESS_METRICS]
+    unknown = sorted(set(frame["metric"]) - set(allowed))
     if unknown:
-        raise ValueError(
-            f"{path}: unknown metrics {unknown}; expected some of "
-            f"{[*INSTANCE_METRICS, *FAITHFULNESS_METRICS]}"
-        )
+        raise ValueError(f"{path}: unknown metrics {unknown}; expected some of {allowed}")
 
 
 def _check_complete(frame: pd.DataFrame, path: object) -> None:
@@ -84,19 +84,24 @@ def read_intervals(path: str | os.PathLike[str]) -> pd.DataFrame:
     return frame
 
 
-def write_differences(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """differences.csv atomically, with its record (no rows: a header line only)."""
-    write_csv(frame.reindex(columns=list(DIFFERENCE_COLUMNS)), path)
+def write_differences(
+    frame: pd.DataFrame, path: str | os.PathLike[str], metrics: Sequence[str] = ()
+) -> None:
+    """differences.csv atomically, with its record (no rows: a header line only); `metrics`:
+    the metric names allowed (default: INSTANCE_METRICS and FAITHFULNESS_METRICS)."""
+    frame = frame.reindex(columns=list(DIFFERENCE_COLUMNS))
+    _check_metrics(frame, "differences table", metrics)
+    write_csv(frame, path)
 
 
-def read_differences(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """differences.csv as written by `write_differences`, checked."""
+def read_differences(path: str | os.PathLike[str], metrics: Sequence[str] = ()) -> pd.DataFrame:
+    """A differences table as written by `write_differences` with the same `metrics`, checked."""
     frame = read_table(path, dtype=_TEXT)
     require_columns(frame, DIFFERENCE_COLUMNS, path)
     frame = frame.loc[:, list(DIFFERENCE_COLUMNS)].astype(
         {"difference": float, "ci_low": float, "ci_high": float}
     )
-    _check_metrics(frame, path)
+    _check_metrics(frame, path, metrics)
     require_unique(frame, ("method", "reference", "metric"), path)
     if not frame["excludes_zero"].isin([True, False]).all():
         raise damaged(path, "excludes_zero must be True or False")

@@ -3,6 +3,10 @@
 sed_view.csv: method, metric, value, ci_low, ci_high, n — one row per method of the run and
 metric in SED_VIEW_METRICS (n: the test clips). A figure that is n/a is an empty cell.
 Checked on reading against its writer's record (formats.handover) and for completeness.
+
+sed_view_differences.csv: the same figures' paired differences, every method against IG and
+against the best baseline on each metric, in the format of differences.csv
+(formats.intervals) with the metrics of SED_VIEW_METRICS.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import os
 
 import pandas as pd
 
+from igsed.formats.intervals import read_differences, write_differences
 from igsed.formats.tables import (
     read_table,
     require_columns,
@@ -39,3 +44,13 @@ def read_sed_view(path: str | os.PathLike[str]) -> pd.DataFrame:
     require_unique(frame, ("method", "metric"), path)
     require_complete(frame, ("method",), "metric", len(SED_VIEW_METRICS), path)
     return frame
+
+
+def write_sed_view_differences(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """sed_view_differences.csv atomically: differences.csv's format, the SED view's metrics."""
+    write_differences(frame, path, metrics=SED_VIEW_METRICS)
+
+
+def read_sed_view_differences(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """sed_view_differences.csv as written by `write_sed_view_differences`, checked."""
+    return read_differences(path, metrics=SED_VIEW_METRICS)
