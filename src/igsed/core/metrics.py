@@ -340,6 +340,52 @@ THRESHOLD_FREE: dict[str, Callable[[np.ndarray, np.ndarray], float | np.ndarray]
 }
 
 
+def _magnitudes(scores: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    scores = np.asarray(scores, dtype=np.float64)
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("complexity metrics need finite scores")
+    return np.abs(scores.reshape(-1, scores.shape[-1])), scores.shape[:-1]
+
+
+def gini_sparseness(scores: np.ndarray, truth: np.ndarray | None = None) -> float | np.ndarray:
+    """Gini index of the frame scores' magnitudes (Quantus's Sparseness, Chalasani et al.
+    2020): sum over the ascending magnitudes a_(i), i = 1..n, of (2i - n - 1) a_(i), divided
+    by n times their sum. 0 when every frame scores alike, (n - 1)/n when one frame holds all
+    of it; NaN when every score is 0. `truth` is ignored (the metrics' common signature)."""
+    rows, shape = _magnitudes(scores)
+    n = rows.shape[-1]
+    ordered = np.sort(rows, axis=-1)
+    weights = 2.0 * np.arange(1, n + 1) - n - 1
+    total = ordered.sum(axis=-1)
+    out = np.full(total.shape, np.nan)
+    np.divide(ordered @ weights, n * total, out=out, where=total > 0)
+    return _scalar_or_array(out.reshape(shape))
+
+
+def normalised_entropy(scores: np.ndarray, truth: np.ndarray | None = None) -> float | np.ndarray:
+    """Shannon entropy of the frames' shares of the score magnitude (Quantus's Complexity,
+    Bhatt et al. 2020), divided by ln n so that 1 is an even spread over all n frames and 0
+    one frame holding everything; NaN when every score is 0 (or n = 1). `truth` is ignored."""
+    rows, shape = _magnitudes(scores)
+    n = rows.shape[-1]
+    total = rows.sum(axis=-1, keepdims=True)
+    out = np.full(rows.shape[0], np.nan)
+    usable = (total[:, 0] > 0) & (n > 1)
+    shares = np.divide(rows, total, out=np.zeros_like(rows), where=total > 0)
+    terms = np.zeros_like(shares)
+    np.multiply(shares, np.log(shares, where=shares > 0, out=np.zeros_like(shares)), out=terms)
+    out[usable] = -terms[usable].sum(axis=-1) / np.log(n)
+    return _scalar_or_array(out.reshape(shape))
+
+
+# The complexity metrics by the column name the evaluation writes: properties of the frame
+# scores alone, beside the localisation metrics (docs/metrics.md).
+COMPLEXITY: dict[str, Callable[[np.ndarray, np.ndarray], float | np.ndarray]] = {
+    "gini": gini_sparseness,
+    "entropy": normalised_entropy,
+}
+
+
 def nan_macro_mean(
     values: np.ndarray, class_index: np.ndarray, n_classes: int
 ) -> float | np.ndarray:

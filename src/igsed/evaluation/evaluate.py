@@ -47,6 +47,7 @@ from igsed.core.constants import (
 )
 from igsed.core.methods import method_info, method_label
 from igsed.core.metrics import (
+    COMPLEXITY,
     THRESHOLD_FREE,
     best_tau,
     class_means,
@@ -405,6 +406,7 @@ class HeldOutScores:
     tau_iou: int | None
     tau_f1: int | None
     threshold_free: dict[str, np.ndarray]  # metric -> (n,), NaN where undefined
+    complexity: dict[str, np.ndarray]  # metric -> (n,), NaN where every score is 0
 
     def class_means(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         index = self.instances.class_index
@@ -443,6 +445,7 @@ class HeldOutScores:
                 "tau_iou": self.tau_iou,
                 "tau_f1": self.tau_f1,
                 **self.threshold_free,
+                **self.complexity,
             }
         )
 
@@ -461,6 +464,10 @@ def held_out_scores(test: MethodSweep, tau_star: Mapping[str, Any], method: str)
         threshold_free={
             name: on_valid_frames(metric, inst.scores, inst.truth, inst.valid_frames)
             for name, metric in THRESHOLD_FREE.items()
+        },
+        complexity={
+            name: on_valid_frames(metric, inst.scores, inst.truth, inst.valid_frames)
+            for name, metric in COMPLEXITY.items()
         },
     )
 

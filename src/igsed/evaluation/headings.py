@@ -10,6 +10,10 @@ THRESHOLD_FREE_METRICS: dict[str, str] = {
     "rma": "Relevance mass",
     "rra": "Relevance rank",
 }
+COMPLEXITY_METRICS: dict[str, str] = {
+    "gini": "Gini sparseness",
+    "entropy": "Entropy (normalised) ↓",
+}
 FAITHFULNESS_METRICS: dict[str, str] = {
     "deletion_morf": "Deletion MoRF ↓",
     "insertion_morf": "Insertion MoRF ↑",
@@ -23,5 +27,9 @@ SED_VIEW_METRICS: dict[str, str] = {
 }
 # Every metric above by its column name.
 METRIC_HEADINGS: dict[str, str] = (
-    CI_METRICS | THRESHOLD_FREE_METRICS | FAITHFULNESS_METRICS | SED_VIEW_METRICS
+    CI_METRICS
+    | THRESHOLD_FREE_METRICS
+    | COMPLEXITY_METRICS
+    | FAITHFULNESS_METRICS
+    | SED_VIEW_METRICS
 )

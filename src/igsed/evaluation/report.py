@@ -28,6 +28,7 @@ from igsed.core.versions import package_version
 from igsed.evaluation.findings import findings
 from igsed.evaluation.headings import (
     CI_METRICS,
+    COMPLEXITY_METRICS,
     FAITHFULNESS_METRICS,
     SED_VIEW_METRICS,
     THRESHOLD_FREE_METRICS,
@@ -642,7 +643,7 @@ def _differences_sections(inputs: ReportInputs) -> list[str]:
         "Each method minus IG, and minus the best baseline on that metric, with paired "
         "bootstrap intervals (the same resamples for both). **Bold**: the interval "
         "excludes 0.\n",
-        _differences_section(differences, CI_METRICS | THRESHOLD_FREE_METRICS),
+        _differences_section(differences, CI_METRICS | THRESHOLD_FREE_METRICS | COMPLEXITY_METRICS),
         "## Faithfulness differences (test, paired)\n",
         "Each method minus IG and minus the best baseline; **bold**: the interval excludes 0.\n",
         _differences_section(differences, FAITHFULNESS_METRICS),
@@ -669,6 +670,13 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "ground truth, and the share of the top-|GT| frames that are ground truth; macro "
         "averages over the instances where each is defined, with bootstrap intervals.\n",
         _intervals_section(intervals, THRESHOLD_FREE_METRICS),
+        "## Complexity (test)\n",
+        "How concentrated each method's frame scores are, whatever the ground truth: the "
+        "Gini index of their magnitudes (0: every frame alike; 0.99: one frame holds all) and "
+        "the entropy of the frames' shares, divided by its maximum (1: an even spread; ↓: "
+        "more concentrated). A description, not a score: a sparse map is no better at "
+        "timing unless it sits on the events (docs/metrics.md).\n",
+        _intervals_section(intervals, COMPLEXITY_METRICS),
         "## SED view (test)\n",
         "Each method's frame scores of the detected classes, min-max normalised per "
         "instance and multiplied by the clip probability (0 for undetected classes), scored "

@@ -53,8 +53,9 @@ logger = logging.getLogger(__name__)
 # (FAITHFULNESS_METRICS) the columns of the faithfulness rule's areas.csv that do.
 METRICS: tuple[str, ...] = INSTANCE_METRICS
 # A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
-# curve rises late (small area); for every other metric higher is better.
-LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf"})
+# curve rises late (small area); a concentrated map has a low entropy; for every other
+# metric higher is better.
+LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf", "entropy"})
 # The range of each metric's values, which its intervals keep to: every per-instance metric
 # is a share or a score in [0, 1]; a faithfulness area (divided by the unmasked
 # probability) is >= 0 with no upper bound.

@@ -23,7 +23,17 @@ from igsed.formats.handover import damaged
 from igsed.formats.tables import read_table, require_columns, require_unique, write_csv
 
 # The per-instance metrics of the evaluate rule's instances_test.csv, in table order.
-INSTANCE_METRICS: tuple[str, ...] = ("iou", "f1", "pg", "auroc", "ap", "rma", "rra")
+INSTANCE_METRICS: tuple[str, ...] = (
+    "iou",
+    "f1",
+    "pg",
+    "auroc",
+    "ap",
+    "rma",
+    "rra",
+    "gini",
+    "entropy",
+)
 # The faithfulness rule's areas.
 FAITHFULNESS_METRICS: tuple[str, ...] = (
     "deletion_morf",
