@@ -13,6 +13,9 @@ rule backbone:
         "results/benchmarks/backbone/{model}.tsv"
     wildcard_constraints:
         model=alternatives(CNN14_MODELS),
+    # First among ready jobs: it needs every core of a 2-core run, and a 1-thread job started
+    # beside it (the CRNN's training) would leave the other core idle until that job ends.
+    priority: 10
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["backbone"]  # fixed, not --cores: docs/determinism.md
@@ -45,6 +48,9 @@ rule cache_features:
         "results/benchmarks/cache_features/{condition}/{model}/{split}.tsv"
     wildcard_constraints:
         model=alternatives(CNN14_MODELS),
+    # First among ready jobs: it needs every core of a 2-core run, and a 1-thread job started
+    # beside it (the CRNN's training) would leave the other core idle until that job ends.
+    priority: 10
     conda:
         "../envs/torch.yaml"
     threads: config["threads"]["cache_features"]  # fixed, not --cores: docs/determinism.md
