@@ -13,8 +13,7 @@ rule backbone:
         "results/benchmarks/backbone/{model}.tsv"
     wildcard_constraints:
         model=alternatives(CNN14_MODELS),
-    # First among ready jobs: it needs every core of a 2-core run, and a 1-thread job started
-    # beside it (the CRNN's training) would leave the other core idle until that job ends.
+    # Before the CRNN's training when both wait for the cores: every CNN14 job waits on it.
     priority: 10
     conda:
         "../envs/torch.yaml"
@@ -48,8 +47,7 @@ rule cache_features:
         "results/benchmarks/cache_features/{condition}/{model}/{split}.tsv"
     wildcard_constraints:
         model=alternatives(CNN14_MODELS),
-    # First among ready jobs: it needs every core of a 2-core run, and a 1-thread job started
-    # beside it (the CRNN's training) would leave the other core idle until that job ends.
+    # Before the CRNN's training when both wait for the cores: every CNN14 job waits on it.
     priority: 10
     conda:
         "../envs/torch.yaml"
