@@ -582,21 +582,6 @@ def method_figures(
     )
 
 
-def method_intervals(
-    method: str,
-    frames: Mapping[str, pd.DataFrame],
-    truth: Mapping[str, GroundTruth],
-    draws: np.ndarray,
-    settings: SedViewSettings,
-    level: float,
-    durations: Durations = None,
-) -> dict[str, Interval]:
-    """Each figure of one method with its interval over the clip `draws` (aligned with
-    `truth`'s clips); NaN when the test set has no ground-truth event."""
-    figures = method_figures(method, frames, truth, draws, settings, durations)
-    return {metric: figures.interval(metric, level) for metric in METRICS}
-
-
 def paired_differences(
     figures: Mapping[str, MethodFigures], table: pd.DataFrame, level: float
 ) -> pd.DataFrame:
