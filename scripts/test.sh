@@ -11,6 +11,4 @@ echo "== ruff format --check"; ruff format --check src tests workflow/scripts be
 echo "== snakefmt --check"; snakefmt --check Snakefile rules/
 echo "== snakemake --lint"; snakemake --lint --cores 1 >/tmp/igsed-lint.txt 2>&1 || { cat /tmp/igsed-lint.txt; exit 1; }
 if grep -q "Lints for" /tmp/igsed-lint.txt; then cat /tmp/igsed-lint.txt; exit 1; fi
-# Two workers (the machine's cores): one runs the tests sharing the tiny pipeline run, the
-# other the rest, so a test waiting on SLURM or a download leaves no core idle (tests/conftest.py).
-echo "== pytest"; exec pytest -n 2 --dist loadgroup "$@"
+echo "== pytest"; exec pytest "$@"

@@ -20,37 +20,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "full_width: float64 equivalence checks on full-width CNN14 (minutes on a CPU); "
         'CI runs them, -m "not full_width" skips them',
     )
-    config.addinivalue_line("markers", "xdist_group(name): tests one pytest-xdist worker runs")
 
 
-# Shared by the tests that need it: fixtures too costly to build twice (the tiny run, the
-# SLURM module's cluster). Under pytest-xdist (scripts/test.sh runs `-n 2 --dist loadgroup`)
-# their tests form one group, run by one worker; every other test file is a group of its own,
-# so its module fixtures are built once. The long groups go first, so neither worker ends
-# with a long tail alone.
-SHARED_FIXTURES = ("tiny_run", "cluster")
-SHARED_GROUP = "shared_runs"
-LONG_GROUPS = (SHARED_GROUP, "tests/workflow/test_paper_preset.py")
-
-
-def _group(item: pytest.Item) -> str:
-    names = getattr(item, "fixturenames", ())
-    if any(name in names for name in SHARED_FIXTURES):
-        return SHARED_GROUP
-    return item.nodeid.split("::")[0]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    groups = {}
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every test that needs the tiny run is slow: the first one waits for the whole pipeline.
     for item in items:
-        # Every test that needs the tiny run is slow: the first one waits for the whole pipeline.
         if "tiny_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
-        groups[item.nodeid] = _group(item)
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
-    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
-        first = {group: rank for rank, group in enumerate(LONG_GROUPS)}
-        items.sort(key=lambda item: first.get(groups[item.nodeid], len(first)))
 
 
 @pytest.fixture(scope="session")
