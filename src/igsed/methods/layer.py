@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from igsed.models.classifier import LAYERS, Classifier, ClassifierError
+from igsed.models.classifier import LAYERS, Classifier, capability_error
 from igsed.models.explained import GRADCAM_LAYERS, block_frame_seconds
 
 __all__ = ["GRADCAM_LAYERS", "block_frame_seconds", "gradcam", "gradcam_maps", "gradcam_layer"]
@@ -27,10 +27,7 @@ def gradcam_maps(
     """(k, T_layer, F_layer) ReLU'd Grad-CAM maps of `layer`, one of the model's named layers
     (capability LAYERS) whose output is (B, channels, time, frequency)."""
     if not isinstance(model, Classifier):
-        raise ClassifierError(
-            f"Grad-CAM needs capabilities ['layers'] that model {type(model).__name__!r} does "
-            "not declare (it is no Classifier)"
-        )
+        raise capability_error("Grad-CAM", [LAYERS], type(model).__name__, "it is no Classifier")
     model.require([LAYERS], "Grad-CAM")
     named = model.layers()
     if layer not in named:

@@ -20,7 +20,7 @@ first output: probabilities in [0, 1] of the declared shape, or an error naming 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import nn
@@ -42,6 +42,16 @@ __all__ = [
 
 class ClassifierError(ValueError):
     """A model that breaks the contract: the message names the model and what was wrong."""
+
+
+def capability_error(
+    user: str, missing: Sequence[str], model_name: str, declared: str
+) -> ClassifierError:
+    """What `user` (a method) says of a model lacking the capabilities `missing`."""
+    return ClassifierError(
+        f"{user} needs capabilities {list(missing)} that model {model_name!r} does not "
+        f"declare ({declared})"
+    )
 
 
 class Classifier(nn.Module):
@@ -66,10 +76,8 @@ class Classifier(nn.Module):
         """A ClassifierError naming the model, the user (a method) and what it lacks."""
         missing = [c for c in capabilities if not self.has(c)]
         if missing:
-            raise ClassifierError(
-                f"{user} needs capabilities {missing} that model {self.model_name!r} does not "
-                f"declare (it declares {sorted(self.capabilities) or 'none'})"
-            )
+            declared = f"it declares {sorted(self.capabilities) or 'none'}"
+            raise capability_error(user, missing, self.model_name, declared)
 
     # With LAYERS: the layer Grad-CAM explains when its setting is `auto` (the last conv
     # block before the time pooling or recurrence).
