@@ -25,7 +25,7 @@ wildcard_constraints:
     eval_split="val|test",
     head="|".join(HEADS),
     shard=r"[A-Za-z0-9_\-]+",
-    method="|".join(METHOD_NAMES),
+    method="|".join(METHOD_INFO),
     condition="|".join(CONDITION_NAMES),
     model="|".join(MODEL_NAMES),
 

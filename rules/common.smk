@@ -42,12 +42,13 @@ from igsed.core.model_kinds import (
     skip_reason,
     user_source_file,
 )  # noqa: E402
+from igsed.core.entry_points import entry_source_file  # noqa: E402
 from igsed.core.methods import (
     GRADIENT_FAMILIES,
     METHOD_INFO,
     LAYERS,
-    METHOD_NAMES,
     REFERENCE_METHOD,
+    export_plugins,
 )  # noqa: E402
 
 # Every job finds igsed through PYTHONPATH (no per-script sys.path preamble).
@@ -68,7 +69,8 @@ def validate_config():
     ]
     coerce_command_line(config, workflow.config_settings.overwrite_config)
     schema_path = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
-    problems = problems or config_errors(config, load_schema(schema_path))
+    plugins = list((config.get("attribution") or {}).get("plugins") or {})
+    problems = problems or config_errors(config, load_schema(schema_path, plugins))
     if problems:
         raise WorkflowError(
             "invalid configuration:\n  - "
@@ -79,6 +81,9 @@ def validate_config():
 
 
 validate_config()
+# Plug-in methods join the catalogue here and in every job (igsed.core.methods).
+PLUGINS = config["attribution"]["plugins"]
+export_plugins(PLUGINS)
 
 
 def refuse_old_layout():
@@ -203,8 +208,23 @@ def comparison_outputs(model):
 
 
 def method_params(method):
-    """A method's config section: its attribute jobs' params, so only its shards re-run."""
+    """A method's config section: its attribute jobs' params, so only its shards re-run (a
+    plug-in's with the sha256 of its module's source, so an edit re-runs it too)."""
+    if method in PLUGINS:
+        return {**PLUGINS[method], "source_sha256": plugin_source_digest(method)}
     return config["attribution"]["methods"][method]
+
+
+@functools.cache
+def plugin_source_digest(method):
+    spec = PLUGINS[method]
+    try:
+        source = entry_source_file(spec["function"], spec.get("search_path"))
+    except ValueError as error:
+        raise WorkflowError(
+            f"attribution.plugins.{method}.function: {error}"
+        ) from error
+    return file_digest(source)
 
 
 def method_models(method, model):

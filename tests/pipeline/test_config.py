@@ -135,6 +135,30 @@ def test_method_settings_are_checked_by_the_schema(change: dict, expected: str) 
     assert expected in problems, problems
 
 
+def test_plugins_are_allowed_in_run_and_checked_by_the_schema() -> None:
+    plugin = {"function": "mine.methods:squared", "family": "gradient"}
+    config = _default()
+    config["attribution"]["plugins"] = {"squared": plugin}
+    config["attribution"]["run"] = ["ig", "squared"]
+    schema_path = REPO / "workflow" / "schemas" / "config.schema.yaml"
+    assert config_errors(config, load_schema(schema_path, ["squared"])) == []
+    # Without the plug-in's declaration its name is no method.
+    problems = "\n".join(config_errors(config, SCHEMA))
+    assert "attribution.run.1 = 'squared' is not allowed" in problems, problems
+    config["attribution"]["plugins"] = {
+        "ig": plugin,
+        "flat": {**plugin, "function": "mine.methods"},
+        "odd": {**plugin, "family": "baseline"},
+    }
+    problems = "\n".join(config_errors(config, load_schema(schema_path, ["squared"])))
+    for expected in (
+        "attribution.plugins.ig is not allowed: the name is reserved (reserved: ig, saliency",
+        "attribution.plugins.flat.function: 'mine.methods' does not match",
+        "attribution.plugins.odd.family = 'baseline' is not allowed",
+    ):
+        assert expected in problems, problems
+
+
 def test_every_method_has_a_described_schema_entry() -> None:
     from igsed.core.methods import METHOD_NAMES
 

@@ -25,8 +25,17 @@ from igsed.models.explained import load_explained_model
 TINY = "workflow/presets/tiny.yaml"
 MODELS_FILE = "models.yaml"
 USER_MODELS = ("crnn", "exported", "sed")
-# One method of each kind a model may lack or have: gradients, a layer, its own frames, none.
-METHODS = ["ig", "saliency", "gradcam", "model_frames", "energy"]
+# One method of each kind a model may lack or have: gradients, a layer, its own frames, none;
+# and a plug-in method defined in tests/support (a gradient method: it gets the sanity checks).
+PLUGIN = "squared"
+PLUGIN_SPEC = {
+    "function": "support.plugin_methods:squared_gradient",
+    "search_path": str(REPO / "tests"),
+    "family": "gradient",
+    "output": "waveform",
+    "label": "Squared gradient",
+}
+METHODS = ["ig", "saliency", "gradcam", "model_frames", "energy", PLUGIN]
 
 
 def _export_cnn14(tiny_run: Path, path: Path) -> Path:
@@ -58,7 +67,7 @@ def _models_config(export: Path, run_models: list[str], crnn_epochs: int = 3) ->
             },
         },
         "run_models": run_models,
-        "attribution": {"run": METHODS},
+        "attribution": {"run": METHODS, "plugins": {PLUGIN: dict(PLUGIN_SPEC)}},
     }
 
 
@@ -109,6 +118,29 @@ def test_every_kind_runs_to_the_summary_and_only_its_own_chain(
     }
     crnn = pd.read_csv(workdir / "results" / "main" / "crnn" / "evaluation" / "table2.csv")
     assert list(crnn["method"]) == METHODS
+    # The plug-in ran on every model like a built-in gradient method, sanity checks included.
+    for model in USER_MODELS:
+        table2 = pd.read_csv(workdir / "results" / "main" / model / "evaluation" / "table2.csv")
+        assert PLUGIN in set(table2["method"]) and np.isfinite(table2["mean_iou"]).all()
+    assert (workdir / "results" / "main" / "crnn" / "sanity" / f"{PLUGIN}.csv").is_file()
+    assert "| Squared gradient |" in summary
+
+
+def test_a_plugins_option_reruns_its_jobs_alone(models_run: tuple[Path, str]) -> None:
+    workdir, _ = models_run
+    config = _models_config(workdir.parent / "cnn14_export.pt", list(USER_MODELS))
+    config["attribution"]["plugins"][PLUGIN]["options"] = {"scale": 2.0}
+    output = run_snakemake(workdir, "-n", *_args(workdir, config)).stdout
+    # results/main/<model>/{attribution,faithfulness,sanity}/<method>[.csv|/...]
+    parts = [path.split("/") for path in _written(output)]
+    methods_written = {
+        p[4].removesuffix(".csv")
+        for p in parts
+        if len(p) > 4 and p[3] in ("attribution", "faithfulness", "sanity")
+    }
+    assert planned_jobs(output)["attribute"] == 2 * len(USER_MODELS)
+    assert methods_written == {PLUGIN}, _written(output)
+    _args(workdir, _models_config(workdir.parent / "cnn14_export.pt", list(USER_MODELS)))
 
 
 def test_the_torchscript_export_gives_the_native_models_results(

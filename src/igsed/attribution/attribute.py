@@ -31,10 +31,10 @@ from igsed.formats.instances import classes_by_clip, read_instances
 from igsed.formats.shards import ClipScores, model_checksum, write_shard
 from igsed.methods.loading import audio_paths, load_method_model, run_context
 from igsed.methods.registry import (
-    IMPLEMENTATIONS,
     ClipInput,
     MethodResult,
     check_result,
+    implementation,
     method_settings,
 )
 
@@ -91,7 +91,7 @@ def attribute_clips(
     job: ShardJob, settings: Any, model: nn.Module | None, info: MethodInfo
 ) -> tuple[list[ClipScores], list[dict[str, Any]]]:
     """The method's scores of every clip of the job, and a timing row per clip."""
-    compute = IMPLEMENTATIONS[info.name].compute
+    compute = implementation(info.name).compute
     paths = audio_paths(Path(job.manifest), job.clip_ids, job.split)
     targets = _targets(job, info)
     signed = set(job.signed_clips) if info.waveform else set()

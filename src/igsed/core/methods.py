@@ -5,13 +5,21 @@ importing torch; `igsed.methods.registry` maps the same names to their implement
 (a test keeps the two key sets equal). Each method's definition, parameters and reference
 implementation: docs/methods.md.
 
+Plug-in methods (config `attribution.plugins`, docs/methods.md) join the catalogue at run time
+(`register_plugins`); rules/common.smk exports their entries to every job through the
+environment (`PLUGIN_ENVIRONMENT`), so each stage knows them as it knows the built-in ones.
+
 The capability names are those of the classifier contract (igsed.models.classifier): what a
 model may declare beyond clip probabilities, and so what a method may need of it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # The models a method is run with, by role (igsed.formats.shards.MODEL_ROLES).
 EXPLAINED = ("backbone", "clip_head")
@@ -110,6 +118,7 @@ METHOD_INFO: dict[str, MethodInfo] = {
         ),
     )
 }
+# The built-in methods: each has a registry entry and a parameter schema.
 METHOD_NAMES: tuple[str, ...] = tuple(METHOD_INFO)
 # The method every other is compared with in the paired differences: the paper's.
 REFERENCE_METHOD = "ig"
@@ -126,5 +135,57 @@ def method_label(name: str) -> str:
 def method_info(name: str) -> MethodInfo:
     """The method called `name`, or a KeyError listing the known ones."""
     if name not in METHOD_INFO:
-        raise KeyError(f"unknown attribution method {name!r}; known: {', '.join(METHOD_NAMES)}")
+        raise KeyError(f"unknown attribution method {name!r}; known: {', '.join(METHOD_INFO)}")
     return METHOD_INFO[name]
+
+
+# The families a plug-in may declare: it explains the clip classifier, as these do.
+PLUGIN_FAMILIES: tuple[str, ...] = ("gradient", "layer", "perturbation")
+PLUGIN_OUTPUTS: tuple[str, ...] = ("frames", "waveform")
+PLUGIN_ENVIRONMENT = "IGSED_PLUGIN_METHODS"
+
+
+def plugin_info(name: str, spec: Mapping[str, Any]) -> MethodInfo:
+    """The catalogue entry of plug-in `name` from its `attribution.plugins` section, or a
+    ValueError naming the key and what it allows."""
+    where = f"attribution.plugins.{name}"
+    if name in METHOD_NAMES:
+        raise ValueError(f"{where}: {name!r} is a built-in method; give the plug-in another name")
+    family = spec.get("family")
+    if family not in PLUGIN_FAMILIES:
+        raise ValueError(f"{where}.family: {family!r}; allowed: {', '.join(PLUGIN_FAMILIES)}")
+    needs = tuple(spec.get("needs", ()))
+    unknown = sorted(set(needs) - set(CAPABILITIES))
+    if unknown:
+        raise ValueError(f"{where}.needs: {unknown}; allowed: {', '.join(CAPABILITIES)}")
+    output = spec.get("output", "frames")
+    if output not in PLUGIN_OUTPUTS:
+        raise ValueError(f"{where}.output: {output!r}; allowed: {', '.join(PLUGIN_OUTPUTS)}")
+    return MethodInfo(
+        name,
+        str(spec.get("label") or name),
+        family,
+        EXPLAINED,
+        waveform=output == "waveform",
+        seeded=bool(spec.get("seeded", False)),
+        needs=needs,
+    )
+
+
+def register_plugins(specs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the plug-ins of `attribution.plugins` to METHOD_INFO (again: replaced)."""
+    for name, spec in specs.items():
+        METHOD_INFO[name] = plugin_info(name, spec)
+
+
+def export_plugins(specs: Mapping[str, Mapping[str, Any]]) -> None:
+    """Register the plug-ins here and hand them to every job this process starts."""
+    register_plugins(specs)
+    os.environ[PLUGIN_ENVIRONMENT] = json.dumps({name: dict(spec) for name, spec in specs.items()})
+
+
+def is_plugin(name: str) -> bool:
+    return name in METHOD_INFO and name not in METHOD_NAMES
+
+
+register_plugins(json.loads(os.environ.get(PLUGIN_ENVIRONMENT) or "{}"))

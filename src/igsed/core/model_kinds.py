@@ -8,12 +8,11 @@ classes behind each kind are igsed.models' (cnn14, crnn, user).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from igsed.core.entry_points import entry_source_file
 from igsed.core.methods import EXPLAINED, FRAME_OUTPUT, LAYERS, POWER_SPLIT, MethodInfo
 
 CNN14 = "cnn14"
@@ -76,17 +75,4 @@ def user_source_file(spec: Mapping[str, Any]) -> Path:
     file, or the source of a python entry's module (its `search_path` first on sys.path)."""
     if spec["kind"] == TORCHSCRIPT:
         return Path(spec["path"])
-    search_path = spec.get("search_path")
-    if search_path and str(search_path) not in sys.path:
-        sys.path.insert(0, str(search_path))
-    module = str(spec["entry"]).partition(":")[0]
-    try:
-        found = importlib.util.find_spec(module)
-    except (ImportError, ValueError) as error:
-        raise ValueError(f"python entry {spec['entry']!r}: module {module!r} ({error})") from error
-    if found is None or found.origin is None:
-        raise ValueError(
-            f"python entry {spec['entry']!r}: module {module!r} not found (give its folder "
-            "as search_path)"
-        )
-    return Path(found.origin)
+    return entry_source_file(str(spec["entry"]), spec.get("search_path"))

@@ -45,7 +45,7 @@ from igsed.explain.outputs import (
 )
 from igsed.explain.rundir import TAU_STAR, MethodParams, RunDir, RunDirError, open_run
 from igsed.methods.loading import load_clip_classifier, load_method_model
-from igsed.methods.registry import IMPLEMENTATIONS, ClipInput
+from igsed.methods.registry import ClipInput, implementation
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ def method_scores(
 
     Window w is the clip "<clip_id>#<w>": the seeded methods draw per window.
     """
-    compute = IMPLEMENTATIONS[method].compute
+    compute = implementation(method).compute
     all_classes = method_info(method).all_classes
     rows = []
     for index, window in enumerate(clips):

@@ -1,10 +1,11 @@
 """Every attribution method by name: its settings and how it scores one clip.
 
-A plain lookup (`IMPLEMENTATIONS[name]`), keyed like `igsed.core.methods.METHOD_INFO`, which
-holds what the other stages know about each method. Each entry parses the method's
-`attribution.methods.<name>` config section into a settings object and maps (model, clip,
-target classes) to frame scores on the 100 ms grid (`MethodResult`). Waveform attributions
-become mean |a| per frame (`frame_magnitude`), as the paper does for IG.
+A plain lookup, `implementation(name)`: `IMPLEMENTATIONS[name]` for a built-in method (keyed
+like `igsed.core.methods.METHOD_NAMES`), or a registered plug-in's (igsed.methods.plugins);
+`igsed.core.methods.METHOD_INFO` holds what the other stages know about each method. Each
+entry parses the method's `attribution.methods.<name>` config section into a settings object
+and maps (model, clip, target classes) to frame scores on the 100 ms grid (`MethodResult`).
+Waveform attributions become mean |a| per frame (`frame_magnitude`), as the paper does for IG.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from torch import nn
 
 from igsed.core.constants import CLASSES, N_CLASSES, N_EVAL_FRAMES
-from igsed.core.methods import METHOD_INFO
+from igsed.core.methods import METHOD_INFO, METHOD_NAMES, is_plugin
 from igsed.methods.baselines import clip_seed_sequence, energy_scores, random_scores
 from igsed.methods.engines import attribute_clip
 from igsed.methods.frames import EVAL_FRAME_SAMPLES, frame_magnitude, fw_to_eval_grid
@@ -33,6 +34,7 @@ from igsed.methods.gradients import (
 from igsed.methods.ig import IGSettings
 from igsed.methods.layer import gradcam, gradcam_layer
 from igsed.methods.perturbation import occlusion
+from igsed.methods.plugins import PluginSettings, plugin_rows, plugin_settings
 from igsed.methods.rise import RiseSettings, rise
 from igsed.methods.surrogate import SurrogateSettings, surrogate
 from igsed.models.classifier import FRAME_OUTPUT, Classifier
@@ -285,6 +287,13 @@ def _random(_model: None, clip: ClipInput, settings: SeededSettings) -> MethodRe
     return MethodResult(scores=random_scores(clip.clip_id, settings.seed).T.copy())
 
 
+def _plugin(model: nn.Module, clip: ClipInput, settings: PluginSettings) -> MethodResult:
+    rows = plugin_rows(settings, model, clip.clip_id, clip.waveform, clip.targets)
+    if settings.output == "waveform":
+        return _from_waveform(rows)
+    return MethodResult(scores=rows)
+
+
 @dataclass(frozen=True)
 class Implementation:
     """How one method reads its config section and scores one clip."""
@@ -315,12 +324,21 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "energy": Implementation(_no_parameters, _energy),
     "random": Implementation(lambda p: SeededSettings(**p), _random),
 }
-assert tuple(IMPLEMENTATIONS) == tuple(METHOD_INFO), "registry and catalogue disagree"
+assert tuple(IMPLEMENTATIONS) == METHOD_NAMES, "registry and catalogue disagree"
+
+
+def implementation(name: str) -> Implementation:
+    """Method `name`'s implementation: a built-in one, or a registered plug-in's."""
+    if is_plugin(name):
+        return Implementation(lambda params: plugin_settings(name, params), _plugin)
+    if name not in IMPLEMENTATIONS:
+        raise KeyError(f"unknown attribution method {name!r}; known: {', '.join(METHOD_INFO)}")
+    return IMPLEMENTATIONS[name]
 
 
 def method_settings(name: str, params: Mapping[str, Any]) -> Any:
     """The settings object of method `name` from its config section (ValueError if invalid)."""
     try:
-        return IMPLEMENTATIONS[name].settings(params)
+        return implementation(name).settings(params)
     except TypeError as error:  # an unknown keyword
         raise ValueError(f"attribution.methods.{name}: {error}") from error

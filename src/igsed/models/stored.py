@@ -8,13 +8,13 @@ the same way. CNN14 keeps its backbone and head files (igsed.models.explained).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from igsed.core.entry_points import put_first_on_import_path
 from igsed.core.model_kinds import CRNN, USER_KINDS
 from igsed.formats.weights import ModelFileError, read_classifier_file, write_classifier_file
 from igsed.models.classifier import Classifier
@@ -35,9 +35,8 @@ def save_crnn(model: Crnn, path: Path, training: Mapping[str, Any]) -> None:
 def user_spec(name: str, spec: Mapping[str, Any]) -> UserModelSpec:
     """The UserModelSpec of a `models.<name>` entry of kind torchscript or python (a python
     entry's `search_path`, if any, goes first on sys.path so its package imports)."""
-    search_path = spec.get("search_path")
-    if spec["kind"] == "python" and search_path and str(search_path) not in sys.path:
-        sys.path.insert(0, str(search_path))
+    if spec["kind"] == "python":
+        put_first_on_import_path(spec.get("search_path"))
     source = spec["path"] if spec["kind"] == "torchscript" else spec["entry"]
     return UserModelSpec(
         name=name,

@@ -10,6 +10,7 @@ entries do not match the catalogue is refused.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -22,8 +23,9 @@ def _methods_section(schema: dict[str, Any]) -> dict[str, Any]:
     return schema["properties"]["attribution"]["properties"]
 
 
-def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The schema at `path` with the method names of the catalogue filled in."""
+def load_schema(path: str | os.PathLike[str], plugin_names: Sequence[str] = ()) -> dict[str, Any]:
+    """The schema at `path` with the method names of the catalogue (and the config's
+    plug-ins, `attribution.plugins`) filled in."""
     with open(path, encoding="utf-8") as handle:
         schema = yaml.safe_load(handle)
     attribution = _methods_section(schema)
@@ -33,7 +35,9 @@ def load_schema(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: attribution.methods describes {sorted(described)}, but the method "
             f"catalogue (igsed/core/methods.py) has {sorted(METHOD_NAMES)}"
         )
-    attribution["run"]["items"]["enum"] = list(METHOD_NAMES)
+    attribution["run"]["items"]["enum"] = [*METHOD_NAMES, *plugin_names]
+    # A plug-in may not take a built-in method's name.
+    attribution["plugins"]["propertyNames"]["not"] = {"enum": list(METHOD_NAMES)}
     attribution["methods"]["required"] = list(METHOD_NAMES)
     # A condition or model name is a path level: not one of the layout's own folders.
     properties = schema["properties"]

@@ -37,7 +37,7 @@ from igsed.core.ranks import spearman
 from igsed.formats.instances import Instance, read_instances
 from igsed.formats.sanity import SANITY_COLUMNS, level_medians, write_sanity
 from igsed.methods.loading import audio_paths, load_method_model
-from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, check_result, method_settings
+from igsed.methods.registry import ClipInput, check_result, implementation, method_settings
 from igsed.models.randomise import model_cascade, randomised_copy
 
 logger = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _level_scores(
     model: nn.Module, clips: Sequence[ClipInput], method: str, config: Any
 ) -> dict[Key, np.ndarray]:
     """{(clip_id, class): (100,) frame scores} of the method on `model`, as `attribute` does."""
-    compute = IMPLEMENTATIONS[method].compute
+    compute = implementation(method).compute
     scores: dict[Key, np.ndarray] = {}
     # No total: a line every 30 s on a slow level only; the level's own line ends it.
     progress = Progress(logger, method, None, every_s=30)
