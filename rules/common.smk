@@ -467,9 +467,12 @@ def faithfulness_runtime(wildcards):
 
 def sanity_runtime(wildcards):
     """Minutes one method's cascading randomisation may take on a CPU node."""
-    # 8 levels x n_instances attributions: IG costs ~2 s per instance at the default width.
+    # 9 levels (trained + 8 randomised) x n_instances attributions, and per instance one
+    # for its absent class and one per robustness draw: IG costs ~2 s per instance at the
+    # default width.
     per_instance = 0.1 if config["backbone"]["width"] <= 0.5 else 2
-    return 10 + int(per_instance * 9 * config["sanity"]["n_instances"])
+    attributions = 9 + 1 + config["sanity"]["robustness_draws"]
+    return 10 + int(per_instance * attributions * config["sanity"]["n_instances"])
 
 
 def faithfulness_files(model, name):
@@ -489,6 +492,16 @@ def condition_faithfulness_areas(wildcards):
     if condition_of(wildcards) != MAIN_CONDITION:
         return []
     return faithfulness_files(wildcards.model, "areas.csv")
+
+
+def condition_robustness(wildcards):
+    """The sanity jobs' robustness tables (main's only, as the sanity checks are)."""
+    if condition_of(wildcards) != MAIN_CONDITION:
+        return []
+    return [
+        f"{main_run(wildcards.model)}/sanity/robustness/{method}.csv"
+        for method in sanity_methods(wildcards.model)
+    ]
 
 
 def sanity_file_list(model):

@@ -60,6 +60,7 @@ rule statistics:
         instances=f"{RUN}/evaluation/instances_test.csv",
         manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
         faithfulness=condition_faithfulness_areas,
+        robustness=condition_robustness,
     output:
         intervals=f"{RUN}/evaluation/intervals.csv",
         differences=f"{RUN}/evaluation/differences.csv",

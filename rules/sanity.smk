@@ -1,14 +1,16 @@
 # Stage sanity: cascading model randomisation of the gradient and layer methods.
 
 
-# The same method on a cascade of randomised models (gradient and layer methods).
+# The same method on a cascade of randomised models (gradient and layer methods), and its
+# robustness on the trained model (random-logit, max-sensitivity) on the same instances.
 rule sanity:
     input:
         unpack(explained_model_files),
         manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
         instances=f"{RUN}/attribution/instances_test.tsv",
     output:
-        f"{RUN}/sanity/{{method}}.csv",
+        table=f"{RUN}/sanity/{{method}}.csv",
+        robustness=f"{RUN}/sanity/robustness/{{method}}.csv",
     log:
         "results/logs/sanity/{condition}/{model}/{method}.log",
     benchmark:

@@ -363,6 +363,8 @@ TINY_PARAMS = {
         "seed": 1,
     },
     "gradcam": {"layer": "conv_block4"},
+    "logmel_ig": {"n_steps": 2, "method": "gausslegendre", "internal_batch_size": 2},
+    "logmel_saliency": {},
     "occlusion": {"batch_size": 25},
     "surrogate": {
         "n_masks": 6,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from igsed.core.methods import FRAME_OUTPUT, LAYERS, METHOD_INFO, POWER_SPLIT
+from igsed.core.methods import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, METHOD_INFO, POWER_SPLIT
 from igsed.core.model_kinds import (
     classifier_capabilities,
     method_roles,
@@ -29,8 +29,8 @@ def _runs(name: str) -> set[str]:
 
 
 def test_each_kind_declares_what_its_classifier_has() -> None:
-    assert classifier_capabilities(SPECS["cnn14"]) == {LAYERS, POWER_SPLIT}
-    assert classifier_capabilities(SPECS["crnn"]) == {FRAME_OUTPUT, LAYERS}
+    assert classifier_capabilities(SPECS["cnn14"]) == {LAYERS, POWER_SPLIT, LOGMEL_SPLIT}
+    assert classifier_capabilities(SPECS["crnn"]) == {FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT}
     assert classifier_capabilities(SPECS["export"]) == set()
     assert classifier_capabilities(SPECS["sed"]) == {FRAME_OUTPUT}
     assert classifier_capabilities({**SPECS["sed"], "layers": True}) == {FRAME_OUTPUT, LAYERS}
@@ -40,8 +40,11 @@ def test_methods_are_skipped_where_a_model_lacks_what_they_need() -> None:
     everything = set(METHOD_INFO)
     assert everything - _runs("cnn14") == {"model_frames"}
     assert everything - _runs("crnn") == {"fw_weak", "fw_strong"}
-    assert everything - _runs("export") == {"fw_weak", "fw_strong", "gradcam", "model_frames"}
-    assert everything - _runs("sed") == {"fw_weak", "fw_strong", "gradcam"}
+    logmel = {"logmel_ig", "logmel_saliency"}
+    assert everything - _runs("export") == {
+        "fw_weak", "fw_strong", "gradcam", "model_frames", *logmel
+    }  # fmt: skip
+    assert everything - _runs("sed") == {"fw_weak", "fw_strong", "gradcam", *logmel}
     assert "framewise heads" in skip_reason(METHOD_INFO["fw_weak"], SPECS["crnn"])
     assert skip_reason(METHOD_INFO["gradcam"], SPECS["export"]) == (
         "the model does not declare layers"

@@ -17,8 +17,14 @@ from igsed.core.statistics import (
     clip_draws,
 )
 from igsed.evaluation.statistics import StatisticsJob, statistics
-from igsed.formats.intervals import INSTANCE_METRICS, read_intervals
+from igsed.formats.intervals import (
+    INSTANCE_METRICS,
+    ROBUSTNESS_METRICS,
+    read_differences,
+    read_intervals,
+)
 from igsed.formats.manifest import write_manifest
+from igsed.formats.sanity import ROBUSTNESS_COLUMNS, write_robustness
 from igsed.formats.tables import write_csv
 
 N_CLIPS = 24
@@ -93,3 +99,46 @@ def test_the_configured_resampling_reaches_the_intervals(tmp_path: Path) -> None
     wild_row = wild_table.loc[("ig", "iou")]
     assert wild_row["ci_low"] < point < wild_row["ci_high"]
     assert abs((wild_row["ci_low"] + wild_row["ci_high"]) / 2 - point) < 0.02
+
+
+def test_robustness_tables_get_intervals_and_differences_against_ig(tmp_path: Path) -> None:
+    """Only the methods with a robustness table (the sanity subset) get its metrics; the
+    point value is the macro mean of the subset, and each is compared with IG, paired."""
+    write_csv(_instances(), tmp_path / "instances_test.csv")
+    clips = [f"t{j:02d}" for j in range(N_CLIPS)]
+    manifest = {"clip_id": clips, "split": ["test"] * N_CLIPS, "audio_path": clips}
+    manifest |= {"jams_path": clips, "n_events": [1] * N_CLIPS, "polyphony": [1] * N_CLIPS}
+    write_manifest(pd.DataFrame(manifest), tmp_path / "m.tsv")
+    subset = [("t00", "Cat", 0.2), ("t01", "Cat", 0.4), ("t02", "Dog", 0.9)]
+    tables = {}
+    for method, shift in (("ig", 0.0), ("saliency", 0.05)):
+        rows = [(c, name, "Frying", rho + shift, 2 * rho) for c, name, rho in subset]
+        tables[method] = tmp_path / f"{method}_robustness.csv"
+        write_robustness(tables[method], pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS)))
+    frame = _instances()
+    extra = frame[frame["method"] == "ig"].assign(method="saliency")
+    write_csv(pd.concat([frame, extra]), tmp_path / "instances_test.csv")
+    job = StatisticsJob(
+        tmp_path / "instances_test.csv",
+        tmp_path / "m.tsv",
+        {},
+        tmp_path / "intervals.csv",
+        tmp_path / "differences.csv",
+        robustness=tables,
+    )
+    statistics(job, BootstrapSettings(n_resamples=500, seed=1))
+    intervals = read_intervals(tmp_path / "intervals.csv").set_index(["method", "metric"])
+    # Macro mean: Cat (0.2 + 0.4) / 2 and Dog 0.9, averaged over the two classes.
+    assert intervals.loc[("ig", "random_logit"), "value"] == pytest.approx(0.6, abs=1e-6)
+    assert intervals.loc[("ig", "max_sensitivity"), "value"] == pytest.approx(1.2, abs=1e-6)
+    assert intervals.loc[("ig", "random_logit"), "n"] == 3
+    assert ("energy", "random_logit") not in intervals.index
+    differences = read_differences(tmp_path / "differences.csv")
+    row = differences[
+        (differences["method"] == "saliency") & (differences["metric"] == "random_logit")
+    ]
+    assert row["reference"].tolist() == ["ig"]
+    assert row["difference"].item() == pytest.approx(0.05, abs=1e-6)
+    assert not (
+        differences["metric"].isin(ROBUSTNESS_METRICS) & (differences["method"] == "energy")
+    ).any()

@@ -15,6 +15,7 @@ from igsed.methods.layer import gradcam
 from igsed.models.classifier import (
     FRAME_OUTPUT,
     LAYERS,
+    LOGMEL_SPLIT,
     POWER_SPLIT,
     Classifier,
     ClassifierError,
@@ -41,7 +42,7 @@ class ClipOnly(Classifier):
 
 def test_cnn14_declares_its_layers_and_power_split_in_forward_order() -> None:
     model = random_explained(0.125, seed=0)
-    assert model.capabilities == {LAYERS, POWER_SPLIT}
+    assert model.capabilities == {LAYERS, POWER_SPLIT, LOGMEL_SPLIT}
     assert (model.classes, model.sample_rate) == (CLASSES, SAMPLE_RATE)
     layers = model.layers()
     assert list(layers) == [*(f"conv_block{i}" for i in range(1, 7)), "fc1", "clip_head"]

@@ -8,7 +8,7 @@ import torch
 
 from igsed.core.constants import CLASSES, CLIP_SAMPLES, SAMPLE_RATE
 from igsed.methods.registry import IMPLEMENTATIONS, ClipInput, method_settings
-from igsed.models.classifier import FRAME_OUTPUT, LAYERS, check_probabilities
+from igsed.models.classifier import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, check_probabilities
 from igsed.models.cnn14 import Cnn14
 from igsed.models.crnn import Crnn, CrnnShape
 from igsed.models.freeze import freeze
@@ -23,7 +23,7 @@ def crnn() -> Crnn:
 
 
 def test_the_crnn_declares_frames_and_layers(crnn: Crnn) -> None:
-    assert crnn.capabilities == {FRAME_OUTPUT, LAYERS}
+    assert crnn.capabilities == {FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT}
     assert (crnn.classes, crnn.sample_rate, crnn.frame_seconds) == (CLASSES, SAMPLE_RATE, 0.08)
     assert list(crnn.layers()) == [
         "conv_block1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -23,12 +24,16 @@ from igsed.formats.handover import seal
 from igsed.formats.instances import Instance, read_instances, write_instances
 from igsed.formats.sanity import (
     CASCADE_LAYERS,
+    ROBUSTNESS_COLUMNS,
     SANITY_COLUMNS,
     cascade_of,
     level_medians,
+    read_robustness,
     read_sanity,
+    write_robustness,
     write_sanity,
 )
+from igsed.methods.baselines import clip_seed_sequence
 from igsed.methods.frames import frame_magnitude
 from igsed.methods.registry import IMPLEMENTATIONS, method_settings
 from igsed.models.classifier import ClassifierError
@@ -119,9 +124,11 @@ def test_a_method_without_gradients_is_refused(method: str, tmp_path: Path) -> N
         "smoothgrad",
         "gradient_shap",
         "gradcam",
+        "logmel_ig",
+        "logmel_saliency",
     )
     job = SanityJob(method, tmp_path / "m.tsv", {}, tmp_path / "i.tsv", tmp_path / "out.csv")
-    with pytest.raises(ValueError, match=rf"'{method}'.*Allowed: ig, saliency, .*gradcam"):
+    with pytest.raises(ValueError, match=rf"'{method}'.*Allowed: ig, saliency, .*gradcam, logmel"):
         sanity(job, SanitySettings(device="cpu"), {})
     assert not job.out_path.exists()
 
@@ -284,6 +291,70 @@ def test_the_job_writes_eight_levels_per_instance(
     # The file holds 6 decimals (igsed.formats.tables.write_csv); writing it again is exact.
     write_sanity(tmp_path / "again.csv", table)
     assert (tmp_path / "again.csv").read_bytes() == out_path.read_bytes()
+
+
+def test_the_robustness_table_by_hand(dataset: dict[str, Path], tmp_path: Path) -> None:
+    """Random-logit and max-sensitivity of saliency, recomputed with autograd through the
+    model's own forward, scipy's Spearman and numpy norms, from the documented seeding."""
+    settings = SanitySettings(n_instances=3, seed=SEED, device="cpu", robustness_draws=2)
+    job = _job(dataset, "saliency", tmp_path / "saliency.csv")
+    job = dataclasses.replace(job, robustness_path=tmp_path / "robustness" / "saliency.csv")
+    sanity(job, settings, {})
+    table = read_robustness(job.robustness_path)
+    instances = read_instances(dataset["instances"])
+    chosen = select_instances(instances, 3, SEED)
+    assert list(zip(table["clip_id"], table["class"], strict=True)) == [
+        (i.clip_id, i.class_name) for i in chosen
+    ]
+    model = load_explained_model(dataset["backbone"], dataset["clip_head"], "cpu")
+    for clip in clip_inputs(job, chosen):
+        absent_stream, noise_stream = clip_seed_sequence(clip.clip_id, SEED).spawn(2)
+        detected = {i.class_name for i in instances if i.clip_id == clip.clip_id}
+        candidates = [name for name in CLASSES if name not in detected]
+        absent = candidates[int(np.random.default_rng(absent_stream).integers(len(candidates)))]
+        noise = np.random.default_rng(noise_stream)
+        scale = 0.01 * np.abs(clip.waveform).max()
+        noisy = [
+            (clip.waveform + scale * noise.standard_normal(clip.waveform.shape)).astype(np.float32)
+            for _ in range(2)
+        ]
+        other = _plain_saliency(model, clip.waveform, CLASSES.index(absent))
+        for target in clip.targets:
+            row = table[(table["clip_id"] == clip.clip_id) & (table["class"] == CLASSES[target])]
+            assert row["absent_class"].item() == absent and absent not in detected
+            own = _plain_saliency(model, clip.waveform, target)
+            rho = spearmanr(own, other).statistic
+            assert row["random_logit"].item() == pytest.approx(rho, abs=2e-3)
+            changes = [np.linalg.norm(_plain_saliency(model, x, target) - own) for x in noisy]
+            expected = max(changes) / np.linalg.norm(own)
+            assert row["max_sensitivity"].item() == pytest.approx(expected, rel=1e-3)
+    assert (table["max_sensitivity"] > 0).all() and (table["random_logit"] < 1).all()
+
+
+def test_robustness_table_round_trip_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "robustness.csv"
+    good = pd.DataFrame(
+        [
+            ("b", "Dog", "Cat", 0.25, 0.5),
+            ("a", "Cat", "Dog", float("nan"), 0.125),
+            ("c", "Cat", "", float("nan"), 0.0),  # every class detected: no absent class
+        ],
+        columns=list(ROBUSTNESS_COLUMNS),
+    )
+    write_robustness(path, good)
+    back = read_robustness(path)
+    assert back["clip_id"].tolist() == ["a", "b", "c"] and np.isnan(back["random_logit"][0])
+    assert back["absent_class"].tolist() == ["Dog", "Cat", ""]
+    bad = {
+        r"\[-1, 1\]": good.assign(random_logit=1.5),
+        "negative max_sensitivity": good.assign(max_sensitivity=-0.1),
+        "absent class equal": good.assign(absent_class=good["class"]),
+    }
+    for message, frame in bad.items():
+        frame.to_csv(path, index=False)
+        seal(path)
+        with pytest.raises(ValueError, match=rf"{path}.*{message}"):
+            read_robustness(path)
 
 
 def test_no_instances_give_an_empty_table(dataset: dict[str, Path], tmp_path: Path) -> None:

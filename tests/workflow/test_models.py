@@ -19,6 +19,7 @@ from support.workflow import REPO, planned_jobs, run_snakemake
 
 from igsed.core.constants import CLASSES, CLIP_SAMPLES
 from igsed.formats.models_table import read_models_table
+from igsed.formats.sanity import read_robustness
 from igsed.formats.shards import read_shard
 from igsed.models.explained import load_explained_model
 
@@ -35,7 +36,9 @@ PLUGIN_SPEC = {
     "output": "waveform",
     "label": "Squared gradient",
 }
-METHODS = ["ig", "saliency", "gradcam", "model_frames", "energy", PLUGIN]
+# The log-mel methods need a log-mel input (logmel_split): the CRNN has one, the others not.
+LOGMEL = ["logmel_ig", "logmel_saliency"]
+METHODS = ["ig", "saliency", "gradcam", *LOGMEL, "model_frames", "energy", PLUGIN]
 
 
 def _export_cnn14(tiny_run: Path, path: Path) -> Path:
@@ -115,15 +118,26 @@ def test_every_kind_runs_to_the_summary_and_only_its_own_chain(
         ("exported", "gradcam"),
         ("exported", "model_frames"),
         ("sed", "gradcam"),
+        *((model, method) for model in ("exported", "sed") for method in LOGMEL),
     }
+    assert (
+        "sed: Log-mel IG, Log-mel saliency skipped (the model does not declare logmel_split)"
+        in summary
+    )
     crnn = pd.read_csv(workdir / "results" / "main" / "crnn" / "evaluation" / "table2.csv")
     assert list(crnn["method"]) == METHODS
     # The plug-in ran on every model like a built-in gradient method, sanity checks included.
     for model in USER_MODELS:
         table2 = pd.read_csv(workdir / "results" / "main" / model / "evaluation" / "table2.csv")
         assert PLUGIN in set(table2["method"]) and np.isfinite(table2["mean_iou"]).all()
-    assert (workdir / "results" / "main" / "crnn" / "sanity" / f"{PLUGIN}.csv").is_file()
+    crnn_sanity = workdir / "results" / "main" / "crnn" / "sanity"
+    assert (crnn_sanity / f"{PLUGIN}.csv").is_file()
     assert "| Squared gradient |" in summary
+    # The log-mel methods ran on the CRNN with the sanity checks and their robustness.
+    for method in ("ig", *LOGMEL):
+        robustness = read_robustness(crnn_sanity / "robustness" / f"{method}.csv")
+        assert len(robustness) and robustness["max_sensitivity"].notna().all()
+    assert "| Log-mel IG |" in summary and "## Robustness" in summary
 
 
 def test_a_plugins_option_reruns_its_jobs_alone(models_run: tuple[Path, str]) -> None:
@@ -131,10 +145,11 @@ def test_a_plugins_option_reruns_its_jobs_alone(models_run: tuple[Path, str]) ->
     config = _models_config(workdir.parent / "cnn14_export.pt", list(USER_MODELS))
     config["attribution"]["plugins"][PLUGIN]["options"] = {"scale": 2.0}
     output = run_snakemake(workdir, "-n", *_args(workdir, config)).stdout
-    # results/main/<model>/{attribution,faithfulness,sanity}/<method>[.csv|/...]
+    # results/main/<model>/{attribution,faithfulness}/<method>/..., .../sanity/<method>.csv
+    # and .../sanity/robustness/<method>.csv
     parts = [path.split("/") for path in _written(output)]
     methods_written = {
-        p[4].removesuffix(".csv")
+        p[-1].removesuffix(".csv") if p[3] == "sanity" else p[4]
         for p in parts
         if len(p) > 4 and p[3] in ("attribution", "faithfulness", "sanity")
     }

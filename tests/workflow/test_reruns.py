@@ -191,9 +191,10 @@ def test_a_sanity_setting_reruns_only_the_sanity_checks_and_what_reads_them(
 ) -> None:
     run = yaml.safe_load((tiny_run / TINY).read_text())["attribution"]["run"]
     output = _dry_run(tiny_run, {"sanity": {"n_instances": 3}})
+    # The intervals read the sanity jobs' robustness tables.
     assert planned_jobs(output) == {
         "sanity": sum(map(_checked, run)),
-        **dict.fromkeys({"benchmark_figures", "report", "all"}, 1),
+        **dict.fromkeys({"statistics", "benchmark_figures", "report", "all"}, 1),
     }
     # The flag threshold is the report's alone.
     output = _dry_run(tiny_run, {"sanity": {"flag_correlation": 0.4}})

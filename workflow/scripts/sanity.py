@@ -16,6 +16,7 @@ job = SanityJob(
     # The clip classifier's files by role: backbone and clip_head, or classifier.
     models={role: Path(inputs[role]) for role in MODEL_ROLES if role in inputs},
     instances=Path(inputs["instances"]),
-    out_path=Path(snakemake.output[0]),
+    out_path=Path(snakemake.output.table),
+    robustness_path=Path(snakemake.output.robustness),
 )
 sanity(job, SanitySettings.from_config(snakemake.params.sanity), snakemake.params.method)

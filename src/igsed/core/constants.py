@@ -28,6 +28,7 @@ N_EVAL_FRAMES = 100
 # CNN14 front-end hop (320 samples) times the 2**5 time downsampling of conv blocks 1-5.
 STFT_HOP = 320
 MODEL_FRAME_SECONDS = STFT_HOP * 32 / SAMPLE_RATE  # 0.32 s
+LOGMEL_FRAME_SECONDS = STFT_HOP / SAMPLE_RATE  # 0.01 s: one log-mel frame (CNN14, CRNN)
 N_MODEL_FRAMES = 31
 
 # Every split a manifest can name. `pretrain` clips only feed backbone pretraining.

@@ -28,7 +28,8 @@ EXPLAINED = ("backbone", "clip_head")
 FRAME_OUTPUT = "frame_output"
 LAYERS = "layers"
 POWER_SPLIT = "power_split"
-CAPABILITIES: tuple[str, ...] = (FRAME_OUTPUT, LAYERS, POWER_SPLIT)
+LOGMEL_SPLIT = "logmel_split"
+CAPABILITIES: tuple[str, ...] = (FRAME_OUTPUT, LAYERS, POWER_SPLIT, LOGMEL_SPLIT)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,16 @@ METHOD_INFO: dict[str, MethodInfo] = {
             "gradient_shap", "GradientSHAP", "gradient", EXPLAINED, waveform=True, seeded=True
         ),
         MethodInfo("gradcam", "Grad-CAM", "layer", EXPLAINED, light=True, needs=(LAYERS,)),
+        # IG and saliency at the model's log-mel input, where most audio XAI attributes.
+        MethodInfo("logmel_ig", "Log-mel IG", "gradient", EXPLAINED, needs=(LOGMEL_SPLIT,)),
+        MethodInfo(
+            "logmel_saliency",
+            "Log-mel saliency",
+            "gradient",
+            EXPLAINED,
+            light=True,
+            needs=(LOGMEL_SPLIT,),
+        ),
         MethodInfo("occlusion", "Occlusion", "perturbation", EXPLAINED),
         MethodInfo("surrogate", "Surrogate", "perturbation", EXPLAINED, seeded=True),
         MethodInfo("rise", "RISE", "perturbation", EXPLAINED, seeded=True),

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from igsed.core.entry_points import entry_source_file
-from igsed.core.methods import EXPLAINED, FRAME_OUTPUT, LAYERS, POWER_SPLIT, MethodInfo
+from igsed.core.methods import (
+    EXPLAINED,
+    FRAME_OUTPUT,
+    LAYERS,
+    LOGMEL_SPLIT,
+    POWER_SPLIT,
+    MethodInfo,
+)
 
 CNN14 = "cnn14"
 CRNN = "crnn"
@@ -31,9 +38,9 @@ def classifier_capabilities(spec: Mapping[str, Any]) -> frozenset[str]:
     """What the clip classifier of a `models.<name>` entry declares (igsed.models.classifier)."""
     kind = spec["kind"]
     if kind == CNN14:
-        return frozenset({LAYERS, POWER_SPLIT})
+        return frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT})
     if kind == CRNN:
-        return frozenset({FRAME_OUTPUT, LAYERS})
+        return frozenset({FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT})
     declared = set()
     if spec.get("frame_seconds") is not None:
         declared.add(FRAME_OUTPUT)

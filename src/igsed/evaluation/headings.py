@@ -20,6 +20,10 @@ FAITHFULNESS_METRICS: dict[str, str] = {
     "deletion_lerf": "Deletion LeRF ↑",
     "insertion_lerf": "Insertion LeRF ↓",
 }
+ROBUSTNESS_METRICS: dict[str, str] = {
+    "random_logit": "Random-logit Spearman ↓",
+    "max_sensitivity": "Max-sensitivity ↓",
+}
 SED_VIEW_METRICS: dict[str, str] = {
     "psds1": "PSDS1",
     "segment_auroc": "Segment AUROC (1 s)",
@@ -31,5 +35,6 @@ METRIC_HEADINGS: dict[str, str] = (
     | THRESHOLD_FREE_METRICS
     | COMPLEXITY_METRICS
     | FAITHFULNESS_METRICS
+    | ROBUSTNESS_METRICS
     | SED_VIEW_METRICS
 )

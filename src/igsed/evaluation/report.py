@@ -30,6 +30,7 @@ from igsed.evaluation.headings import (
     CI_METRICS,
     COMPLEXITY_METRICS,
     FAITHFULNESS_METRICS,
+    ROBUSTNESS_METRICS,
     SED_VIEW_METRICS,
     THRESHOLD_FREE_METRICS,
 )
@@ -697,7 +698,29 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "A method whose scores stay correlated once every layer is random does not explain "
         "the model.\n",
         _sanity_section(inputs.sanity, config),
+        *_robustness_sections(intervals, read_differences(inputs.differences_csv), level),
         *_conditions_sections(inputs.conditions_md),
+    ]
+
+
+def _robustness_sections(
+    intervals: pd.DataFrame, differences: pd.DataFrame, level: str
+) -> list[str]:
+    rows = intervals[intervals["metric"].isin(list(ROBUSTNESS_METRICS))]
+    heading = "## Robustness (sanity subset, trained model)\n"
+    if rows.empty:
+        return [heading, "No figures: no method had sanity checks on this model.\n"]
+    return [
+        heading,
+        "On the sanity checks' instances: the Spearman correlation of a method's frame "
+        "scores with its scores for a class the classifier does not detect in the clip "
+        "(random-logit; near 1: the map does not depend on the class), and the largest "
+        "relative change of the scores over seeded noisy copies of the clip "
+        f"(max-sensitivity); ↓: lower is better. Macro averages with {level} bootstrap "
+        "intervals, then paired differences (**bold**: the interval excludes 0; "
+        "docs/metrics.md).\n",
+        _intervals_section(rows, ROBUSTNESS_METRICS),
+        _differences_section(differences, ROBUSTNESS_METRICS),
     ]
 
 

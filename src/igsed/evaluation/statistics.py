@@ -1,8 +1,9 @@
 """Rule `statistics`: bootstrap confidence intervals of every test metric, and of differences.
 
 Reads the per-instance test metrics the `evaluate` rule writes (instances_test.csv: IoU and
-F1 at each method's tau*, Pointing Game, and the threshold-free metrics) and the
-`faithfulness` rule's areas under the deletion and insertion curves, and resamples the
+F1 at each method's tau*, Pointing Game, and the threshold-free metrics), the
+`faithfulness` rule's areas under the deletion and insertion curves and the `sanity` rule's
+robustness tables (random-logit, max-sensitivity on its subset), and resamples the
 test clips as `metrics.bootstrap.resampling` says (igsed.core.statistics: by default the
 wild cluster bootstrap, which keeps every class in every resample). Writes
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,12 @@ from igsed.formats.faithfulness import read_areas
 from igsed.formats.intervals import (
     FAITHFULNESS_METRICS,
     INSTANCE_METRICS,
+    ROBUSTNESS_METRICS,
     write_differences,
     write_intervals,
 )
 from igsed.formats.manifest import read_clip_ids
+from igsed.formats.sanity import read_robustness
 from igsed.formats.tables import read_table
 
 logger = logging.getLogger(__name__)
@@ -55,13 +58,19 @@ METRICS: tuple[str, ...] = INSTANCE_METRICS
 # A faithful method's MoRF deletion curve falls fast (small area) and its LeRF insertion
 # curve rises late (small area); a concentrated map has a low entropy; for every other
 # metric higher is better.
-LOWER_IS_BETTER: frozenset[str] = frozenset({"deletion_morf", "insertion_lerf", "entropy"})
+# A robust, class-sensitive method changes little under small noise and gives another map
+# for another class: lower is better for both robustness metrics.
+LOWER_IS_BETTER: frozenset[str] = frozenset(
+    {"deletion_morf", "insertion_lerf", "entropy", *ROBUSTNESS_METRICS}
+)
 # The range of each metric's values, which its intervals keep to: every per-instance metric
 # is a share or a score in [0, 1]; a faithfulness area (divided by the unmasked
 # probability) is >= 0 with no upper bound.
 METRIC_BOUNDS: dict[str, Bounds] = {
     **dict.fromkeys(METRICS, (0.0, 1.0)),
     **dict.fromkeys(FAITHFULNESS_METRICS, (0.0, np.inf)),
+    "random_logit": (-1.0, 1.0),
+    "max_sensitivity": (0.0, np.inf),
 }
 
 
@@ -73,6 +82,8 @@ class StatisticsJob:
     faithfulness: Mapping[str, Path]
     intervals_csv: Path
     differences_csv: Path
+    # The sanity rule's robustness tables by method (the sanity subset; others: no rows).
+    robustness: Mapping[str, Path] = field(default_factory=dict)
 
 
 def _values(frame: pd.DataFrame, method: str, metric: str) -> InstanceValues:
@@ -124,10 +135,21 @@ def _faithfulness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _robustness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
+    frames = [read_robustness(path).assign(method=method) for method, path in paths.items()]
+    if not frames:
+        return pd.DataFrame(columns=["method", "clip_id", "class", *ROBUSTNESS_METRICS])
+    return pd.concat(frames, ignore_index=True)
+
+
 def _metric_frames(job: StatisticsJob) -> list[tuple[pd.DataFrame, tuple[str, ...]]]:
     """Each per-instance table beside the metrics it holds."""
     instances = read_table(job.instances_csv, dtype={"clip_id": str, "method": str})
-    return [(instances, METRICS), (_faithfulness_frame(job.faithfulness), FAITHFULNESS_METRICS)]
+    return [
+        (instances, METRICS),
+        (_faithfulness_frame(job.faithfulness), FAITHFULNESS_METRICS),
+        (_robustness_frame(job.robustness), ROBUSTNESS_METRICS),
+    ]
 
 
 def _differences(

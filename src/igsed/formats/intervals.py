@@ -2,8 +2,9 @@
 
 intervals.csv:   method, metric, value, ci_low, ci_high, n (instances with a value). For every
                  method of the evaluated instances, one row per metric of INSTANCE_METRICS,
-                 and one per metric of FAITHFULNESS_METRICS for the methods with faithfulness
-                 areas. No row at all: the condition had no detected instances.
+                 one per metric of FAITHFULNESS_METRICS for the methods with faithfulness
+                 areas, and of ROBUSTNESS_METRICS for those with a robustness table (the
+                 sanity subset). No row at all: the condition had no detected instances.
 differences.csv: method, reference, metric, difference, ci_low, ci_high, n, excludes_zero;
                  one row per method, reference and metric. The SED view's paired
                  differences (formats.sed_view) are a table of this format.
@@ -41,6 +42,10 @@ FAITHFULNESS_METRICS: tuple[str, ...] = (
     "deletion_lerf",
     "insertion_lerf",
 )
+# The sanity rule's robustness tables (formats.sanity), for the methods it checks.
+ROBUSTNESS_METRICS: tuple[str, ...] = ("random_logit", "max_sensitivity")
+# Families of metrics that only some methods have: all of a family's metrics, or none.
+OPTIONAL_FAMILIES: tuple[tuple[str, ...], ...] = (FAITHFULNESS_METRICS, ROBUSTNESS_METRICS)
 INTERVAL_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
 DIFFERENCE_COLUMNS: tuple[str, ...] = (
     "method",
@@ -56,20 +61,21 @@ _TEXT = {"method": str, "reference": str, "metric": str}
 
 
 def _check_metrics(frame: pd.DataFrame, path: object, metrics: Sequence[str] = ()) -> None:
-    allowed = list(metrics) or [*INSTANCE_METRICS, *FAITHFULNESS_METRICS]
+    allowed = list(metrics) or [*INSTANCE_METRICS, *FAITHFULNESS_METRICS, *ROBUSTNESS_METRICS]
     unknown = sorted(set(frame["metric"]) - set(allowed))
     if unknown:
         raise ValueError(f"{path}: unknown metrics {unknown}; expected some of {allowed}")
 
 
 def _check_complete(frame: pd.DataFrame, path: object) -> None:
-    """Every method has every instance metric, and every faithfulness metric or none."""
+    """Every method has every instance metric, and of each optional family every metric or
+    none."""
     for method, rows in frame.groupby("method", sort=False):
         metrics = set(rows["metric"])
         lacking = [m for m in INSTANCE_METRICS if m not in metrics]
-        faithfulness = [m for m in FAITHFULNESS_METRICS if m in metrics]
-        if faithfulness:
-            lacking += [m for m in FAITHFULNESS_METRICS if m not in metrics]
+        for family in OPTIONAL_FAMILIES:
+            if metrics & set(family):
+                lacking += [m for m in family if m not in metrics]
         if lacking:
             raise damaged(path, f"method {method} lacks the metrics {lacking}")
 
@@ -98,7 +104,8 @@ def write_differences(
     frame: pd.DataFrame, path: str | os.PathLike[str], metrics: Sequence[str] = ()
 ) -> None:
     """differences.csv atomically, with its record (no rows: a header line only); `metrics`:
-    the metric names allowed (default: INSTANCE_METRICS and FAITHFULNESS_METRICS)."""
+    the metric names allowed (default: INSTANCE_METRICS, FAITHFULNESS_METRICS and
+    ROBUSTNESS_METRICS)."""
     frame = frame.reindex(columns=list(DIFFERENCE_COLUMNS))
     _check_metrics(frame, "differences table", metrics)
     write_csv(frame, path)

@@ -1,4 +1,5 @@
-"""The sanity check's table (rule sanity): one method's rank correlations under randomisation.
+"""The sanity check's tables (rule sanity): one method's rank correlations under
+randomisation, and its robustness table (`ROBUSTNESS_COLUMNS`, below).
 
 Cascading model-parameter randomisation (Adebayo et al., 2018; igsed.models.randomise):
 level k re-initialises the first k layers of the model's cascade (its named layers from the
@@ -106,3 +107,50 @@ def level_medians(frame: pd.DataFrame, n_levels: int | None = None) -> pd.Series
     deepest = len(cascade_of(frame)) if n_levels is None else int(n_levels)
     levels = pd.RangeIndex(1, deepest + 1, name="level")
     return frame.groupby("level")["spearman"].median().reindex(levels)
+
+
+# The robustness table (same rule): per instance of the sanity subset, on the trained model.
+# - absent_class: a class the classifier does not detect in the clip, drawn per clip (empty,
+#   and random_logit with it, where it detects all ten);
+# - random_logit: Spearman of the instance's frame scores with the same method's scores for
+#   absent_class (a method that gives one map whatever the class scores near 1);
+# - max_sensitivity: the largest relative L2 change of the frame scores over the seeded noisy
+#   copies of the clip, max_j ||S(x + e_j) - S(x)|| / ||S(x)|| (empty: no draws, or S(x) = 0).
+# Rows sorted by clip_id, class; one per instance.
+ROBUSTNESS_COLUMNS: tuple[str, ...] = (
+    "clip_id",
+    "class",
+    "absent_class",
+    "random_logit",
+    "max_sensitivity",
+)
+
+
+def _check_robustness(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
+    require_columns(frame, ROBUSTNESS_COLUMNS, path)
+    frame = frame[list(ROBUSTNESS_COLUMNS)].copy()
+    frame["absent_class"] = frame["absent_class"].fillna("")
+    for column in ("clip_id", "class", "absent_class"):
+        frame[column] = frame[column].astype(str)
+    for column in ("random_logit", "max_sensitivity"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    if (frame["random_logit"].abs() > 1 + 1e-9).any():
+        raise ValueError(f"{path}: random_logit correlations outside [-1, 1]")
+    if (frame["max_sensitivity"] < 0).any():
+        raise ValueError(f"{path}: negative max_sensitivity")
+    if (frame["class"] == frame["absent_class"]).any():
+        raise ValueError(f"{path}: an absent class equal to the instance's class")
+    return frame.sort_values(["clip_id", "class"], kind="stable").reset_index(drop=True)
+
+
+def write_robustness(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
+    """Write one method's robustness table atomically, checked and sorted."""
+    write_csv(_check_robustness(frame, path), path)
+
+
+def read_robustness(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A robustness table written by `write_robustness`, checked."""
+    text = {"clip_id": str, "class": str, "absent_class": str}
+    frame = _check_robustness(read_table(path, dtype=text), path)
+    require_unique(frame, ("clip_id", "class"), path)
+    return frame

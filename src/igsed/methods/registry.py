@@ -36,6 +36,12 @@ from igsed.methods.layer import gradcam, gradcam_layer
 from igsed.methods.perturbation import occlusion
 from igsed.methods.plugins import PluginSettings, plugin_rows, plugin_settings
 from igsed.methods.rise import RiseSettings, rise
+from igsed.methods.spectrogram import (
+    LogmelIGSettings,
+    logmel_frame_scores,
+    logmel_ig,
+    logmel_saliency,
+)
 from igsed.methods.surrogate import SurrogateSettings, surrogate
 from igsed.models.classifier import FRAME_OUTPUT, Classifier
 
@@ -233,6 +239,23 @@ def _gradcam(model: nn.Module, clip: ClipInput, settings: GradCamSettings) -> Me
     return MethodResult(scores=fw_to_eval_grid(block_frames.T, seconds).T.copy())
 
 
+def _logmel_scores(model: Classifier, attribution: np.ndarray) -> MethodResult:
+    seconds = float(model.logmel_frame_seconds or 0.0)
+    return MethodResult(scores=logmel_frame_scores(attribution, seconds))
+
+
+def _logmel_ig(model: Classifier, clip: ClipInput, settings: LogmelIGSettings) -> MethodResult:
+    if not clip.targets:
+        return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
+    return _logmel_scores(model, logmel_ig(model, clip.waveform, clip.targets, settings))
+
+
+def _logmel_saliency(model: Classifier, clip: ClipInput, _settings: NoParameters) -> MethodResult:
+    if not clip.targets:
+        return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
+    return _logmel_scores(model, logmel_saliency(model, clip.waveform, clip.targets))
+
+
 def _occlusion(model: nn.Module, clip: ClipInput, settings: OcclusionSettings) -> MethodResult:
     if not clip.targets:
         return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
@@ -315,6 +338,8 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "smoothgrad": Implementation(lambda p: SamplingSettings(**p), _smoothgrad),
     "gradient_shap": Implementation(lambda p: GradientShapSettings(**p), _gradient_shap),
     "gradcam": Implementation(lambda p: GradCamSettings(**p), _gradcam),
+    "logmel_ig": Implementation(lambda p: LogmelIGSettings(**p), _logmel_ig),
+    "logmel_saliency": Implementation(_no_parameters, _logmel_saliency),
     "occlusion": Implementation(lambda p: OcclusionSettings(**p), _occlusion),
     "surrogate": Implementation(_surrogate_settings, _surrogate),
     "rise": Implementation(lambda p: RiseSettings(**p), _rise),

@@ -13,6 +13,8 @@ find (a user's module may have a `backbone` that means something else):
 - `POWER_SPLIT`: CNN14's exact shortcuts, `forward(x) == from_power(power_spectrogram(x))`,
   with `occluded_power` and `masked_power` recomputing only the STFT windows a zeroed span
   reaches (the fused IG engine and the fast occlusion, faithfulness and gradient paths).
+- `LOGMEL_SPLIT`: `forward(x) == from_logmel(logmel_input(x))`, the log-mel input (B, 1, T,
+  bands) in dB on frames of `logmel_frame_seconds` (the spectrogram-domain methods).
 
 `check_probabilities` is the check every caller of a model it did not build makes on the
 first output: probabilities in [0, 1] of the declared shape, or an error naming the model.
@@ -25,12 +27,13 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from igsed.core.methods import CAPABILITIES, FRAME_OUTPUT, LAYERS, POWER_SPLIT
+from igsed.core.methods import CAPABILITIES, FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, POWER_SPLIT
 
 __all__ = [
     "CAPABILITIES",
     "FRAME_OUTPUT",
     "LAYERS",
+    "LOGMEL_SPLIT",
     "POWER_SPLIT",
     "Classifier",
     "ClassifierError",
@@ -65,6 +68,7 @@ class Classifier(nn.Module):
     sample_rate: int = 0
     capabilities: frozenset[str] = frozenset()
     frame_seconds: float | None = None  # with FRAME_OUTPUT: the length of one output frame
+    logmel_frame_seconds: float | None = None  # with LOGMEL_SPLIT: the log-mel hop
     model_name: str = "model"  # for messages: the config's model name where there is one
 
     def has(self, capability: str) -> bool:
@@ -102,6 +106,16 @@ class Classifier(nn.Module):
     def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T, C) frame probabilities (capability FRAME_OUTPUT)."""
         self.require([FRAME_OUTPUT], "frame_probabilities()")
+        raise NotImplementedError
+
+    def logmel_input(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, 1, T, bands) the log-mel the network reads (LOGMEL_SPLIT)."""
+        self.require([LOGMEL_SPLIT], "logmel_input()")
+        raise NotImplementedError
+
+    def from_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, bands) log-mel -> (B, C) clip probabilities (LOGMEL_SPLIT)."""
+        self.require([LOGMEL_SPLIT], "from_logmel()")
         raise NotImplementedError
 
 

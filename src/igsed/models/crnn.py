@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from igsed.core.constants import CLASSES, SAMPLE_RATE, STFT_HOP
-from igsed.models.classifier import FRAME_OUTPUT, LAYERS, Classifier
+from igsed.core.constants import CLASSES, LOGMEL_FRAME_SECONDS, SAMPLE_RATE, STFT_HOP
+from igsed.models.classifier import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, Classifier
 from igsed.models.cnn14 import N_FFT, mel_filterbank, power_to_db
 
 CLIP_POOLINGS: tuple[str, ...] = ("attention", "max")
@@ -87,7 +87,8 @@ class Crnn(Classifier):
 
     classes = CLASSES
     sample_rate = SAMPLE_RATE
-    capabilities = frozenset({FRAME_OUTPUT, LAYERS})
+    capabilities = frozenset({FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT})
+    logmel_frame_seconds = LOGMEL_FRAME_SECONDS
     model_name = "crnn"
 
     def __init__(self, shape: CrnnShape | None = None) -> None:
@@ -144,6 +145,12 @@ class Crnn(Classifier):
     def frame_probabilities(self, waveform: torch.Tensor) -> torch.Tensor:
         """(B, N) -> (B, T', 10), T' = N / 2560 (+1) frames of `frame_seconds`."""
         return self.outputs_from_logmel(self.logmel(waveform))[0]
+
+    def logmel_input(self, waveform: torch.Tensor) -> torch.Tensor:
+        return self.logmel(waveform)
+
+    def from_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
+        return self.outputs_from_logmel(logmel)[1]
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.outputs_from_logmel(self.logmel(waveform))[1]

@@ -21,9 +21,15 @@ import torch
 from torch import nn
 
 from igsed.core.checksums import file_digest
-from igsed.core.constants import CLASSES, MODEL_FRAME_SECONDS, SAMPLE_RATE, STFT_HOP
+from igsed.core.constants import (
+    CLASSES,
+    LOGMEL_FRAME_SECONDS,
+    MODEL_FRAME_SECONDS,
+    SAMPLE_RATE,
+    STFT_HOP,
+)
 from igsed.formats.weights import read_head_file, require_backbone
-from igsed.models.classifier import FRAME_OUTPUT, LAYERS, POWER_SPLIT, Classifier
+from igsed.models.classifier import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, POWER_SPLIT, Classifier
 from igsed.models.cnn14 import Cnn14, load_backbone
 from igsed.models.freeze import freeze
 from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head
@@ -54,7 +60,8 @@ class ExplainedModel(Classifier):
 
     classes: tuple[str, ...] = CLASSES
     sample_rate = SAMPLE_RATE
-    capabilities = frozenset({LAYERS, POWER_SPLIT})
+    capabilities = frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT})
+    logmel_frame_seconds = LOGMEL_FRAME_SECONDS
     model_name = "cnn14"
     gradcam_layer = "conv_block6"
 
@@ -100,6 +107,14 @@ class ExplainedModel(Classifier):
     def from_power(self, power: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, 513) power -> (B, 10) probabilities."""
         return torch.sigmoid(self.logits_from_power(power))
+
+    def logmel_input(self, waveform: torch.Tensor) -> torch.Tensor:
+        """(B, N) -> (B, 1, T, 64) log-mel in dB (T = N / 320 + 1)."""
+        return self.backbone.logmel(self.power_spectrogram(waveform))
+
+    def from_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
+        """(B, 1, T, 64) log-mel -> (B, 10) probabilities."""
+        return torch.sigmoid(self.head(self.backbone.frame_features_from_logmel(logmel)))
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.from_power(self.power_spectrogram(waveform))

@@ -34,8 +34,16 @@ from igsed.core.device import pick_device
 from igsed.core.logs import Progress, peak_rss_mb
 from igsed.core.methods import GRADIENT_FAMILIES, METHOD_INFO, MethodInfo, method_info
 from igsed.core.ranks import spearman
-from igsed.formats.instances import Instance, read_instances
-from igsed.formats.sanity import SANITY_COLUMNS, level_medians, write_sanity
+from igsed.core.robustness import absent_class, max_sensitivity, noisy_copies
+from igsed.formats.instances import Instance, classes_by_clip, read_instances
+from igsed.formats.sanity import (
+    ROBUSTNESS_COLUMNS,
+    SANITY_COLUMNS,
+    level_medians,
+    write_robustness,
+    write_sanity,
+)
+from igsed.methods.baselines import clip_seed_sequence
 from igsed.methods.loading import audio_paths, load_method_model
 from igsed.methods.registry import ClipInput, check_result, implementation, method_settings
 from igsed.models.randomise import model_cascade, randomised_copy
@@ -57,10 +65,19 @@ class SanitySettings:
     n_instances: int = 24
     seed: int = 0
     device: str = "auto"
+    # Max-sensitivity: noisy copies per clip and their noise, a fraction of the clip's peak.
+    robustness_draws: int = 2
+    robustness_noise: float = 0.01
 
     def __post_init__(self) -> None:
         if int(self.n_instances) < 1:
             raise ValueError(f"sanity.n_instances must be >= 1, got {self.n_instances}")
+        if int(self.robustness_draws) < 0:
+            raise ValueError(f"sanity.robustness_draws must be >= 0, got {self.robustness_draws}")
+        if not 0 < float(self.robustness_noise) <= 1:
+            raise ValueError(
+                f"sanity.robustness_noise must be in (0, 1], got {self.robustness_noise}"
+            )
 
     @classmethod
     def from_config(cls, section: Mapping[str, Any]) -> SanitySettings:
@@ -80,6 +97,7 @@ class SanityJob:
     models: Mapping[str, Path]  # by role: backbone and clip_head, or classifier
     instances: Path  # results/{condition}/{model}/attribution/instances_test.tsv
     out_path: Path
+    robustness_path: Path | None = None  # the robustness table (formats.sanity); None: none
     split: str = "test"
 
 
@@ -211,6 +229,75 @@ def correlation_table(
     return pd.DataFrame(rows, columns=list(SANITY_COLUMNS))
 
 
+def _absent_classes(
+    clips: Sequence[ClipInput], instances: Sequence[Instance], seed: int
+) -> dict[str, str | None]:
+    """A class the classifier does not detect in each clip, drawn from the clip's seed (None
+    where it detects all ten)."""
+    detected = classes_by_clip(instances)
+    return {
+        clip.clip_id: absent_class(
+            detected.get(clip.clip_id, []), CLASSES, np.random.default_rng(_streams(clip, seed)[0])
+        )
+        for clip in clips
+    }
+
+
+def _streams(clip: ClipInput, seed: int) -> list[np.random.SeedSequence]:
+    """Two independent seed streams of a clip: its absent class and its noisy copies."""
+    return clip_seed_sequence(clip.clip_id, seed).spawn(2)
+
+
+def robustness_table(
+    model: nn.Module,
+    clips: Sequence[ClipInput],
+    reference: Mapping[Key, np.ndarray],
+    method: str,
+    config: Any,
+    settings: SanitySettings,
+    instances: Sequence[Instance],
+) -> pd.DataFrame:
+    """Random-logit and max-sensitivity of each instance of `reference` (its level-0 scores),
+    by re-running the method on the trained model: for each clip's absent class, and on
+    `robustness_draws` noisy copies of each clip (formats.sanity.ROBUSTNESS_COLUMNS)."""
+    absent = _absent_classes(clips, instances, settings.seed)
+    other = [
+        ClipInput(c.clip_id, c.waveform, (CLASS_INDEX[name],))
+        for c in clips
+        if (name := absent[c.clip_id]) is not None
+    ]
+    absent_scores = _level_scores(model, other, method, config)
+    noisy = {
+        clip.clip_id: noisy_copies(
+            clip.waveform,
+            int(settings.robustness_draws),
+            float(settings.robustness_noise),
+            np.random.default_rng(_streams(clip, settings.seed)[1]),
+        )
+        for clip in clips
+    }
+    draws = [
+        _level_scores(
+            model, [ClipInput(c.clip_id, noisy[c.clip_id][j], c.targets) for c in clips],
+            method, config,
+        )
+        for j in range(int(settings.robustness_draws))
+    ]  # fmt: skip
+    rows = [
+        (
+            clip_id,
+            name,
+            absent[clip_id] or "",
+            spearman(scores, absent_scores[(clip_id, absent[clip_id])])
+            if absent[clip_id] is not None
+            else float("nan"),
+            max_sensitivity(scores, [draw[(clip_id, name)] for draw in draws]),
+        )
+        for (clip_id, name), scores in reference.items()
+    ]
+    return pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS))
+
+
 def _summary(
     job: SanityJob, n_levels: int, table: pd.DataFrame, n_chosen: int, seconds: float
 ) -> dict[str, Any]:
@@ -238,7 +325,8 @@ def sanity(
     info = require_sanity_method(job.method)
     config = method_settings(job.method, method_params)
     device = pick_device(settings.device)
-    chosen = select_instances(read_instances(job.instances), settings.n_instances, settings.seed)
+    instances = read_instances(job.instances)
+    chosen = select_instances(instances, settings.n_instances, settings.seed)
     model = load_method_model(info, job.models, device)
     cascade = model_cascade(model)  # a model without named layers is refused here
     logger.info(
@@ -251,8 +339,20 @@ def sanity(
         device,
         dict(method_params),
     )
-    by_level = cascade_scores(model, clip_inputs(job, chosen), job.method, config, settings.seed)
+    clips = clip_inputs(job, chosen)
+    by_level = cascade_scores(model, clips, job.method, config, settings.seed)
     table = correlation_table(by_level, cascade)
+    if job.robustness_path is not None:
+        robustness = robustness_table(
+            model, clips, by_level[0], job.method, config, settings, instances
+        )
+        logger.info(
+            "%s robustness: median random-logit Spearman %.3f, median max-sensitivity %.3f",
+            job.method,
+            nan_median(robustness["random_logit"]),
+            nan_median(robustness["max_sensitivity"]),
+        )
+        write_robustness(job.robustness_path, robustness)
     write_sanity(job.out_path, table)
     summary = _summary(job, len(cascade), table, len(chosen), time.perf_counter() - start)
     logger.info(
