@@ -8,6 +8,10 @@ level's frame scores are compared with level 0's by Spearman rank correlation, p
 instance. A method whose scores stay alike when nothing learned is left explains the input
 (or the architecture), not the classifier, and is flagged.
 
+On the same instances and the trained model the job also writes the method's robustness
+(`robustness_table`, docs/metrics.md "Robustness"): random-logit against a class the
+classifier does not detect in the clip, and max-sensitivity over seeded noisy copies.
+
 Every level runs the method exactly as the `attribute` rule does (the registry's settings
 and per-clip computation, the same per-clip seeds), on a fresh model object per level: the
 gradient methods evaluate an optimised copy of the network cached per model
