@@ -18,7 +18,7 @@ Definitions and conventions: docs/metrics.md ("Confidence intervals").
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,17 +128,16 @@ def references(
     return references
 
 
-def _faithfulness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
-    frames = [read_areas(path).assign(method=method) for method, path in paths.items()]
+def _per_method_frame(
+    paths: Mapping[str, Path],
+    read: Callable[[Path], pd.DataFrame],
+    metrics: Sequence[str],
+) -> pd.DataFrame:
+    """One per-instance table of each method (`read` checks it), stacked with a method
+    column; the bare columns when no method has one."""
+    frames = [read(path).assign(method=method) for method, path in paths.items()]
     if not frames:
-        return pd.DataFrame(columns=["method", "clip_id", "class", *FAITHFULNESS_METRICS])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _robustness_frame(paths: Mapping[str, Path]) -> pd.DataFrame:
-    frames = [read_robustness(path).assign(method=method) for method, path in paths.items()]
-    if not frames:
-        return pd.DataFrame(columns=["method", "clip_id", "class", *ROBUSTNESS_METRICS])
+        return pd.DataFrame(columns=["method", "clip_id", "class", *metrics])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -147,8 +146,14 @@ def _metric_frames(job: StatisticsJob) -> list[tuple[pd.DataFrame, tuple[str, ..
     instances = read_table(job.instances_csv, dtype={"clip_id": str, "method": str})
     return [
         (instances, METRICS),
-        (_faithfulness_frame(job.faithfulness), FAITHFULNESS_METRICS),
-        (_robustness_frame(job.robustness), ROBUSTNESS_METRICS),
+        (
+            _per_method_frame(job.faithfulness, read_areas, FAITHFULNESS_METRICS),
+            FAITHFULNESS_METRICS,
+        ),
+        (
+            _per_method_frame(job.robustness, read_robustness, ROBUSTNESS_METRICS),
+            ROBUSTNESS_METRICS,
+        ),
     ]
 
 
