@@ -158,6 +158,8 @@ MAIN_RUN = layout.run_dir(MAIN_CONDITION, "{model}")
 
 # The methods this run attributes with, in the order of Tables II and III.
 RUN_METHODS = list(config["attribution"]["run"])
+# The seeds the seed agreement retrains each CNN14's clip head with ([]: no agreement).
+AGREEMENT_SEEDS = list(config["sanity"]["agreement_seeds"])
 
 
 def model_methods(model):
@@ -492,6 +494,39 @@ def condition_faithfulness_areas(wildcards):
     if condition_of(wildcards) != MAIN_CONDITION:
         return []
     return faithfulness_files(wildcards.model, "areas.csv")
+
+
+def agreement_runtime(wildcards):
+    """Minutes one method's seed agreement may take: one attribution per head and instance."""
+    per_instance = 0.1 if config["backbone"]["width"] <= 0.5 else 2
+    heads = 1 + len(AGREEMENT_SEEDS)
+    return 10 + int(per_instance * heads * config["sanity"]["n_instances"])
+
+
+def agreement_methods(model):
+    """The methods the seed agreement re-attributes with on `model`: the sanity methods of
+    a CNN14 (whose clip head retrains in seconds), none without agreement seeds."""
+    if not AGREEMENT_SEEDS or model not in CNN14_MODELS:
+        return []
+    return sanity_methods(model)
+
+
+def agreement_heads(wildcards):
+    """The trained clip head, then one retrained per agreement seed."""
+    return [
+        layout.model_file(wildcards.model, "clip_head"),
+        *(layout.seed_head_file(wildcards.model, seed) for seed in AGREEMENT_SEEDS),
+    ]
+
+
+def condition_agreement(wildcards):
+    """The agreement jobs' tables (main's only, as the sanity checks are)."""
+    if condition_of(wildcards) != MAIN_CONDITION:
+        return []
+    return [
+        f"{main_run(wildcards.model)}/sanity/agreement/{method}.csv"
+        for method in agreement_methods(wildcards.model)
+    ]
 
 
 def condition_robustness(wildcards):

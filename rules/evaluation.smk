@@ -61,6 +61,7 @@ rule statistics:
         manifest=lambda wildcards: split_file(wildcards, "manifest.tsv"),
         faithfulness=condition_faithfulness_areas,
         robustness=condition_robustness,
+        agreement=condition_agreement,
     output:
         intervals=f"{RUN}/evaluation/intervals.csv",
         differences=f"{RUN}/evaluation/differences.csv",

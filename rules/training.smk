@@ -93,6 +93,36 @@ rule train_head:
         "../workflow/scripts/train_head.py"
 
 
+# The clip head again from another seed of sanity.agreement_seeds (rule agreement reads it).
+rule train_seed_head:
+    input:
+        train=f"{MAIN_RUN}/features/train.h5",
+        val=f"{MAIN_RUN}/features/val.h5",
+        backbone=f"{MODEL_DIR}/backbone.pt",
+    output:
+        weights=layout.seed_head_file("{model}", "{seed}"),
+        log_table=layout.seed_head_file("{model}", "{seed}").replace(".pt", ".log.tsv"),
+    log:
+        "results/logs/train_seed_head/{model}/{seed}.log",
+    benchmark:
+        "results/benchmarks/train_seed_head/{model}/{seed}.tsv"
+    wildcard_constraints:
+        model=alternatives(CNN14_MODELS),
+        seed=r"\d+",
+    conda:
+        "../envs/torch.yaml"
+    threads: config["threads"]["train_head"]  # fixed, not --cores: docs/determinism.md
+    resources:
+        mem_mb=4000,
+        runtime=60,
+    params:
+        threads=config["threads"]["train_head"],
+        settings=config["heads"],  # heads.seed replaced by the {seed} wildcard
+        code=code_version("train_seed_head.py"),
+    script:
+        "../workflow/scripts/train_seed_head.py"
+
+
 rule classify:
     input:
         val=f"{RUN}/features/val.h5",

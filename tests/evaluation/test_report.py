@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -32,8 +33,10 @@ from igsed.evaluation.models import ModelResults
 from igsed.evaluation.report import ReportInputs, installed_package_versions, report
 from igsed.evaluation.sed_view import SedViewJob, SedViewSettings, sed_view
 from igsed.evaluation.statistics import StatisticsJob, statistics
+from igsed.formats.instances import read_instances
 from igsed.formats.manifest import read_events, read_manifest, write_split_summary
 from igsed.formats.models_table import read_models_table
+from igsed.formats.sanity import AGREEMENT_COLUMNS, write_agreement
 from igsed.formats.tables import write_csv
 
 CONFIG = {
@@ -473,3 +476,39 @@ def test_two_models_get_a_models_section_after_the_findings(
     assert _row(text, "Grad-CAM", "## Models")[1:6] == ["—"] * 5
     assert "![Model × method forest plot](models.png)" in text
     assert "- **IoU**: beat IG — cnn14: none; crnn: Model frames." in text
+
+
+def test_the_seed_agreement_section(
+    run_outputs: tuple[Path, FakeRun], figures: list[Path], summary: str, tmp_path: Path
+) -> None:
+    """Without agreement seeds the section says so; with them it gives each method's seed
+    agreement and the heads' spread with intervals."""
+    assert "## Seed agreement" in summary
+    assert "Not computed: sanity.agreement_seeds is empty" in summary
+    root, run = run_outputs
+    copy = tmp_path / "run"
+    shutil.copytree(root, copy)
+    instances = read_instances(run.instances["test"])
+    rows = [(i.clip_id, i.class_name, 0.5, 0.25) for i in instances]
+    table = copy / "sanity" / "agreement" / "ig.csv"
+    write_agreement(table, pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)))
+    evaluation = copy / "evaluation"
+    job = StatisticsJob(
+        evaluation / "instances_test.csv",
+        run.manifest,
+        {},
+        evaluation / "intervals.csv",
+        evaluation / "differences.csv",
+        agreement={"ig": table},
+    )
+    statistics(job, BootstrapSettings(n_resamples=200))
+    config = {**CONFIG, "sanity": {"agreement_seeds": [1, 2]}}
+    text, _ = _write_summary(copy, figures, config, PIPELINE_BACKBONE)
+    section = text[text.index("## Seed agreement") :]
+    assert "seeds 1, 2 beside the trained one (3 heads" in section
+    # Every instance agrees at 0.5 and spreads 0.25: every resample gives the same.
+    assert _row(section, "IG", "## Seed agreement") == [
+        "IG",
+        "0.50 [0.50, 0.50]",
+        "0.25 [0.25, 0.25]",
+    ]

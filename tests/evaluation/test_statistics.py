@@ -24,7 +24,12 @@ from igsed.formats.intervals import (
     read_intervals,
 )
 from igsed.formats.manifest import write_manifest
-from igsed.formats.sanity import ROBUSTNESS_COLUMNS, write_robustness
+from igsed.formats.sanity import (
+    AGREEMENT_COLUMNS,
+    ROBUSTNESS_COLUMNS,
+    write_agreement,
+    write_robustness,
+)
 from igsed.formats.tables import write_csv
 
 N_CLIPS = 24
@@ -101,20 +106,24 @@ def test_the_configured_resampling_reaches_the_intervals(tmp_path: Path) -> None
     assert abs((wild_row["ci_low"] + wild_row["ci_high"]) / 2 - point) < 0.02
 
 
-def test_robustness_tables_get_intervals_and_differences_against_ig(tmp_path: Path) -> None:
-    """Only the methods with a robustness table (the sanity subset) get its metrics; the
-    point value is the macro mean of the subset, and each is compared with IG, paired."""
+def test_robustness_and_agreement_tables_get_intervals_and_differences(tmp_path: Path) -> None:
+    """Only the methods with a robustness or agreement table (the sanity subset) get their
+    metrics; the point value is the macro mean of the subset, and each is compared with IG,
+    paired, except the heads' spread, which is the same for every method."""
     write_csv(_instances(), tmp_path / "instances_test.csv")
     clips = [f"t{j:02d}" for j in range(N_CLIPS)]
     manifest = {"clip_id": clips, "split": ["test"] * N_CLIPS, "audio_path": clips}
     manifest |= {"jams_path": clips, "n_events": [1] * N_CLIPS, "polyphony": [1] * N_CLIPS}
     write_manifest(pd.DataFrame(manifest), tmp_path / "m.tsv")
     subset = [("t00", "Cat", 0.2), ("t01", "Cat", 0.4), ("t02", "Dog", 0.9)]
-    tables = {}
+    tables, agreement = {}, {}
     for method, shift in (("ig", 0.0), ("saliency", 0.05)):
         rows = [(c, name, "Frying", rho + shift, 2 * rho) for c, name, rho in subset]
         tables[method] = tmp_path / f"{method}_robustness.csv"
         write_robustness(tables[method], pd.DataFrame(rows, columns=list(ROBUSTNESS_COLUMNS)))
+        rows = [(c, name, rho - shift, rho / 10) for c, name, rho in subset]
+        agreement[method] = tmp_path / f"{method}_agreement.csv"
+        write_agreement(agreement[method], pd.DataFrame(rows, columns=list(AGREEMENT_COLUMNS)))
     frame = _instances()
     extra = frame[frame["method"] == "ig"].assign(method="saliency")
     write_csv(pd.concat([frame, extra]), tmp_path / "instances_test.csv")
@@ -125,6 +134,7 @@ def test_robustness_tables_get_intervals_and_differences_against_ig(tmp_path: Pa
         tmp_path / "intervals.csv",
         tmp_path / "differences.csv",
         robustness=tables,
+        agreement=agreement,
     )
     statistics(job, BootstrapSettings(n_resamples=500, seed=1))
     intervals = read_intervals(tmp_path / "intervals.csv").set_index(["method", "metric"])
@@ -142,3 +152,11 @@ def test_robustness_tables_get_intervals_and_differences_against_ig(tmp_path: Pa
     assert not (
         differences["metric"].isin(ROBUSTNESS_METRICS) & (differences["method"] == "energy")
     ).any()
+    # Seed agreement: Cat (0.2 + 0.4) / 2 and Dog 0.9 again; the spread a tenth of it.
+    assert intervals.loc[("ig", "seed_agreement"), "value"] == pytest.approx(0.6, abs=1e-6)
+    for method in ("ig", "saliency"):
+        assert intervals.loc[(method, "head_spread"), "value"] == pytest.approx(0.06, abs=1e-6)
+    agree = differences[differences["metric"] == "seed_agreement"]
+    assert agree["method"].tolist() == ["saliency"]
+    assert agree["difference"].item() == pytest.approx(-0.05, abs=1e-6)
+    assert "head_spread" not in set(differences["metric"])

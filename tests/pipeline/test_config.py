@@ -219,6 +219,18 @@ def test_panns_needs_the_full_width() -> None:
     assert config_errors(config, SCHEMA) == []
 
 
+def test_agreement_seeds_are_other_seeds_than_the_trained_heads() -> None:
+    config = _default()
+    config["sanity"]["agreement_seeds"] = [1, config["heads"]["seed"]]
+    (problem,) = config_errors(config, SCHEMA)
+    assert f"sanity.agreement_seeds names {config['heads']['seed']}, which is heads.seed" in problem
+    config["sanity"]["agreement_seeds"] = [1, 1]
+    (problem,) = config_errors(config, SCHEMA)
+    assert "sanity.agreement_seeds" in problem and "unique" in problem
+    config["sanity"]["agreement_seeds"] = [1, 2]
+    assert config_errors(config, SCHEMA) == []
+
+
 def test_a_folder_soundbank_needs_an_existing_path(tmp_path: Path) -> None:
     config = _default()
     config["soundbank"]["source"] = "folder"

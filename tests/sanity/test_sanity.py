@@ -20,16 +20,20 @@ from igsed.core.audio import load_clip
 from igsed.core.checksums import file_digest
 from igsed.core.constants import CLASSES
 from igsed.core.ranks import spearman
+from igsed.core.robustness import pairwise_agreement, spread
 from igsed.formats.handover import seal
 from igsed.formats.instances import Instance, read_instances, write_instances
 from igsed.formats.sanity import (
+    AGREEMENT_COLUMNS,
     CASCADE_LAYERS,
     ROBUSTNESS_COLUMNS,
     SANITY_COLUMNS,
     cascade_of,
     level_medians,
+    read_agreement,
     read_robustness,
     read_sanity,
+    write_agreement,
     write_robustness,
     write_sanity,
 )
@@ -43,6 +47,7 @@ from igsed.models.explained import load_explained_model
 from igsed.models.heads import make_head, save_head
 from igsed.models.randomise import randomise_layer
 from igsed.models.stored import load_classifier, register_user_model, save_crnn
+from igsed.sanity.agreement import AgreementJob, agreement
 from igsed.sanity.sanity import (
     SANITY_METHODS,
     SanityJob,
@@ -460,3 +465,89 @@ def test_a_model_without_named_layers_is_refused(dataset: dict[str, Path], tmp_p
     with pytest.raises(ClassifierError, match=r"model 'flat' declares no named layers"):
         sanity(job, SanitySettings(n_instances=3, seed=SEED, device="cpu"), {})
     assert not out_path.exists()
+
+
+# --- Seed agreement (rule agreement) ----------------------------------------------------
+
+
+def _seed_head(dataset: dict[str, Path], seed: int, path: Path) -> Path:
+    """Another clip head on the same backbone, initialised from `seed`."""
+    torch.manual_seed(seed)
+    head = make_head("clip", load_backbone(dataset["backbone"]), "max")
+    digest = file_digest(dataset["backbone"])
+    save_head(head, path, head="clip", backbone_sha256=digest, training={})
+    return path
+
+
+def test_the_agreement_table_by_hand(dataset: dict[str, Path], tmp_path: Path) -> None:
+    """Seed agreement and head spread of saliency over three heads, recomputed with autograd,
+    scipy's Spearman and the heads' own forward."""
+    heads = [dataset["clip_head"], *(_seed_head(dataset, s, tmp_path / f"h{s}.pt") for s in (1, 2))]
+    job = AgreementJob(
+        "saliency",
+        dataset["manifest"],
+        dataset["backbone"],
+        heads,
+        dataset["instances"],
+        tmp_path / "agreement" / "saliency.csv",
+    )
+    settings = SanitySettings(n_instances=3, seed=SEED, device="cpu", agreement_seeds=(1, 2))
+    summary = agreement(job, settings, {})
+    table = read_agreement(job.out_path)
+    chosen = select_instances(read_instances(dataset["instances"]), 3, SEED)
+    assert list(zip(table["clip_id"], table["class"], strict=True)) == [
+        (i.clip_id, i.class_name) for i in chosen
+    ]
+    models = [load_explained_model(dataset["backbone"], head, "cpu") for head in heads]
+    for clip in clip_inputs(job, chosen):
+        for target in clip.targets:
+            maps = [_plain_saliency(model, clip.waveform, target) for model in models]
+            pairs = [spearmanr(maps[i], maps[j]).statistic for i, j in ((0, 1), (0, 2), (1, 2))]
+            with torch.no_grad():
+                x = torch.from_numpy(clip.waveform)[None]
+                probabilities = [float(model(x)[0, target]) for model in models]
+            row = table[(table["clip_id"] == clip.clip_id) & (table["class"] == CLASSES[target])]
+            assert row["seed_agreement"].item() == pytest.approx(np.mean(pairs), abs=2e-3)
+            spread = max(probabilities) - min(probabilities)
+            assert row["head_spread"].item() == pytest.approx(spread, abs=1e-6)
+    # Differently initialised heads give other maps, not unrelated ones.
+    assert (table["seed_agreement"] < 0.999).all() and (table["head_spread"] > 0).all()
+    assert summary["n_heads"] == 3 and summary["n_instances"] == 3
+    with pytest.raises(ValueError, match="at least two clip heads"):
+        agreement(dataclasses.replace(job, heads=heads[:1]), settings, {})
+    with pytest.raises(ValueError, match="'occlusion'.*Allowed"):
+        agreement(dataclasses.replace(job, method="occlusion"), settings, {})
+
+
+def test_agreement_measures_by_hand() -> None:
+    # Three maps: ranks of b reverse a's (rho -1); c agrees with a (rho 1) and so -1 with b.
+    a, b, c = np.array([1.0, 2, 3]), np.array([3.0, 2, 1]), np.array([10.0, 20, 30])
+    assert pairwise_agreement([a, b, c]) == pytest.approx((-1 + 1 - 1) / 3)
+    assert pairwise_agreement([a, c]) == pytest.approx(1.0)
+    # A constant map has no rank correlation: only the defined pair counts.
+    assert pairwise_agreement([a, c, np.zeros(3)]) == pytest.approx(1.0)
+    assert np.isnan(pairwise_agreement([np.zeros(3), np.ones(3)]))
+    assert spread([0.25, 0.75, 0.5]) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="repeats a seed"):
+        SanitySettings(agreement_seeds=[1, 1])
+
+
+def test_agreement_table_round_trip_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "agreement.csv"
+    good = pd.DataFrame(
+        [("b", "Dog", 0.25, 0.5), ("a", "Cat", float("nan"), 0.0)],
+        columns=list(AGREEMENT_COLUMNS),
+    )
+    write_agreement(path, good)
+    back = read_agreement(path)
+    assert back["clip_id"].tolist() == ["a", "b"] and np.isnan(back["seed_agreement"][0])
+    bad = {
+        r"\[-1, 1\]": good.assign(seed_agreement=-1.5),
+        r"head_spread must be .* \[0, 1\]": good.assign(head_spread=[0.5, float("nan")]),
+        "missing columns": good.drop(columns="head_spread"),
+    }
+    for message, frame in bad.items():
+        frame.to_csv(path, index=False)
+        seal(path)
+        with pytest.raises(ValueError, match=rf"{path}.*{message}"):
+            read_agreement(path)

@@ -199,6 +199,14 @@ def test_a_sanity_setting_reruns_only_the_sanity_checks_and_what_reads_them(
     # The flag threshold is the report's alone.
     output = _dry_run(tiny_run, {"sanity": {"flag_correlation": 0.4}})
     assert planned_jobs(output) == dict.fromkeys({"benchmark_figures", "report", "all"}, 1)
+    # Agreement seeds add a retrained head each and an agreement job per checked method,
+    # which the intervals read; no cascade re-runs.
+    output = _dry_run(tiny_run, {"sanity": {"agreement_seeds": [1, 2]}})
+    assert planned_jobs(output) == {
+        "train_seed_head": 2,
+        "agreement": sum(map(_checked, run)),
+        **dict.fromkeys({"statistics", "benchmark_figures", "report", "all"}, 1),
+    }
 
 
 def test_table1_threshold_reruns_only_table1_and_the_report(tiny_run: Path) -> None:

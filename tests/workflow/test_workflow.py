@@ -23,13 +23,27 @@ def workflow_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(
-    "configfile", [None, "workflow/presets/paper.yaml", "workflow/presets/tiny.yaml"]
+    "configfile",
+    [
+        None,
+        "workflow/presets/paper.yaml",
+        "workflow/presets/tiny.yaml",
+        "workflow/presets/full.yaml",
+    ],
 )
 def test_dry_run_resolves(workflow_copy: Path, configfile: str | None) -> None:
     extra = ["--configfile", configfile] if configfile else []
     result = run_snakemake(workflow_copy, "-n", "--cores", "2", *extra)
     for rule in ("soundbank", "synthesize", "split", "backbone", "report"):
         assert rule in result.stdout
+    # The full preset adds the seed agreement, which nothing else runs by default.
+    full = configfile == "workflow/presets/full.yaml"
+    assert ("rule train_seed_head:" in result.stdout) is full
+
+
+def test_the_full_preset_runs_every_built_in_method() -> None:
+    preset = yaml.safe_load((REPO / "workflow" / "presets" / "full.yaml").read_text())
+    assert preset["attribution"]["run"] == list(METHOD_NAMES)
 
 
 def test_paper_preset_downloads_desed_and_panns(workflow_copy: Path) -> None:

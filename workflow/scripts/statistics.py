@@ -14,6 +14,7 @@ statistics(
         # rules/common.smk lists the areas in the order of attribution.run
         faithfulness={Path(path).parent.name: Path(path) for path in snakemake.input.faithfulness},
         robustness={Path(path).stem: Path(path) for path in snakemake.input.robustness},
+        agreement={Path(path).stem: Path(path) for path in snakemake.input.agreement},
         intervals_csv=Path(snakemake.output.intervals),
         differences_csv=Path(snakemake.output.differences),
     ),

@@ -1,5 +1,6 @@
-"""The robustness measures of the sanity job (numpy only; docs/metrics.md "Robustness"):
-max-sensitivity, and the absent class that the random-logit check compares with.
+"""The robustness and agreement measures of the sanity stage (numpy only; docs/metrics.md
+"Robustness" and "Seed agreement"): max-sensitivity, the absent class that the random-logit
+check compares with, and the agreement of one instance's maps across retrained heads.
 
 Its own module, like core/ranks.py, so that the sanity job does not digest the evaluation's
 metrics.
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from igsed.core.ranks import spearman
 
 
 def max_sensitivity(reference: np.ndarray, perturbed: Sequence[np.ndarray]) -> float:
@@ -44,3 +47,17 @@ def noisy_copies(
         (waveform + scale * generator.standard_normal(waveform.shape)).astype(np.float32)
         for _ in range(n_draws)
     ]
+
+
+def pairwise_agreement(maps: Sequence[np.ndarray]) -> float:
+    """The mean Spearman correlation over every pair of `maps` (one instance's frame scores,
+    one map per training seed), over the pairs where it is defined; NaN if none is."""
+    pairs = [spearman(maps[i], maps[j]) for i in range(len(maps)) for j in range(i + 1, len(maps))]
+    defined = [rho for rho in pairs if np.isfinite(rho)]
+    return float(np.mean(defined)) if defined else float("nan")
+
+
+def spread(values: Sequence[float]) -> float:
+    """max - min of `values` (one instance's clip probability under each head)."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.max() - array.min())

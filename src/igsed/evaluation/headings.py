@@ -24,6 +24,10 @@ ROBUSTNESS_METRICS: dict[str, str] = {
     "random_logit": "Random-logit Spearman ↓",
     "max_sensitivity": "Max-sensitivity ↓",
 }
+AGREEMENT_METRICS: dict[str, str] = {
+    "seed_agreement": "Seed agreement (Spearman) ↑",
+    "head_spread": "Heads' probability spread ↓",
+}
 SED_VIEW_METRICS: dict[str, str] = {
     "psds1": "PSDS1",
     "segment_auroc": "Segment AUROC (1 s)",
@@ -36,5 +40,6 @@ METRIC_HEADINGS: dict[str, str] = (
     | COMPLEXITY_METRICS
     | FAITHFULNESS_METRICS
     | ROBUSTNESS_METRICS
+    | AGREEMENT_METRICS
     | SED_VIEW_METRICS
 )

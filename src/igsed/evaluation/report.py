@@ -27,6 +27,7 @@ from igsed.core.statistics import MIN_OWN_SPREAD, BootstrapSettings
 from igsed.core.versions import package_version
 from igsed.evaluation.findings import findings
 from igsed.evaluation.headings import (
+    AGREEMENT_METRICS,
     CI_METRICS,
     COMPLEXITY_METRICS,
     FAITHFULNESS_METRICS,
@@ -658,6 +659,7 @@ def _findings_section(inputs: ReportInputs) -> str:
 
 def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list[str]:
     intervals = read_intervals(inputs.intervals_csv)
+    differences = read_differences(inputs.differences_csv)
     level = _level(config)
     return [
         "## Confidence intervals (test)\n",
@@ -698,7 +700,8 @@ def _benchmark_sections(inputs: ReportInputs, config: Mapping[str, Any]) -> list
         "A method whose scores stay correlated once every layer is random does not explain "
         "the model.\n",
         _sanity_section(inputs.sanity, config),
-        *_robustness_sections(intervals, read_differences(inputs.differences_csv), level),
+        *_robustness_sections(intervals, differences, level),
+        *_agreement_sections(intervals, differences, level, config),
         *_conditions_sections(inputs.conditions_md),
     ]
 
@@ -721,6 +724,34 @@ def _robustness_sections(
         "docs/metrics.md).\n",
         _intervals_section(rows, ROBUSTNESS_METRICS),
         _differences_section(differences, ROBUSTNESS_METRICS),
+    ]
+
+
+def _agreement_sections(
+    intervals: pd.DataFrame, differences: pd.DataFrame, level: str, config: Mapping[str, Any]
+) -> list[str]:
+    rows = intervals[intervals["metric"].isin(list(AGREEMENT_METRICS))]
+    heading = "## Seed agreement (sanity subset, retrained clip heads)\n"
+    seeds = _get(config, "sanity.agreement_seeds") or []
+    if not seeds:
+        return [
+            heading,
+            "Not computed: sanity.agreement_seeds is empty (the full preset, "
+            "workflow/presets/full.yaml, sets two seeds).\n",
+        ]
+    if rows.empty:
+        return [heading, "No figures: only a CNN14's clip head is retrained by seed.\n"]
+    return [
+        heading,
+        f"The clip head retrained with seeds {', '.join(map(str, seeds))} beside the trained "
+        f"one ({len(seeds) + 1} heads on the same frozen backbone): the mean Spearman "
+        "correlation of a method's frame scores over every pair of heads (↑: the map does "
+        "not depend on the seed), beside the spread (max - min) of the heads' own clip "
+        "probabilities, which is the same for every method. Macro averages with "
+        f"{level} bootstrap intervals, then paired differences (**bold**: the interval "
+        "excludes 0; docs/metrics.md).\n",
+        _intervals_section(rows, AGREEMENT_METRICS),
+        _differences_section(differences, {"seed_agreement": AGREEMENT_METRICS["seed_agreement"]}),
     ]
 
 

@@ -2,15 +2,17 @@
 
 Reads the per-instance test metrics the `evaluate` rule writes (instances_test.csv: IoU and
 F1 at each method's tau*, Pointing Game, and the threshold-free metrics), the
-`faithfulness` rule's areas under the deletion and insertion curves and the `sanity` rule's
-robustness tables (random-logit, max-sensitivity on its subset), and resamples the
+`faithfulness` rule's areas under the deletion and insertion curves, the `sanity` rule's
+robustness tables (random-logit, max-sensitivity on its subset) and the `agreement` rule's
+seed-agreement tables (on the same subset), and resamples the
 test clips as `metrics.bootstrap.resampling` says (igsed.core.statistics: by default the
 wild cluster bootstrap, which keeps every class in every resample). Writes
 
 - intervals.csv: method, metric, value, ci_low, ci_high, n (instances with a value);
 - differences.csv: method, reference, metric, difference, ci_low, ci_high, excludes_zero,
   for every method against IG and against the best baseline on that metric (paired: the
-  same resamples for both; "best" is the lowest value where lower is better).
+  same resamples for both; "best" is the lowest value where lower is better); none for
+  head_spread, which is the heads' own and the same for every method.
 
 Definitions and conventions: docs/metrics.md ("Confidence intervals").
 """
@@ -40,6 +42,7 @@ from igsed.core.statistics import (
 )
 from igsed.formats.faithfulness import read_areas
 from igsed.formats.intervals import (
+    AGREEMENT_METRICS,
     FAITHFULNESS_METRICS,
     INSTANCE_METRICS,
     ROBUSTNESS_METRICS,
@@ -47,7 +50,7 @@ from igsed.formats.intervals import (
     write_intervals,
 )
 from igsed.formats.manifest import read_clip_ids
-from igsed.formats.sanity import read_robustness
+from igsed.formats.sanity import read_agreement, read_robustness
 from igsed.formats.tables import read_table
 
 logger = logging.getLogger(__name__)
@@ -59,10 +62,13 @@ METRICS: tuple[str, ...] = INSTANCE_METRICS
 # curve rises late (small area); a concentrated map has a low entropy; for every other
 # metric higher is better.
 # A robust, class-sensitive method changes little under small noise and gives another map
-# for another class: lower is better for both robustness metrics.
+# for another class: lower is better for both robustness metrics. Heads that differ less
+# agree more.
 LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {"deletion_morf", "insertion_lerf", "entropy", *ROBUSTNESS_METRICS}
+    {"deletion_morf", "insertion_lerf", "entropy", "head_spread", *ROBUSTNESS_METRICS}
 )
+# Metrics whose values do not depend on the method: intervals, no paired differences.
+METHOD_INDEPENDENT: frozenset[str] = frozenset({"head_spread"})
 # The range of each metric's values, which its intervals keep to: every per-instance metric
 # is a share or a score in [0, 1]; a faithfulness area (divided by the unmasked
 # probability) is >= 0 with no upper bound.
@@ -71,6 +77,8 @@ METRIC_BOUNDS: dict[str, Bounds] = {
     **dict.fromkeys(FAITHFULNESS_METRICS, (0.0, np.inf)),
     "random_logit": (-1.0, 1.0),
     "max_sensitivity": (0.0, np.inf),
+    "seed_agreement": (-1.0, 1.0),
+    "head_spread": (0.0, 1.0),
 }
 
 
@@ -84,6 +92,8 @@ class StatisticsJob:
     differences_csv: Path
     # The sanity rule's robustness tables by method (the sanity subset; others: no rows).
     robustness: Mapping[str, Path] = field(default_factory=dict)
+    # The agreement rule's seed-agreement tables by method (the same subset; others: no rows).
+    agreement: Mapping[str, Path] = field(default_factory=dict)
 
 
 def _values(frame: pd.DataFrame, method: str, metric: str) -> InstanceValues:
@@ -154,6 +164,10 @@ def _metric_frames(job: StatisticsJob) -> list[tuple[pd.DataFrame, tuple[str, ..
             _per_method_frame(job.robustness, read_robustness, ROBUSTNESS_METRICS),
             ROBUSTNESS_METRICS,
         ),
+        (
+            _per_method_frame(job.agreement, read_agreement, AGREEMENT_METRICS),
+            AGREEMENT_METRICS,
+        ),
     ]
 
 
@@ -167,7 +181,7 @@ def _differences(
     for frame, metrics in tables:
         present = set(frame["method"].astype(str))
         for method in (m for m in methods if m in present):
-            for metric in metrics:
+            for metric in (m for m in metrics if m not in METHOD_INDEPENDENT):
                 for reference in references(method, metric, intervals, methods):
                     if reference not in present:
                         continue

@@ -3,8 +3,9 @@
 intervals.csv:   method, metric, value, ci_low, ci_high, n (instances with a value). For every
                  method of the evaluated instances, one row per metric of INSTANCE_METRICS,
                  one per metric of FAITHFULNESS_METRICS for the methods with faithfulness
-                 areas, and of ROBUSTNESS_METRICS for those with a robustness table (the
-                 sanity subset). No row at all: the condition had no detected instances.
+                 areas, of ROBUSTNESS_METRICS for those with a robustness table and of
+                 AGREEMENT_METRICS for those with a seed-agreement table (the sanity
+                 subset). No row at all: the condition had no detected instances.
 differences.csv: method, reference, metric, difference, ci_low, ci_high, n, excludes_zero;
                  one row per method, reference and metric. The SED view's paired
                  differences (formats.sed_view) are a table of this format.
@@ -44,8 +45,15 @@ FAITHFULNESS_METRICS: tuple[str, ...] = (
 )
 # The sanity rule's robustness tables (formats.sanity), for the methods it checks.
 ROBUSTNESS_METRICS: tuple[str, ...] = ("random_logit", "max_sensitivity")
+# The agreement rule's seed-agreement tables (formats.sanity); head_spread is the heads' own
+# and the same for every method, so it gets intervals but no paired differences.
+AGREEMENT_METRICS: tuple[str, ...] = ("seed_agreement", "head_spread")
 # Families of metrics that only some methods have: all of a family's metrics, or none.
-OPTIONAL_FAMILIES: tuple[tuple[str, ...], ...] = (FAITHFULNESS_METRICS, ROBUSTNESS_METRICS)
+OPTIONAL_FAMILIES: tuple[tuple[str, ...], ...] = (
+    FAITHFULNESS_METRICS,
+    ROBUSTNESS_METRICS,
+    AGREEMENT_METRICS,
+)
 INTERVAL_COLUMNS: tuple[str, ...] = ("method", "metric", "value", "ci_low", "ci_high", "n")
 DIFFERENCE_COLUMNS: tuple[str, ...] = (
     "method",
@@ -61,7 +69,7 @@ _TEXT = {"method": str, "reference": str, "metric": str}
 
 
 def _check_metrics(frame: pd.DataFrame, path: object, metrics: Sequence[str] = ()) -> None:
-    allowed = list(metrics) or [*INSTANCE_METRICS, *FAITHFULNESS_METRICS, *ROBUSTNESS_METRICS]
+    allowed = list(metrics) or [*INSTANCE_METRICS, *(m for f in OPTIONAL_FAMILIES for m in f)]
     unknown = sorted(set(frame["metric"]) - set(allowed))
     if unknown:
         raise ValueError(f"{path}: unknown metrics {unknown}; expected some of {allowed}")
@@ -104,8 +112,7 @@ def write_differences(
     frame: pd.DataFrame, path: str | os.PathLike[str], metrics: Sequence[str] = ()
 ) -> None:
     """differences.csv atomically, with its record (no rows: a header line only); `metrics`:
-    the metric names allowed (default: INSTANCE_METRICS, FAITHFULNESS_METRICS and
-    ROBUSTNESS_METRICS)."""
+    the metric names allowed (default: INSTANCE_METRICS and those of OPTIONAL_FAMILIES)."""
     frame = frame.reindex(columns=list(DIFFERENCE_COLUMNS))
     _check_metrics(frame, "differences table", metrics)
     write_csv(frame, path)

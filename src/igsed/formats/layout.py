@@ -87,6 +87,12 @@ def model_file(model: str, role: str) -> str:
     return f"{model_dir(model)}/{MODEL_ROLE_FILES[role]}"
 
 
+def seed_head_file(model: str, seed: str | int) -> str:
+    """A CNN14's clip head retrained with another seed (rule train_seed_head), which only
+    the seed agreement reads."""
+    return f"{model_dir(model)}/seed_heads/head_clip_seed{seed}.pt"
+
+
 def run_dir(condition: str, model: str) -> str:
     """One model's results on one condition."""
     return f"{data_dir(condition)}/{model}"

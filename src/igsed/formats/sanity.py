@@ -1,5 +1,6 @@
-"""The sanity check's tables (rule sanity): one method's rank correlations under
-randomisation, and its robustness table (`ROBUSTNESS_COLUMNS`, below).
+"""The sanity stage's tables: one method's rank correlations under randomisation (rule
+sanity), its robustness table (`ROBUSTNESS_COLUMNS`, same rule) and its seed-agreement
+table (`AGREEMENT_COLUMNS`, rule agreement), below.
 
 Cascading model-parameter randomisation (Adebayo et al., 2018; igsed.models.randomise):
 level k re-initialises the first k layers of the model's cascade (its named layers from the
@@ -152,5 +153,43 @@ def read_robustness(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A robustness table written by `write_robustness`, checked."""
     text = {"clip_id": str, "class": str, "absent_class": str}
     frame = _check_robustness(read_table(path, dtype=text), path)
+    require_unique(frame, ("clip_id", "class"), path)
+    return frame
+
+
+# The seed-agreement table (rule agreement): per instance of the sanity subset, the method on
+# the CNN14 clip classifier with the trained clip head and with each head retrained from
+# another seed (sanity.agreement_seeds):
+# - seed_agreement: the mean Spearman of the instance's frame scores over every pair of heads
+#   (empty where no pair is defined);
+# - head_spread: max - min over the heads of the instance's clip probability, the same for
+#   every method: how far the heads' own outputs differ.
+# Rows sorted by clip_id, class; one per instance.
+AGREEMENT_COLUMNS: tuple[str, ...] = ("clip_id", "class", "seed_agreement", "head_spread")
+
+
+def _check_agreement(frame: pd.DataFrame, path: str | os.PathLike[str]) -> pd.DataFrame:
+    require_columns(frame, AGREEMENT_COLUMNS, path)
+    frame = frame[list(AGREEMENT_COLUMNS)].copy()
+    for column in ("clip_id", "class"):
+        frame[column] = frame[column].astype(str)
+    for column in ("seed_agreement", "head_spread"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    if (frame["seed_agreement"].abs() > 1 + 1e-9).any():
+        raise ValueError(f"{path}: seed_agreement correlations outside [-1, 1]")
+    spread = frame["head_spread"]
+    if spread.isna().any() or ((spread < 0) | (spread > 1)).any():
+        raise ValueError(f"{path}: head_spread must be a probability difference in [0, 1]")
+    return frame.sort_values(["clip_id", "class"], kind="stable").reset_index(drop=True)
+
+
+def write_agreement(path: str | os.PathLike[str], frame: pd.DataFrame) -> None:
+    """Write one method's seed-agreement table atomically, checked and sorted."""
+    write_csv(_check_agreement(frame, path), path)
+
+
+def read_agreement(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A seed-agreement table written by `write_agreement`, checked."""
+    frame = _check_agreement(read_table(path, dtype={"clip_id": str, "class": str}), path)
     require_unique(frame, ("clip_id", "class"), path)
     return frame

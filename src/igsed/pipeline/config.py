@@ -282,6 +282,17 @@ def _model_problems(config: Mapping[str, Any]) -> list[str]:
     return problems
 
 
+def _agreement_problems(config: Mapping[str, Any]) -> list[str]:
+    """An agreement seed equal to heads.seed would retrain the trained head itself."""
+    seed = config["heads"]["seed"]
+    if seed in (config["sanity"].get("agreement_seeds") or []):
+        return [
+            f"config key sanity.agreement_seeds names {seed}, which is heads.seed: the trained "
+            "clip head is already one of the heads compared; name other seeds"
+        ]
+    return []
+
+
 def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
     """Problems the schema cannot see because they involve two keys or the file system."""
     problems: list[str] = []
@@ -291,4 +302,5 @@ def cross_field_errors(config: Mapping[str, Any]) -> list[str]:
     problems += _soundbank_problems(config["soundbank"])
     problems += _condition_problems(config)
     problems += _model_problems(config)
+    problems += _agreement_problems(config)
     return problems

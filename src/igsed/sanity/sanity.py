@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -72,8 +72,13 @@ class SanitySettings:
     # Max-sensitivity: noisy copies per clip and their noise, a fraction of the clip's peak.
     robustness_draws: int = 2
     robustness_noise: float = 0.01
+    # Seed agreement (rule agreement): the seeds the CNN14 clip head is retrained with.
+    agreement_seeds: Sequence[int] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "agreement_seeds", tuple(int(s) for s in self.agreement_seeds))
+        if len(set(self.agreement_seeds)) < len(self.agreement_seeds):
+            raise ValueError(f"sanity.agreement_seeds repeats a seed: {self.agreement_seeds}")
         if int(self.n_instances) < 1:
             raise ValueError(f"sanity.n_instances must be >= 1, got {self.n_instances}")
         if int(self.robustness_draws) < 0:
@@ -129,7 +134,14 @@ def select_instances(instances: Sequence[Instance], n: int, seed: int) -> list[I
     return [ordered[index] for index in sorted(chosen)]
 
 
-def clip_inputs(job: SanityJob, chosen: Sequence[Instance]) -> list[ClipInput]:
+class SubsetSource(Protocol):
+    """Where a job's subset clips are: the manifest and its split (SanityJob, AgreementJob)."""
+
+    manifest: Path
+    split: str
+
+
+def clip_inputs(job: SubsetSource, chosen: Sequence[Instance]) -> list[ClipInput]:
     """One input per clip of the subset, with only its chosen classes as targets."""
     targets: dict[str, list[int]] = {}
     for instance in chosen:
@@ -141,7 +153,7 @@ def clip_inputs(job: SanityJob, chosen: Sequence[Instance]) -> list[ClipInput]:
     ]
 
 
-def _level_scores(
+def level_scores(
     model: nn.Module, clips: Sequence[ClipInput], method: str, config: Any
 ) -> dict[Key, np.ndarray]:
     """{(clip_id, class): (100,) frame scores} of the method on `model`, as `attribute` does."""
@@ -190,7 +202,7 @@ def cascade_scores(
     for level in range(len(cascade) + 1) if levels is None else levels:
         start = time.perf_counter()
         level_model = model if level == 0 else randomised_copy(model, level, seed)
-        by_level[level] = _level_scores(level_model, clips, method, config)
+        by_level[level] = level_scores(level_model, clips, method, config)
         del level_model
         _log_level(method, cascade, level, by_level, time.perf_counter() - start)
     return by_level
@@ -270,7 +282,7 @@ def robustness_table(
         for c in clips
         if (name := absent[c.clip_id]) is not None
     ]
-    absent_scores = _level_scores(model, other, method, config)
+    absent_scores = level_scores(model, other, method, config)
     noisy = {
         clip.clip_id: noisy_copies(
             clip.waveform,
@@ -281,7 +293,7 @@ def robustness_table(
         for clip in clips
     }
     draws = [
-        _level_scores(
+        level_scores(
             model, [ClipInput(c.clip_id, noisy[c.clip_id][j], c.targets) for c in clips],
             method, config,
         )
