@@ -365,6 +365,7 @@ TINY_PARAMS = {
     "gradcam": {"layer": "conv_block4"},
     "logmel_ig": {"n_steps": 2, "method": "gausslegendre", "internal_batch_size": 2},
     "logmel_saliency": {},
+    "logmel_deeplift": {},
     "occlusion": {"batch_size": 25},
     "surrogate": {
         "n_masks": 6,

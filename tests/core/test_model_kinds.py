@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from igsed.core.methods import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, METHOD_INFO, POWER_SPLIT
+from igsed.core.methods import (
+    FRAME_OUTPUT,
+    LAYERS,
+    LOGMEL_SPLIT,
+    METHOD_INFO,
+    MODULE_FORM,
+    POWER_SPLIT,
+)
 from igsed.core.model_kinds import (
     classifier_capabilities,
     method_roles,
@@ -29,7 +36,12 @@ def _runs(name: str) -> set[str]:
 
 
 def test_each_kind_declares_what_its_classifier_has() -> None:
-    assert classifier_capabilities(SPECS["cnn14"]) == {LAYERS, POWER_SPLIT, LOGMEL_SPLIT}
+    assert classifier_capabilities(SPECS["cnn14"]) == {
+        LAYERS,
+        POWER_SPLIT,
+        LOGMEL_SPLIT,
+        MODULE_FORM,
+    }
     assert classifier_capabilities(SPECS["crnn"]) == {FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT}
     assert classifier_capabilities(SPECS["export"]) == set()
     assert classifier_capabilities(SPECS["sed"]) == {FRAME_OUTPUT}
@@ -39,8 +51,9 @@ def test_each_kind_declares_what_its_classifier_has() -> None:
 def test_methods_are_skipped_where_a_model_lacks_what_they_need() -> None:
     everything = set(METHOD_INFO)
     assert everything - _runs("cnn14") == {"model_frames"}
-    assert everything - _runs("crnn") == {"fw_weak", "fw_strong"}
-    logmel = {"logmel_ig", "logmel_saliency"}
+    # The CRNN's GRU has no module form: no DeepLift.
+    assert everything - _runs("crnn") == {"fw_weak", "fw_strong", "logmel_deeplift"}
+    logmel = {"logmel_ig", "logmel_saliency", "logmel_deeplift"}
     assert everything - _runs("export") == {
         "fw_weak", "fw_strong", "gradcam", "model_frames", *logmel
     }  # fmt: skip

@@ -16,6 +16,7 @@ from igsed.models.classifier import (
     FRAME_OUTPUT,
     LAYERS,
     LOGMEL_SPLIT,
+    MODULE_FORM,
     POWER_SPLIT,
     Classifier,
     ClassifierError,
@@ -42,7 +43,7 @@ class ClipOnly(Classifier):
 
 def test_cnn14_declares_its_layers_and_power_split_in_forward_order() -> None:
     model = random_explained(0.125, seed=0)
-    assert model.capabilities == {LAYERS, POWER_SPLIT, LOGMEL_SPLIT}
+    assert model.capabilities == {LAYERS, POWER_SPLIT, LOGMEL_SPLIT, MODULE_FORM}
     assert (model.classes, model.sample_rate) == (CLASSES, SAMPLE_RATE)
     layers = model.layers()
     assert list(layers) == [*(f"conv_block{i}" for i in range(1, 7)), "fc1", "clip_head"]

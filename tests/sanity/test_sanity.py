@@ -131,6 +131,7 @@ def test_a_method_without_gradients_is_refused(method: str, tmp_path: Path) -> N
         "gradcam",
         "logmel_ig",
         "logmel_saliency",
+        "logmel_deeplift",
     )
     job = SanityJob(method, tmp_path / "m.tsv", {}, tmp_path / "i.tsv", tmp_path / "out.csv")
     with pytest.raises(ValueError, match=rf"'{method}'.*Allowed: ig, saliency, .*gradcam, logmel"):

@@ -29,7 +29,8 @@ FRAME_OUTPUT = "frame_output"
 LAYERS = "layers"
 POWER_SPLIT = "power_split"
 LOGMEL_SPLIT = "logmel_split"
-CAPABILITIES: tuple[str, ...] = (FRAME_OUTPUT, LAYERS, POWER_SPLIT, LOGMEL_SPLIT)
+MODULE_FORM = "module_form"
+CAPABILITIES: tuple[str, ...] = (FRAME_OUTPUT, LAYERS, POWER_SPLIT, LOGMEL_SPLIT, MODULE_FORM)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,15 @@ METHOD_INFO: dict[str, MethodInfo] = {
             EXPLAINED,
             light=True,
             needs=(LOGMEL_SPLIT,),
+        ),
+        # DeepLift needs the network after the log-mel with its non-linearities as modules.
+        MethodInfo(
+            "logmel_deeplift",
+            "Log-mel DeepLift",
+            "gradient",
+            EXPLAINED,
+            light=True,
+            needs=(LOGMEL_SPLIT, MODULE_FORM),
         ),
         MethodInfo("occlusion", "Occlusion", "perturbation", EXPLAINED),
         MethodInfo("surrogate", "Surrogate", "perturbation", EXPLAINED, seeded=True),

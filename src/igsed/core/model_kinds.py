@@ -18,6 +18,7 @@ from igsed.core.methods import (
     FRAME_OUTPUT,
     LAYERS,
     LOGMEL_SPLIT,
+    MODULE_FORM,
     POWER_SPLIT,
     MethodInfo,
 )
@@ -38,7 +39,7 @@ def classifier_capabilities(spec: Mapping[str, Any]) -> frozenset[str]:
     """What the clip classifier of a `models.<name>` entry declares (igsed.models.classifier)."""
     kind = spec["kind"]
     if kind == CNN14:
-        return frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT})
+        return frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT, MODULE_FORM})
     if kind == CRNN:
         return frozenset({FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT})
     declared = set()

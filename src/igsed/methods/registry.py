@@ -22,6 +22,7 @@ from torch import nn
 from igsed.core.constants import CLASSES, N_CLASSES, N_EVAL_FRAMES
 from igsed.core.methods import METHOD_INFO, METHOD_NAMES, is_plugin
 from igsed.methods.baselines import clip_seed_sequence, energy_scores, random_scores
+from igsed.methods.deeplift import logmel_deeplift
 from igsed.methods.engines import attribute_clip
 from igsed.methods.frames import EVAL_FRAME_SAMPLES, frame_magnitude, fw_to_eval_grid
 from igsed.methods.gradients import (
@@ -253,6 +254,10 @@ def _logmel_saliency(model: Classifier, clip: ClipInput, _settings: NoParameters
     return _logmel_scores(model, logmel_saliency(model, clip.waveform, clip.targets))
 
 
+def _logmel_deeplift(model: Classifier, clip: ClipInput, _settings: NoParameters) -> MethodResult:
+    return _logmel_scores(model, logmel_deeplift(model, clip.waveform, clip.targets))
+
+
 def _occlusion(model: nn.Module, clip: ClipInput, settings: OcclusionSettings) -> MethodResult:
     if not clip.targets:
         return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
@@ -337,6 +342,7 @@ IMPLEMENTATIONS: dict[str, Implementation] = {
     "gradcam": Implementation(lambda p: GradCamSettings(**p), _gradcam),
     "logmel_ig": Implementation(lambda p: LogmelIGSettings(**p), _logmel_ig),
     "logmel_saliency": Implementation(_no_parameters, _logmel_saliency),
+    "logmel_deeplift": Implementation(_no_parameters, _logmel_deeplift),
     "occlusion": Implementation(lambda p: OcclusionSettings(**p), _occlusion),
     "surrogate": Implementation(_surrogate_settings, _surrogate),
     "rise": Implementation(lambda p: RiseSettings(**p), _rise),

@@ -58,7 +58,7 @@ class _FromLogmel(nn.Module):
         return self.model.from_logmel(logmel)
 
 
-def _logmel_of(model: Classifier, waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
+def logmel_of(model: Classifier, waveform: np.ndarray | torch.Tensor) -> torch.Tensor:
     """The (1, 1, T, bands) log-mel of one waveform, in the model's dtype and device."""
     model.require([LOGMEL_SPLIT], "a log-mel method")
     parameter = next(model.parameters())
@@ -71,7 +71,7 @@ def logmel_saliency(
     model: Classifier, waveform: np.ndarray | torch.Tensor, targets: Sequence[int]
 ) -> np.ndarray:
     """(k, T, bands) |dF_c/dL| at the clip's log-mel L, for each target class."""
-    logmel = _logmel_of(model, waveform)
+    logmel = logmel_of(model, waveform)
     gradients = class_gradients(_FromLogmel(model), logmel, targets)  # (k, 1, 1, T, bands)
     return gradients[:, 0, 0].abs().detach().cpu().numpy()
 
@@ -85,8 +85,8 @@ def logmel_ig(
     """(k, T, bands) signed IG at the log-mel, from the log-mel of the zero waveform:
     (L - L0) * sum_k w_k dF_c/dL (L0 + alpha_k (L - L0))."""
     signal = torch.as_tensor(waveform)
-    logmel = _logmel_of(model, signal)
-    baseline = _logmel_of(model, torch.zeros_like(signal))
+    logmel = logmel_of(model, signal)
+    baseline = logmel_of(model, torch.zeros_like(signal))
     alphas, weights = quadrature(settings.method, settings.n_steps)
     step = logmel - baseline
     alpha = torch.as_tensor(alphas, dtype=logmel.dtype, device=logmel.device)

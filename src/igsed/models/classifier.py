@@ -15,6 +15,9 @@ find (a user's module may have a `backbone` that means something else):
   reaches (the fused IG engine and the fast occlusion, faithfulness and gradient paths).
 - `LOGMEL_SPLIT`: `forward(x) == from_logmel(logmel_input(x))`, the log-mel input (B, 1, T,
   bands) in dB on frames of `logmel_frame_seconds` (the spectrogram-domain methods).
+- `MODULE_FORM`: `module_form(n_frames)` -> a module equal to `from_logmel` on log-mels of
+  `n_frames` frames whose every non-linearity is an `nn.ReLU`, `nn.Sigmoid` or
+  `nn.MaxPool1d` used once (DeepLift's rules attach to them; with LOGMEL_SPLIT).
 
 `check_probabilities` is the check every caller of a model it did not build makes on the
 first output: probabilities in [0, 1] of the declared shape, or an error naming the model.
@@ -27,13 +30,21 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import nn
 
-from igsed.core.methods import CAPABILITIES, FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, POWER_SPLIT
+from igsed.core.methods import (
+    CAPABILITIES,
+    FRAME_OUTPUT,
+    LAYERS,
+    LOGMEL_SPLIT,
+    MODULE_FORM,
+    POWER_SPLIT,
+)
 
 __all__ = [
     "CAPABILITIES",
     "FRAME_OUTPUT",
     "LAYERS",
     "LOGMEL_SPLIT",
+    "MODULE_FORM",
     "POWER_SPLIT",
     "Classifier",
     "ClassifierError",
@@ -116,6 +127,12 @@ class Classifier(nn.Module):
     def from_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, bands) log-mel -> (B, C) clip probabilities (LOGMEL_SPLIT)."""
         self.require([LOGMEL_SPLIT], "from_logmel()")
+        raise NotImplementedError
+
+    def module_form(self, n_frames: int) -> nn.Module:
+        """`from_logmel` for log-mels of `n_frames` frames with module non-linearities
+        (MODULE_FORM)."""
+        self.require([MODULE_FORM], "module_form()")
         raise NotImplementedError
 
 

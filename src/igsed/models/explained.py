@@ -29,10 +29,18 @@ from igsed.core.constants import (
     STFT_HOP,
 )
 from igsed.formats.weights import read_head_file, require_backbone
-from igsed.models.classifier import FRAME_OUTPUT, LAYERS, LOGMEL_SPLIT, POWER_SPLIT, Classifier
+from igsed.models.classifier import (
+    FRAME_OUTPUT,
+    LAYERS,
+    LOGMEL_SPLIT,
+    MODULE_FORM,
+    POWER_SPLIT,
+    Classifier,
+)
 from igsed.models.cnn14 import Cnn14, load_backbone
 from igsed.models.freeze import freeze
 from igsed.models.heads import FRAMEWISE_HEADS, ClipHead, FramewiseHead, load_head
+from igsed.models.modular import ModularClassifier
 
 
 def _check_pair(backbone_path: Path, head_path: Path) -> str:
@@ -60,7 +68,7 @@ class ExplainedModel(Classifier):
 
     classes: tuple[str, ...] = CLASSES
     sample_rate = SAMPLE_RATE
-    capabilities = frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT})
+    capabilities = frozenset({LAYERS, POWER_SPLIT, LOGMEL_SPLIT, MODULE_FORM})
     logmel_frame_seconds = LOGMEL_FRAME_SECONDS
     model_name = "cnn14"
     gradcam_layer = "conv_block6"
@@ -115,6 +123,10 @@ class ExplainedModel(Classifier):
     def from_logmel(self, logmel: torch.Tensor) -> torch.Tensor:
         """(B, 1, T, 64) log-mel -> (B, 10) probabilities."""
         return torch.sigmoid(self.head(self.backbone.frame_features_from_logmel(logmel)))
+
+    def module_form(self, n_frames: int) -> ModularClassifier:
+        """`from_logmel` with module non-linearities, on this model's own parameters."""
+        return ModularClassifier(self.backbone, self.head, n_frames).eval()
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         return self.from_power(self.power_spectrogram(waveform))
