@@ -24,6 +24,7 @@ from igsed.core.methods import METHOD_INFO, METHOD_NAMES, is_plugin
 from igsed.methods.baselines import clip_seed_sequence, energy_scores, random_scores
 from igsed.methods.deeplift import logmel_deeplift
 from igsed.methods.engines import attribute_clip
+from igsed.methods.fills import check_fill, fill_waveform
 from igsed.methods.frames import EVAL_FRAME_SAMPLES, frame_magnitude, fw_to_eval_grid
 from igsed.methods.gradients import (
     NoiseSettings,
@@ -141,10 +142,12 @@ class GradCamSettings:
 @dataclass(frozen=True)
 class OcclusionSettings:
     batch_size: int = 16  # occluded copies per forward
+    fill: str = "zero"  # what an occluded frame holds (igsed.methods.fills)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ValueError(f"occlusion batch_size must be >= 1, got {self.batch_size}")
+        check_fill(self.fill, "occlusion")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -261,21 +264,30 @@ def _logmel_deeplift(model: Classifier, clip: ClipInput, _settings: NoParameters
 def _occlusion(model: nn.Module, clip: ClipInput, settings: OcclusionSettings) -> MethodResult:
     if not clip.targets:
         return MethodResult(scores=np.zeros((0, N_EVAL_FRAMES), dtype=np.float32))
-    drops = occlusion(model, clip.waveform, EVAL_FRAME_SAMPLES, settings.batch_size)
+    fill = fill_waveform(clip.waveform, clip.clip_id, settings.fill)
+    drops = occlusion(model, clip.waveform, EVAL_FRAME_SAMPLES, settings.batch_size, fill)
     return MethodResult(scores=drops[list(clip.targets)].astype(np.float32))
 
 
 def _surrogate(model: nn.Module, clip: ClipInput, settings: SeededSurrogate) -> MethodResult:
     generator = np.random.default_rng(clip_seed_sequence(clip.clip_id, settings.seed))
+    fill = fill_waveform(clip.waveform, clip.clip_id, settings.surrogate.fill)
     scores = surrogate(
-        model, clip.waveform, clip.targets, settings.surrogate, generator, EVAL_FRAME_SAMPLES
+        model,
+        clip.waveform,
+        clip.targets,
+        settings.surrogate,
+        generator,
+        EVAL_FRAME_SAMPLES,
+        fill,
     )
     return MethodResult(scores=np.asarray(scores, dtype=np.float32).reshape(-1, N_EVAL_FRAMES))
 
 
 def _rise(model: nn.Module, clip: ClipInput, settings: RiseSettings) -> MethodResult:
     generator = np.random.default_rng(clip_seed_sequence(clip.clip_id, settings.seed))
-    scores = rise(model, clip.waveform, clip.targets, settings, generator, EVAL_FRAME_SAMPLES)
+    fill = fill_waveform(clip.waveform, clip.clip_id, settings.fill)
+    scores = rise(model, clip.waveform, clip.targets, settings, generator, EVAL_FRAME_SAMPLES, fill)
     return MethodResult(scores=np.asarray(scores, dtype=np.float32).reshape(-1, N_EVAL_FRAMES))
 
 

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from igsed.core.constants import N_CLASSES
+from igsed.methods.fills import check_fill
 from igsed.methods.surrogate import masked_probabilities, segment_masks, whole_segments
 
 
@@ -35,6 +36,7 @@ class RiseSettings:
     keep_probability: float = 0.5
     batch_size: int = 16
     seed: int = 13
+    fill: str = "zero"  # what a dropped segment holds (igsed.methods.fills)
 
     def __post_init__(self) -> None:
         if not (isinstance(self.n_masks, int) and self.n_masks >= 1):
@@ -45,6 +47,7 @@ class RiseSettings:
             )
         if not (isinstance(self.batch_size, int) and self.batch_size >= 1):
             raise ValueError(f"rise batch_size must be an integer >= 1, got {self.batch_size!r}")
+        check_fill(self.fill, "rise")
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,11 +60,13 @@ def rise(
     settings: RiseSettings,
     generator: np.random.Generator,
     segment_samples: int = 3200,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray:
-    """(k, n_segments) RISE score of every segment for each target class."""
+    """(k, n_segments) RISE score of every segment for each target class (dropped segments
+    zeroed, or taken from `fill`)."""
     n_segments = whole_segments(int(np.asarray(waveform).reshape(-1).shape[0]), segment_samples)
     masks = segment_masks(settings.n_masks, n_segments, settings.keep_probability, generator)
-    return _rise(model, waveform, targets, masks, settings, segment_samples)
+    return _rise(model, waveform, targets, masks, settings, segment_samples, fill)
 
 
 def _rise(
@@ -71,6 +76,7 @@ def _rise(
     masks: np.ndarray,
     settings: RiseSettings,
     segment_samples: int = 3200,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray:
     """`rise` on the given (n_masks, n_segments) masks."""
     targets = [int(t) for t in targets]
@@ -80,7 +86,7 @@ def _rise(
     if not targets:
         return np.zeros((0, masks.shape[1]))
     probabilities = masked_probabilities(
-        model, waveform, masks, segment_samples, settings.batch_size
+        model, waveform, masks, segment_samples, settings.batch_size, fill
     )
     scores = probabilities.detach().cpu().double().numpy()[:, targets]  # (n_masks, k)
     return scores.T @ masks.astype(np.float64) / (masks.shape[0] * settings.keep_probability)

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from igsed.core.constants import N_CLASSES
+from igsed.methods.fills import check_fill
 
 SURROGATE_FITS: tuple[str, ...] = ("kernel_shap", "random_forest")
 
@@ -61,6 +62,7 @@ class SurrogateSettings:
     fit: str = "kernel_shap"
     n_trees: int = 50  # random_forest only
     batch_size: int = 16
+    fill: str = "zero"  # what a dropped segment holds (igsed.methods.fills)
 
     def __post_init__(self) -> None:
         # kernel_shap's first two masks are the all/none masks, so fewer than 2 is no fit.
@@ -74,6 +76,7 @@ class SurrogateSettings:
         _require(self.fit in SURROGATE_FITS, "fit", f"one of {SURROGATE_FITS}", self.fit)
         _require(_is_int(self.n_trees, 1), "n_trees", "an integer >= 1", self.n_trees)
         _require(_is_int(self.batch_size, 1), "batch_size", "an integer >= 1", self.batch_size)
+        check_fill(self.fill, "surrogate")
 
 
 def _is_int(value: object, minimum: int) -> bool:
@@ -150,20 +153,23 @@ def masked_probabilities(
     masks: np.ndarray,
     segment_samples: int,
     batch_size: int,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> torch.Tensor:
     """(n_masks, 10) probabilities of every class on every masked copy of the waveform.
 
     Copy j keeps the samples of the segments where masks[j] is True and zero-fills the
-    rest; the copies go through the model `batch_size` at a time, without gradients.
+    rest (or takes `fill`'s samples there: igsed.methods.fills); the copies go through the
+    model `batch_size` at a time, without gradients.
     """
     x = _as_batch(waveform, model)
+    background = 0.0 if fill is None else _as_batch(fill, model)
     keep = torch.as_tensor(_check_masks(masks, whole_segments(x.shape[1], segment_samples)))
     keep = keep.to(x.device)
     batches = []
     with torch.no_grad():
         for start in range(0, keep.shape[0], batch_size):
             samples = keep[start : start + batch_size].repeat_interleave(segment_samples, dim=1)
-            batches.append(model(torch.where(samples, x, 0.0)))
+            batches.append(model(torch.where(samples, x, background)))
     probabilities = torch.cat(batches)
     if probabilities.shape[1] != N_CLASSES:
         raise ValueError(
@@ -178,9 +184,10 @@ def masked_log_odds(
     masks: np.ndarray,
     segment_samples: int,
     batch_size: int,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray:
     """(n_masks, 10) float64 log-odds of every class on every masked copy of the waveform."""
-    probabilities = masked_probabilities(model, waveform, masks, segment_samples, batch_size)
+    probabilities = masked_probabilities(model, waveform, masks, segment_samples, batch_size, fill)
     return log_odds(probabilities).detach().cpu().double().numpy()
 
 
@@ -191,6 +198,7 @@ def surrogate(
     settings: SurrogateSettings,
     generator: np.random.Generator,
     segment_samples: int = 3200,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray:
     """(k, n_segments) surrogate score of every segment for each target class.
 
@@ -203,7 +211,9 @@ def surrogate(
     else:
         masks = segment_masks(settings.n_masks, n_segments, settings.keep_probability, generator)
     random_state = int(generator.integers(2**31))
-    return _surrogate(model, waveform, targets, masks, settings, segment_samples, random_state)
+    return _surrogate(
+        model, waveform, targets, masks, settings, segment_samples, random_state, fill
+    )
 
 
 def _surrogate(
@@ -214,6 +224,7 @@ def _surrogate(
     settings: SurrogateSettings,
     segment_samples: int = 3200,
     random_state: int = 0,
+    fill: np.ndarray | torch.Tensor | None = None,
 ) -> np.ndarray:
     """`surrogate` on the given masks; kernel_shap expects them drawn as `shapley_masks`."""
     targets = [int(t) for t in targets]
@@ -223,7 +234,7 @@ def _surrogate(
     masks = _check_masks(masks, n_segments)
     if not targets:
         return np.zeros((0, n_segments))
-    odds = masked_log_odds(model, waveform, masks, segment_samples, settings.batch_size)
+    odds = masked_log_odds(model, waveform, masks, segment_samples, settings.batch_size, fill)
     if settings.fit == "kernel_shap":
         return _kernel_shap_fit(masks, odds[:, targets])
     return _random_forest_fit(masks, odds[:, targets], settings.n_trees, random_state)
