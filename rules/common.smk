@@ -467,14 +467,19 @@ def faithfulness_runtime(wildcards):
     return 30 if config["backbone"]["width"] <= 0.5 else 360
 
 
-def sanity_runtime(wildcards):
-    """Minutes one method's cascading randomisation may take on a CPU node."""
-    # 9 levels (trained + 8 randomised) x n_instances attributions, and per instance one
-    # for its absent class and one per robustness draw: IG costs ~2 s per instance at the
-    # default width.
+def subset_minutes(attributions_per_instance):
+    """Minutes a job attributing the sanity subset may take on a CPU node: IG costs ~2 s
+    per instance at the default width."""
     per_instance = 0.1 if config["backbone"]["width"] <= 0.5 else 2
-    attributions = 9 + 1 + config["sanity"]["robustness_draws"]
-    return 10 + int(per_instance * attributions * config["sanity"]["n_instances"])
+    return 10 + int(
+        per_instance * attributions_per_instance * config["sanity"]["n_instances"]
+    )
+
+
+def sanity_runtime(wildcards):
+    """Minutes one method's cascading randomisation may take: 9 levels (trained + 8
+    randomised), one attribution for the absent class and one per robustness draw."""
+    return subset_minutes(9 + 1 + config["sanity"]["robustness_draws"])
 
 
 def faithfulness_files(model, name):
@@ -498,9 +503,7 @@ def condition_faithfulness_areas(wildcards):
 
 def agreement_runtime(wildcards):
     """Minutes one method's seed agreement may take: one attribution per head and instance."""
-    per_instance = 0.1 if config["backbone"]["width"] <= 0.5 else 2
-    heads = 1 + len(AGREEMENT_SEEDS)
-    return 10 + int(per_instance * heads * config["sanity"]["n_instances"])
+    return subset_minutes(1 + len(AGREEMENT_SEEDS))
 
 
 def agreement_methods(model):

@@ -35,15 +35,18 @@ from igsed.models.classifier import MODULE_FORM, Classifier
 EPS = 1e-10
 
 
+def _rescaled(share: torch.Tensor, difference: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    """share / difference where the input moved by EPS or more, else the local derivative."""
+    moved = difference.abs() >= EPS
+    return torch.where(moved, share / torch.where(moved, difference, 1.0), local)
+
+
 def _elementwise_multiplier(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     x_in, x_ref = x.chunk(2)
     y_in, y_ref = y.chunk(2)
     # The unit's own derivative: ReLU's step, or the sigmoid's y (1 - y).
     local = (x_in > 0).to(x.dtype) if isinstance(module, nn.ReLU) else y_in * (1 - y_in)
-    difference = x_in - x_ref
-    moved = difference.abs() >= EPS
-    ratio = (y_in - y_ref) / torch.where(moved, difference, torch.ones_like(difference))
-    return torch.where(moved, ratio, local)
+    return _rescaled(y_in - y_ref, x_in - x_ref, local)
 
 
 def _time_max_multiplier(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -59,10 +62,7 @@ def _time_max_multiplier(module: nn.Module, x: torch.Tensor, y: torch.Tensor) ->
     # The output difference goes to the arg-max of the larger of the two maxima.
     larger = torch.maximum(y_in, y_ref)
     share = at_in * (larger - y_ref) + at_ref * (y_in - larger)
-    difference = x_in - x_ref
-    moved = difference.abs() >= EPS
-    ratio = share / torch.where(moved, difference, torch.ones_like(difference))
-    return torch.where(moved, ratio, at_in)
+    return _rescaled(share, x_in - x_ref, at_in)
 
 
 def _rewire(
